@@ -1,0 +1,33 @@
+//! Every environment variable dasynth reads, declared in one place.
+
+/// Overrides `[crawl] max-download-bytes`.
+pub const DASYNTH_MAX_DOWNLOAD_BYTES: &str = "DASYNTH_MAX_DOWNLOAD_BYTES";
+/// Overrides `[crawl] max-table-bytes` (cap on a decompressed file).
+pub const DASYNTH_MAX_TABLE_BYTES: &str = "DASYNTH_MAX_TABLE_BYTES";
+/// Overrides `[crawl] http-timeout-secs`.
+pub const DASYNTH_HTTP_TIMEOUT_SECS: &str = "DASYNTH_HTTP_TIMEOUT_SECS";
+/// Overrides `[crawl] http-retries`.
+pub const DASYNTH_HTTP_RETRIES: &str = "DASYNTH_HTTP_RETRIES";
+/// Overrides `out` (the run folder).
+pub const DASYNTH_OUT: &str = "DASYNTH_OUT";
+/// The configuration file to read instead of `./dasynth.toml`.
+pub const DASYNTH_CONFIG: &str = "DASYNTH_CONFIG";
+/// Hugging Face Hub endpoint (read by the hf-hub client).
+pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
+/// Hugging Face Hub token (read by the hf-hub client; never logged).
+pub const HF_TOKEN: &str = "HF_TOKEN";
+/// Log filter for tracing.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// All variables, for `--show-settings` and the configuration reference.
+pub const ALL: &[(&str, &str)] = &[
+    (DASYNTH_CONFIG, "configuration file to read instead of ./dasynth.toml"),
+    (DASYNTH_OUT, "run folder (overrides `out`)"),
+    (DASYNTH_MAX_DOWNLOAD_BYTES, "overrides crawl.max-download-bytes"),
+    (DASYNTH_MAX_TABLE_BYTES, "overrides crawl.max-table-bytes"),
+    (DASYNTH_HTTP_TIMEOUT_SECS, "overrides crawl.http-timeout-secs"),
+    (DASYNTH_HTTP_RETRIES, "overrides crawl.http-retries"),
+    (HF_ENDPOINT, "Hugging Face Hub endpoint (default https://huggingface.co)"),
+    (HF_TOKEN, "Hugging Face Hub token; never printed"),
+    (RUST_LOG, "log filter, e.g. `dasynth=debug`"),
+];
