@@ -26,10 +26,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PathError> {
 }
 
 /// Like [`write_atomic`], with the content produced by a closure writing into the temp file.
-pub fn write_atomic_with(
-    path: &Path,
-    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<(), PathError> {
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<(), PathError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| PathError::new("cannot create folder", dir, e))?;
     let mut tmp = tempfile::Builder::new()
@@ -44,8 +41,8 @@ pub fn write_atomic_with(
 
 /// Serializes `value` as pretty JSON and writes it atomically.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), PathError> {
-    let bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| PathError::new("cannot serialize JSON for", path, std::io::Error::other(e)))?;
+    let bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| PathError::new("cannot serialize JSON for", path, std::io::Error::other(e)))?;
     write_atomic(path, &bytes)
 }
 

@@ -19,17 +19,8 @@ pub enum TableFormat {
 }
 
 impl TableFormat {
-    pub const ALL: [TableFormat; 9] = [
-        Self::Csv,
-        Self::Tsv,
-        Self::Json,
-        Self::Jsonl,
-        Self::Parquet,
-        Self::Arrow,
-        Self::Xlsx,
-        Self::Xls,
-        Self::Sqlite,
-    ];
+    pub const ALL: [TableFormat; 9] =
+        [Self::Csv, Self::Tsv, Self::Json, Self::Jsonl, Self::Parquet, Self::Arrow, Self::Xlsx, Self::Xls, Self::Sqlite];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Csv => "csv",

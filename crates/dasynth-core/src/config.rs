@@ -101,12 +101,7 @@ impl Default for ProfileSettings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            out: PathBuf::from("run"),
-            sources: Vec::new(),
-            crawl: CrawlSettings::default(),
-            profile: ProfileSettings::default(),
-        }
+        Self { out: PathBuf::from("run"), sources: Vec::new(), crawl: CrawlSettings::default(), profile: ProfileSettings::default() }
     }
 }
 
@@ -130,14 +125,12 @@ pub enum ConfigError {
 impl Options {
     /// Reads and parses a configuration file, rejecting unknown keys with their name.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Self::from_toml(&text, path)
     }
 
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })
     }
 }
 
@@ -147,11 +140,7 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 fn env_u64(env: EnvLookup<'_>, name: &'static str) -> Result<Option<u64>, ConfigError> {
     match env(name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ConfigError::Env { name, value: v, expected: "whole number" }),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| ConfigError::Env { name, value: v, expected: "whole number" }),
     }
 }
 

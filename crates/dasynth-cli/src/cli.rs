@@ -1,0 +1,90 @@
+//! Command-line structure. Every subcommand has a one-line description shown by `--help`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dasynth",
+    version,
+    about = "Synthesize verified training data for autonomous data-science agents",
+    long_about = "Synthesize verified training data for autonomous data-science agents.\n\n\
+        dasynth crawls real tables, profiles them, builds grounded tasks and turns them into \
+        verified agent trajectories. Each stage reads and writes files in a run folder.",
+    arg_required_else_help = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./dasynth.toml when present]
+    #[arg(long, global = true, env = "DASYNTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print only errors (no progress bars, no summaries)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More log output on stderr (-v debug, -vv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print the resolved settings (file, environment and flags merged) as TOML and exit
+    #[arg(long, global = true)]
+    pub show_settings: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on the configured sources (crawl, then profile)
+    Generate(GenerateArgs),
+    /// Find tables in files, folders, URLs, Hub datasets or sources/*.toml and write catalog.parquet
+    Crawl(CrawlArgs),
+    /// Profile every table in a run folder's catalog into profiles/<table-id>.json
+    Profile(ProfileArgs),
+    /// Write the JSON Schemas of every file dasynth writes
+    Schemas(SchemasArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Run folder [default: `out` from the configuration, else ./run]
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Sources to use instead of the configured ones
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Files, folders, http(s) URLs, hf://datasets/ORG/NAME or sources/*.toml files
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    /// Run folder to write catalog.parquet and tables/ into
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only take files matching this glob from folders (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob in folders (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Run folder holding catalog.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemasArgs {
+    /// Folder to write the schemas into
+    #[arg(long, short, value_name = "DIR", default_value = "schemas")]
+    pub out: PathBuf,
+}

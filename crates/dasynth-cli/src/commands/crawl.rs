@@ -1,0 +1,41 @@
+//! `dasynth crawl`: sources → catalog.parquet.
+
+use crate::ExitStatus;
+use crate::cli::{CrawlArgs, GlobalArgs};
+use crate::printer::{self, Progress};
+use crate::settings::{self, Overrides};
+use anyhow::Context;
+use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+
+pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitStatus> {
+    let s = settings::resolve(global, Overrides { out: args.out, sources: args.sources, include: args.include, exclude: args.exclude })?;
+    crawl(&s)
+}
+
+/// Crawls the settings' sources into the settings' run folder; shared with `generate`.
+pub fn crawl(s: &Settings) -> anyhow::Result<ExitStatus> {
+    if s.sources.is_empty() {
+        anyhow::bail!(
+            "no sources to crawl\nhint: give SOURCE arguments (files, folders, URLs, hf://datasets/ORG/NAME, sources/*.toml) or set `sources` in dasynth.toml"
+        );
+    }
+    let specs = dasynth_sources::spec::expand(&s.sources)?;
+    let run = RunDir::new(&s.out);
+    std::fs::create_dir_all(run.root()).with_context(|| format!("cannot create run folder {}", run.root().display()))?;
+    dasynth_core::atomic::write_atomic(&run.settings(), s.to_toml().as_bytes())?;
+    let outcome = dasynth_sources::crawl(&specs, &s.crawl, &run, &Progress::new())?;
+    let failed: Vec<_> = outcome.failed().collect();
+    let ok = outcome.entries.len() - failed.len();
+    printer::note(format!(
+        "crawl: {ok} table(s) in {} ({} reused), {} failed, {:.1}s",
+        run.catalog().display(),
+        outcome.stats.reused,
+        failed.len(),
+        outcome.stats.seconds
+    ));
+    for e in &failed {
+        printer::note(format!("  failed: {}", e.error.as_deref().unwrap_or("unknown error")));
+    }
+    Ok(if failed.is_empty() { ExitStatus::Success } else { ExitStatus::Problems })
+}

@@ -1,0 +1,31 @@
+//! `dasynth profile`: catalog.parquet → profiles/<table-id>.json.
+
+use crate::ExitStatus;
+use crate::cli::{GlobalArgs, ProfileArgs};
+use crate::printer::{self, Progress};
+use crate::settings::{self, Overrides};
+use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+
+pub fn run(global: &GlobalArgs, args: ProfileArgs) -> anyhow::Result<ExitStatus> {
+    let s = settings::resolve(global, Overrides { out: args.dir, ..Default::default() })?;
+    profile(&s)
+}
+
+/// Profiles the run folder of the settings; shared with `generate`.
+pub fn profile(s: &Settings) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
+    let outcome = dasynth_profile::profile_run(&run, &s.profile, &Progress::new())?;
+    printer::note(format!(
+        "profile: {} table(s) in {} ({} reused), {} failed, {:.1}s",
+        outcome.profiles.len(),
+        run.profiles_dir().display(),
+        outcome.stats.reused,
+        outcome.failures.len(),
+        outcome.stats.seconds
+    ));
+    for f in &outcome.failures {
+        printer::note(format!("  failed: {} ({}): {}", f.name, f.table_id, f.message));
+    }
+    Ok(if outcome.failures.is_empty() { ExitStatus::Success } else { ExitStatus::Problems })
+}

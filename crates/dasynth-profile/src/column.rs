@@ -1,0 +1,308 @@
+//! Profiling one column: counts, top values, numeric / temporal / text statistics, quality.
+
+use crate::semantic;
+use dasynth_core::profile::*;
+use polars::prelude::*;
+use std::collections::HashSet;
+
+/// Values a column's non-null entries are rendered as, for top values and examples.
+pub(crate) fn render(v: &AnyValue<'_>) -> String {
+    match v {
+        AnyValue::String(s) => (*s).to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Float64(f) => fmt_f64(*f),
+        AnyValue::Float32(f) => fmt_f64(f64::from(*f)),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn fmt_f64(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { format!("{f}") }
+}
+
+/// Neumaier-compensated sum: accurate to about one rounding error whatever the length.
+pub(crate) fn compensated_sum(values: &[f64]) -> f64 {
+    let mut sum = 0.0f64;
+    let mut c = 0.0f64;
+    for &v in values {
+        let t = sum + v;
+        if sum.abs() >= v.abs() {
+            c += (sum - t) + v;
+        } else {
+            c += (v - t) + sum;
+        }
+        sum = t;
+    }
+    sum + c
+}
+
+/// Linear-interpolated quantile of sorted values (numpy's default method).
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    if n == 1 {
+        return sorted[0];
+    }
+    let pos = q * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+/// Statistics over finite numbers (NaN and infinities are left out, as pandas does for NaN).
+pub(crate) fn numeric_stats(values: &mut Vec<f64>) -> Option<NumericStats> {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable_by(|a, b| a.total_cmp(b));
+    let n = values.len() as f64;
+    let sum = compensated_sum(values);
+    let mean = sum / n;
+    let std = (values.len() > 1).then(|| {
+        let dev: Vec<f64> = values.iter().map(|v| (v - mean) * (v - mean)).collect();
+        (compensated_sum(&dev) / (n - 1.0)).sqrt()
+    });
+    let q = |p| quantile_sorted(values, p);
+    let quantiles = Quantiles { p01: q(0.01), p05: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95), p99: q(0.99) };
+    let iqr = quantiles.p75 - quantiles.p25;
+    let (lo, hi) = (quantiles.p25 - 3.0 * iqr, quantiles.p75 + 3.0 * iqr);
+    let below = values.partition_point(|v| *v < lo);
+    let above = values.len() - values.partition_point(|v| *v <= hi);
+    let mut outlier_examples: Vec<f64> = values[..below.min(5)].to_vec();
+    outlier_examples.extend(values[values.len() - above.min(5)..].iter().rev());
+    outlier_examples.sort_by(|a, b| {
+        let da = if *a < lo { lo - a } else { a - hi };
+        let db = if *b < lo { lo - b } else { b - hi };
+        db.total_cmp(&da)
+    });
+    outlier_examples.truncate(5);
+    Some(NumericStats {
+        min: values[0],
+        max: values[values.len() - 1],
+        mean,
+        std,
+        sum,
+        quantiles,
+        zeros: values.iter().filter(|v| **v == 0.0).count() as u64,
+        negatives: values.iter().filter(|v| **v < 0.0).count() as u64,
+        integral: values.iter().all(|v| v.fract() == 0.0),
+        outliers: (below + above) as u64,
+        outlier_examples,
+    })
+}
+
+/// Parses text as a number the way a person writes one: `1,234.5`, `$12`, `45%`, ` 7 `.
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(v) = t.parse::<f64>() {
+        return v.is_finite().then_some(v);
+    }
+    let t = t.trim_start_matches(['$', '€', '£']).trim_end_matches('%').trim();
+    let cleaned: String = t.chars().filter(|c| *c != ',' && *c != '_').collect();
+    if cleaned.is_empty() || cleaned.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') {
+        return None;
+    }
+    cleaned.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Everything known about a column's values, before the semantic type is decided.
+pub(crate) struct ColumnFacts<'a> {
+    pub name: &'a str,
+    pub dtype: &'a DataType,
+    pub len: u64,
+    pub null_count: u64,
+    pub distinct: u64,
+    pub numeric: Option<NumericStats>,
+    pub temporal: Option<TemporalStats>,
+    pub text: Option<TextStats>,
+    pub top: Vec<ValueCount>,
+    pub quality: ColumnQuality,
+    /// Share of non-null text values that parse as numbers.
+    pub numeric_share: f64,
+    /// Share of non-null text values that parse as dates.
+    pub date_share: f64,
+}
+
+pub(crate) fn profile_column(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile> {
+    let len = s.len() as u64;
+    let null_count = s.null_count() as u64;
+    let non_null = s.drop_nulls();
+    let dtype = s.dtype().clone();
+    let nn = non_null.len() as u64;
+
+    // Distinct values and the most frequent ones, in one hash pass.
+    let mut casing = 0u64;
+    let (distinct, top) = if nn == 0 {
+        (0, Vec::new())
+    } else {
+        let counts_name = PlSmallStr::from_static("__dasynth_count");
+        let vc = non_null.value_counts(false, true, counts_name.clone(), false)?;
+        let distinct = vc.height() as u64;
+        let vc = vc.sort(
+            [counts_name.as_str(), s.name().as_str()],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]).with_maintain_order(true),
+        )?;
+        if matches!(s.dtype(), DataType::String) && distinct <= 200_000 {
+            casing = crate::semantic::casing_collisions(vc.column(s.name().as_str())?.as_materialized_series().str()?);
+        }
+        let vc = vc.head(Some(top_k));
+        let values = vc.column(s.name().as_str())?.as_materialized_series().clone();
+        let counts = vc.column(counts_name.as_str())?.as_materialized_series().cast(&DataType::UInt64)?;
+        let counts = counts.u64()?;
+        let mut top = Vec::with_capacity(vc.height());
+        for i in 0..vc.height() {
+            top.push(ValueCount { value: render(&values.get(i)?), count: counts.get(i).unwrap_or(0) });
+        }
+        (distinct, top)
+    };
+
+    let mut quality = ColumnQuality { inconsistent_casing: casing, ..ColumnQuality::default() };
+    let mut numeric = None;
+    let mut temporal = None;
+    let mut text = None;
+    let mut numeric_share = 0.0;
+    let mut date_share = 0.0;
+
+    match &dtype {
+        d if d.is_primitive_numeric() => {
+            let f = non_null.cast(&DataType::Float64)?;
+            let mut v: Vec<f64> = f.f64()?.into_no_null_iter().collect();
+            numeric = numeric_stats(&mut v);
+            if let Some(ns) = &numeric {
+                quality.sentinels = semantic::numeric_sentinels(&non_null, ns)?;
+            }
+        }
+        DataType::Boolean => {}
+        DataType::Date | DataType::Datetime(_, _) => {
+            temporal = temporal_stats(&non_null, false, None)?;
+        }
+        DataType::String => {
+            let ca = non_null.str()?;
+            let t = text_facts(ca, &mut quality);
+            numeric_share = t.numeric_share;
+            text = Some(t.stats);
+            if t.numeric_share >= 0.9 {
+                let mut v: Vec<f64> = ca.iter().flatten().filter_map(parse_number).collect();
+                numeric = numeric_stats(&mut v);
+            } else if nn > 0 {
+                let (share, parsed, fmt) = semantic::parse_dates(ca)?;
+                date_share = share;
+                if share >= 0.95 {
+                    temporal = temporal_stats(&parsed, true, fmt)?;
+                }
+            }
+        }
+        _ => {}
+    }
+
+    let examples = examples(&non_null, 5)?;
+    let facts = ColumnFacts {
+        name: s.name().as_str(),
+        dtype: &dtype,
+        len,
+        null_count,
+        distinct,
+        numeric,
+        temporal,
+        text,
+        top,
+        quality,
+        numeric_share,
+        date_share,
+    };
+    Ok(semantic::finish(facts, examples))
+}
+
+struct TextFacts {
+    stats: TextStats,
+    numeric_share: f64,
+}
+
+fn text_facts(ca: &StringChunked, quality: &mut ColumnQuality) -> TextFacts {
+    let mut min_len = u64::MAX;
+    let mut max_len = 0u64;
+    let mut total_len = 0u64;
+    let mut total_words = 0u64;
+    let mut n = 0u64;
+    let mut numeric = 0u64;
+    let mut non_numeric = 0u64;
+    for v in ca.iter().flatten() {
+        let l = v.chars().count() as u64;
+        min_len = min_len.min(l);
+        max_len = max_len.max(l);
+        total_len += l;
+        total_words += v.split_whitespace().count() as u64;
+        n += 1;
+        if v.len() != v.trim().len() {
+            quality.stray_whitespace += 1;
+        }
+        if semantic::is_text_sentinel(v) {
+            continue;
+        }
+        if parse_number(v).is_some() {
+            numeric += 1;
+        } else {
+            non_numeric += 1;
+        }
+    }
+    quality.numeric_text = numeric;
+    quality.non_numeric_text = non_numeric;
+    let denom = (numeric + non_numeric).max(1) as f64;
+    TextFacts {
+        stats: TextStats {
+            min_length: if n == 0 { 0 } else { min_len },
+            max_length: max_len,
+            mean_length: if n == 0 { 0.0 } else { total_len as f64 / n as f64 },
+            mean_words: if n == 0 { 0.0 } else { total_words as f64 / n as f64 },
+        },
+        numeric_share: numeric as f64 / denom,
+    }
+}
+
+fn examples(non_null: &Series, k: usize) -> PolarsResult<Vec<String>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    // Looking at a bounded prefix keeps this cheap on huge columns.
+    let limit = non_null.len().min(10_000);
+    for i in 0..limit {
+        let v = render(&non_null.get(i)?);
+        if seen.insert(v.clone()) {
+            out.push(v);
+            if out.len() == k {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Min, max, median and span of dates or datetimes.
+pub(crate) fn temporal_stats(non_null: &Series, parsed_from_text: bool, format: Option<String>) -> PolarsResult<Option<TemporalStats>> {
+    if non_null.is_empty() {
+        return Ok(None);
+    }
+    let sorted = non_null.sort(SortOptions::default())?;
+    let n = sorted.len();
+    let first = sorted.get(0)?.to_string();
+    let last = sorted.get(n - 1)?.to_string();
+    let median = sorted.get((n - 1) / 2)?.to_string();
+    let ms = match sorted.dtype() {
+        DataType::Date => sorted.cast(&DataType::Int64)?.i64()?.into_no_null_iter().map(|d| d as f64 * 86_400_000.0).collect::<Vec<_>>(),
+        DataType::Datetime(tu, _) => {
+            let div = match tu {
+                TimeUnit::Nanoseconds => 1e6,
+                TimeUnit::Microseconds => 1e3,
+                TimeUnit::Milliseconds => 1.0,
+            };
+            sorted.cast(&DataType::Int64)?.i64()?.into_no_null_iter().map(|d| d as f64 / div).collect()
+        }
+        _ => return Ok(None),
+    };
+    let span_days = (ms[ms.len() - 1] - ms[0]) / 86_400_000.0;
+    let years = sorted.year()?.n_unique()? as u64;
+    Ok(Some(TemporalStats { min: first, max: last, median, span_days, distinct_years: years, parsed_from_text, format }))
+}

@@ -1,0 +1,191 @@
+//! Candidate primary keys within a table, candidate foreign keys across the tables of a source,
+//! and strong numeric correlations.
+
+use dasynth_core::profile::{ColumnProfile, Correlation, ForeignKey, SemanticType, TableProfile};
+use polars::prelude::*;
+use std::collections::HashSet;
+
+/// Most candidate keys listed per table.
+const MAX_KEYS: usize = 10;
+/// Most columns of one table examined as foreign keys.
+const MAX_FK_COLUMNS: usize = 500;
+
+fn key_eligible(c: &ColumnProfile) -> bool {
+    c.null_count == 0 && !c.dtype.starts_with('f') && !matches!(c.semantic_type, SemanticType::FreeText | SemanticType::Empty)
+}
+
+/// Single columns, else column pairs, whose values are unique and never null.
+pub(crate) fn primary_keys(df: &DataFrame, cols: &[ColumnProfile]) -> PolarsResult<Vec<Vec<String>>> {
+    let n = df.height() as u64;
+    if n < 2 {
+        return Ok(Vec::new());
+    }
+    // Identifier-like columns first; a wide table of unique values lists only the first few.
+    let mut singles: Vec<&ColumnProfile> = cols.iter().filter(|c| key_eligible(c) && c.distinct_count == n).collect();
+    singles.sort_by_key(|c| !matches!(c.semantic_type, SemanticType::Identifier));
+    if !singles.is_empty() {
+        return Ok(singles.into_iter().take(MAX_KEYS).map(|c| vec![c.name.clone()]).collect());
+    }
+    // Pairs: among the first eligible columns, whose cardinalities could multiply to n.
+    let eligible: Vec<&ColumnProfile> = cols.iter().filter(|c| key_eligible(c) && c.distinct_count > 1).take(12).collect();
+    let mut out = Vec::new();
+    for (i, a) in eligible.iter().enumerate() {
+        for b in &eligible[i + 1..] {
+            if a.distinct_count.saturating_mul(b.distinct_count) < n {
+                continue;
+            }
+            let pair = df.select([a.name.as_str(), b.name.as_str()])?;
+            if pair.unique_stable(None, UniqueKeepStrategy::Any, None)?.height() as u64 == n {
+                out.push(vec![a.name.clone(), b.name.clone()]);
+                if out.len() >= MAX_KEYS {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn as_f64(s: &Series) -> PolarsResult<Vec<Option<f64>>> {
+    Ok(s.cast(&DataType::Float64)?.f64()?.iter().collect())
+}
+
+fn pearson(a: &[Option<f64>], b: &[Option<f64>]) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> =
+        a.iter().zip(b).filter_map(|(x, y)| Some(((*x)?, (*y)?))).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    let n = pairs.len() as f64;
+    if n < 3.0 {
+        return None;
+    }
+    let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// Numeric column pairs with |r| ≥ threshold (identifiers and booleans left out).
+pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f64) -> PolarsResult<Vec<Correlation>> {
+    let numeric: Vec<&ColumnProfile> = cols
+        .iter()
+        .filter(|c| {
+            c.numeric.is_some()
+                && matches!(c.semantic_type, SemanticType::Numeric | SemanticType::Currency | SemanticType::Percentage)
+                && c.distinct_count > 2
+        })
+        .take(60)
+        .collect();
+    let values: Vec<Vec<Option<f64>>> = numeric
+        .iter()
+        .map(|c| {
+            let s = df.column(&c.name)?.as_materialized_series().clone();
+            if matches!(s.dtype(), DataType::String) {
+                Ok(s.str()?.iter().map(|v| v.and_then(crate::column::parse_number)).collect())
+            } else {
+                as_f64(&s)
+            }
+        })
+        .collect::<PolarsResult<_>>()?;
+    let mut out = Vec::new();
+    for i in 0..numeric.len() {
+        for j in i + 1..numeric.len() {
+            if let Some(r) = pearson(&values[i], &values[j])
+                && r.abs() >= threshold
+            {
+                out.push(Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r });
+            }
+        }
+    }
+    out.sort_by(|x, y| y.pearson.abs().total_cmp(&x.pearson.abs()));
+    Ok(out)
+}
+
+fn norm(name: &str) -> String {
+    name.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+fn singular(name: &str) -> String {
+    let n = norm(name.rsplit('/').next().unwrap_or(name));
+    n.strip_suffix("ies").map(|s| format!("{s}y")).or_else(|| n.strip_suffix('s').map(str::to_string)).unwrap_or(n)
+}
+
+/// Whether a column's name points at a key of a table ("AlbumId" → Album.AlbumId,
+/// "customer" → customers.id).
+fn names_related(col: &str, ref_table: &str, ref_col: &str) -> bool {
+    let (c, r, t) = (norm(col), norm(ref_col), singular(ref_table));
+    c == r || (!t.is_empty() && c.contains(&t)) || (r.len() > 2 && c.ends_with(&r))
+}
+
+/// A table's columns as distinct value sets for key matching.
+pub(crate) struct KeySide {
+    pub table_id: String,
+    pub table_name: String,
+    pub columns: Vec<(String, Series)>,
+}
+
+/// Finds columns of `child` whose distinct values all lie in a primary key of `parent`.
+pub(crate) fn foreign_keys(
+    child: &KeySide,
+    child_profile: &TableProfile,
+    parent: &KeySide,
+    parent_profile: &TableProfile,
+    min_inclusion: f64,
+) -> PolarsResult<Vec<ForeignKey>> {
+    let mut out = Vec::new();
+    let parent_keys: Vec<&String> = parent_profile.candidate_primary_keys.iter().filter(|k| k.len() == 1).map(|k| &k[0]).collect();
+    for (cname, cvals) in child.columns.iter().take(MAX_FK_COLUMNS) {
+        let Some(cp) = child_profile.columns.iter().find(|c| &c.name == cname) else { continue };
+        if cp.distinct_count < 2 || matches!(cp.semantic_type, SemanticType::FreeText | SemanticType::Empty | SemanticType::Boolean) {
+            continue;
+        }
+        for pk in &parent_keys {
+            if child.table_id == parent.table_id && *pk == cname {
+                continue;
+            }
+            let Some((_, pvals)) = parent.columns.iter().find(|(n, _)| n == *pk) else { continue };
+            let c_is_text = matches!(cvals.dtype(), DataType::String);
+            let p_is_text = matches!(pvals.dtype(), DataType::String);
+            if c_is_text != p_is_text || cvals.dtype().is_float() || pvals.dtype().is_float() {
+                continue;
+            }
+            if !names_related(cname, &parent.table_name, pk) && !(c_is_text && cp.distinct_count >= 3) {
+                continue;
+            }
+            let found = if c_is_text {
+                let keys: HashSet<&str> = pvals.str()?.iter().flatten().collect();
+                cvals.str()?.iter().flatten().filter(|v| keys.contains(v)).count()
+            } else {
+                let (cv, pv) = (cvals.cast(&DataType::Int64)?, pvals.cast(&DataType::Int64)?);
+                let keys: HashSet<i64> = pv.i64()?.iter().flatten().collect();
+                cv.i64()?.iter().flatten().filter(|v| keys.contains(v)).count()
+            };
+            let inclusion = found as f64 / cvals.len().max(1) as f64;
+            if inclusion >= min_inclusion {
+                out.push(ForeignKey {
+                    column: cname.clone(),
+                    ref_table_id: parent.table_id.clone(),
+                    ref_table_name: parent.table_name.clone(),
+                    ref_column: (*pk).clone(),
+                    inclusion,
+                    distinct_values: cvals.len() as u64,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn related_names() {
+        assert!(names_related("AlbumId", "chinook/Album", "AlbumId"));
+        assert!(names_related("customer_id", "customers", "id"));
+        assert!(!names_related("MediaTypeId", "chinook/Album", "AlbumId"));
+    }
+}

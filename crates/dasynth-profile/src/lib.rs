@@ -1,0 +1,226 @@
+//! The profile stage: one JSON document per catalogued table, computed with polars over every
+//! row, describing each column (physical dtype, semantic type, counts, statistics, top values,
+//! quality flags) and the table as a whole (duplicate rows, candidate keys, correlations), plus
+//! candidate foreign keys across the tables of one source.
+//!
+//! Profiles are the facts task templates bind to, so they are exact: counts are over all rows,
+//! means use compensated summation, quantiles interpolate linearly as numpy does, and null means
+//! what the reader made null (an empty CSV field), never a placeholder like "N/A" — those are
+//! reported as `sentinel_values` instead.
+//!
+//! The stage is resumable: a profile whose table bytes (sha256) and layout version are unchanged
+//! is reused, not recomputed.
+
+mod column;
+mod keys;
+mod semantic;
+
+use dasynth_core::catalog::{CatalogEntry, Status};
+use dasynth_core::config::ProfileSettings;
+use dasynth_core::layout::RunDir;
+use dasynth_core::profile::{PROFILE_VERSION, TableProfile};
+use dasynth_core::reporter::Reporter;
+use dasynth_core::stats::StageStats;
+use dasynth_sources::read::{self, TableRef};
+use polars::prelude::*;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Errors that stop the whole stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error(transparent)]
+    Catalog(#[from] dasynth_sources::catalog_io::CatalogError),
+    #[error(transparent)]
+    Write(#[from] dasynth_core::atomic::PathError),
+}
+
+/// A table whose profile could not be computed.
+#[derive(Debug, Clone)]
+pub struct TableFailure {
+    pub table_id: String,
+    pub name: String,
+    pub message: String,
+}
+
+/// What the stage did.
+#[derive(Debug)]
+pub struct ProfileOutcome {
+    pub profiles: Vec<TableProfile>,
+    pub failures: Vec<TableFailure>,
+    pub stats: StageStats,
+}
+
+/// Profiles one frame. `entry` supplies the table's identity.
+pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSettings) -> PolarsResult<TableProfile> {
+    let started = Instant::now();
+    let columns = profile_columns(df, settings.top_values)?;
+    let n_rows = df.height() as u64;
+    let duplicate_rows =
+        if df.width() == 0 || n_rows < 2 { 0 } else { n_rows - df.unique_stable(None, UniqueKeepStrategy::First, None)?.height() as u64 };
+    let candidate_primary_keys = keys::primary_keys(df, &columns)?;
+    let correlations = keys::correlations(df, &columns, settings.correlation_threshold)?;
+    let mut quality_flags = Vec::new();
+    if duplicate_rows > 0 {
+        quality_flags.push("duplicate_rows".to_string());
+    }
+    if columns.iter().any(|c| c.quality.flags.iter().any(|f| f == "all_null")) {
+        quality_flags.push("all_null_columns".to_string());
+    }
+    if candidate_primary_keys.is_empty() && n_rows > 1 {
+        quality_flags.push("no_primary_key".to_string());
+    }
+    Ok(TableProfile {
+        profile_version: PROFILE_VERSION,
+        table_id: entry.id.clone(),
+        table_name: entry.name.clone(),
+        source: entry.source.clone(),
+        sha256: entry.sha256.clone().unwrap_or_default(),
+        n_rows,
+        n_columns: df.width() as u64,
+        duplicate_rows,
+        estimated_bytes: df.estimated_size() as u64,
+        columns,
+        candidate_primary_keys,
+        candidate_foreign_keys: Vec::new(),
+        correlations,
+        quality_flags,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Profiles columns on a few threads; each column's work is independent.
+fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_core::profile::ColumnProfile>> {
+    let cols: Vec<&Column> = df.columns().iter().collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(cols.len().max(1));
+    let chunk = cols.len().div_ceil(threads.max(1)).max(1);
+    let results: Vec<PolarsResult<Vec<_>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cols
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|c| column::profile_column(c.as_materialized_series(), top_k)).collect::<PolarsResult<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(PolarsError::ComputeError("column profiler panicked".into()))))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(cols.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+fn read_entry(run: &RunDir, e: &CatalogEntry) -> Result<DataFrame, String> {
+    let (Some(path), Some(format), Some(options)) = (&e.path, e.format, &e.read_options) else {
+        return Err("catalog row lacks path, format or read options".into());
+    };
+    let full = run.resolve(path);
+    let t = TableRef { path: &full, format, member: e.member.as_deref(), options };
+    read::read_table(t, &run.cache_dir().join("utf8")).map_err(|err| {
+        let mut msg = err.to_string();
+        let mut src = std::error::Error::source(&err);
+        while let Some(s) = src {
+            msg.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        msg
+    })
+}
+
+fn load_existing(run: &RunDir, e: &CatalogEntry) -> Option<TableProfile> {
+    let bytes = std::fs::read(run.profile(&e.id)).ok()?;
+    let p: TableProfile = serde_json::from_slice(&bytes).ok()?;
+    (p.profile_version == PROFILE_VERSION && Some(&p.sha256) == e.sha256.as_ref()).then_some(p)
+}
+
+/// Profiles every `ok` table of the run's catalog and writes `profiles/<id>.json`.
+pub fn profile_run(run: &RunDir, settings: &ProfileSettings, reporter: &dyn Reporter) -> Result<ProfileOutcome, ProfileError> {
+    let started = Instant::now();
+    let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
+    let entries: Vec<&CatalogEntry> = catalog.iter().filter(|e| e.status == Status::Ok).collect();
+    let mut stats = StageStats::new("profile");
+    let mut failures = Vec::new();
+    let mut by_source: BTreeMap<&str, Vec<(TableProfile, bool)>> = BTreeMap::new();
+    reporter.start("profile", entries.len() as u64);
+    for e in &entries {
+        if let Some(p) = load_existing(run, e) {
+            stats.reused += 1;
+            by_source.entry(e.source.as_str()).or_default().push((p, false));
+            reporter.item(&e.name);
+            continue;
+        }
+        let result = read_entry(run, e).and_then(|df| profile_frame(&df, e, settings).map_err(|err| format!("{}: {err}", e.name)));
+        match result {
+            Ok(p) => {
+                dasynth_core::atomic::write_json_atomic(&run.profile(&e.id), &p)?;
+                by_source.entry(e.source.as_str()).or_default().push((p, true));
+            }
+            Err(message) => {
+                tracing::warn!(table = %e.name, %message, "cannot profile table");
+                stats.drop_for("unreadable");
+                failures.push(TableFailure { table_id: e.id.clone(), name: e.name.clone(), message });
+            }
+        }
+        reporter.item(&e.name);
+    }
+    reporter.finish();
+    let by_id: BTreeMap<&str, &CatalogEntry> = entries.iter().map(|e| (e.id.as_str(), *e)).collect();
+    let mut profiles = Vec::new();
+    for (_, mut group) in by_source {
+        if group.len() > 1 && group.iter().any(|(_, fresh)| *fresh) {
+            link_source(run, &by_id, &mut group, settings)?;
+        }
+        profiles.extend(group.into_iter().map(|(p, _)| p));
+    }
+    stats.kept = profiles.len() as u64;
+    stats.seconds = started.elapsed().as_secs_f64();
+    dasynth_core::atomic::write_json_atomic(&run.stats("profile"), &stats)?;
+    Ok(ProfileOutcome { profiles, failures, stats })
+}
+
+/// Finds foreign keys among the tables of one source and rewrites their profiles.
+fn link_source(
+    run: &RunDir,
+    by_id: &BTreeMap<&str, &CatalogEntry>,
+    group: &mut [(TableProfile, bool)],
+    settings: &ProfileSettings,
+) -> Result<(), ProfileError> {
+    let mut sides = Vec::new();
+    for (p, _) in group.iter() {
+        let Some(e) = by_id.get(p.table_id.as_str()) else { continue };
+        let Ok(df) = read_entry(run, e) else { continue };
+        let mut columns = Vec::new();
+        for c in &p.columns {
+            if c.distinct_count == 0 || c.dtype.starts_with('f') || c.distinct_count > 5_000_000 {
+                continue;
+            }
+            if let Ok(col) = df.column(&c.name)
+                && let Ok(u) = col.as_materialized_series().drop_nulls().unique()
+            {
+                columns.push((c.name.clone(), u));
+            }
+        }
+        sides.push(keys::KeySide { table_id: p.table_id.clone(), table_name: p.table_name.clone(), columns });
+    }
+    let snapshot: Vec<TableProfile> = group.iter().map(|(p, _)| p.clone()).collect();
+    for (p, _) in group.iter_mut() {
+        let Some(child) = sides.iter().find(|s| s.table_id == p.table_id) else { continue };
+        let mut fks = Vec::new();
+        for parent in &sides {
+            let Some(pp) = snapshot.iter().find(|x| x.table_id == parent.table_id) else { continue };
+            if let Ok(found) = keys::foreign_keys(child, p, parent, pp, settings.foreign_key_inclusion) {
+                fks.extend(found);
+            }
+        }
+        if fks != p.candidate_foreign_keys {
+            p.candidate_foreign_keys = fks;
+            dasynth_core::atomic::write_json_atomic(&run.profile(&p.table_id), &*p)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! Semantic types and quality flags: what a column means, and what is wrong with it.
+
+use crate::column::ColumnFacts;
+use dasynth_core::profile::*;
+use polars::prelude::*;
+
+/// Text placeholders for "no value".
+const TEXT_SENTINELS: &[&str] =
+    &["n/a", "na", "n.a.", "null", "none", "nan", "-", "--", "?", "missing", "#n/a", "nil", "undefined", "not available"];
+/// Numeric placeholders, counted only when they sit outside the column's normal range.
+const NUMERIC_SENTINELS: &[f64] = &[-9.0, -99.0, -999.0, -9999.0, -99999.0, 999.0, 9999.0, 99999.0, 999999.0];
+
+pub(crate) fn is_text_sentinel(v: &str) -> bool {
+    let t = v.trim();
+    TEXT_SENTINELS.iter().any(|s| t.eq_ignore_ascii_case(s))
+}
+
+/// Counts of numeric placeholder values that are outliers of their column.
+pub(crate) fn numeric_sentinels(non_null: &Series, ns: &NumericStats) -> PolarsResult<Vec<ValueCount>> {
+    let iqr = ns.quantiles.p75 - ns.quantiles.p25;
+    let (lo, hi) = (ns.quantiles.p25 - 3.0 * iqr, ns.quantiles.p75 + 3.0 * iqr);
+    let candidates: Vec<f64> = NUMERIC_SENTINELS.iter().copied().filter(|v| (*v < lo || *v > hi) && *v >= ns.min && *v <= ns.max).collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let f = non_null.cast(&DataType::Float64)?;
+    let mut out = Vec::new();
+    for c in candidates {
+        let n = f.f64()?.into_no_null_iter().filter(|v| *v == c).count() as u64;
+        if n > 0 {
+            out.push(ValueCount { value: crate::column::fmt_f64(c).trim_end_matches(".0").to_string(), count: n });
+        }
+    }
+    Ok(out)
+}
+
+const DATE_FORMATS: &[(&str, bool)] = &[
+    ("%Y-%m-%d", false),
+    ("%Y/%m/%d", false),
+    ("%m/%d/%Y", false),
+    ("%d/%m/%Y", false),
+    ("%d.%m.%Y", false),
+    ("%d %b %Y", false),
+    ("%b %d, %Y", false),
+    ("%B %d, %Y", false),
+    ("%d-%b-%Y", false),
+    ("%Y-%m-%d %H:%M:%S", true),
+    ("%Y-%m-%dT%H:%M:%S", true),
+    ("%Y-%m-%d %H:%M", true),
+    ("%Y-%m-%dT%H:%M:%S%.f", true),
+    ("%Y-%m-%d %H:%M:%S%.f", true),
+    ("%m/%d/%Y %H:%M", true),
+    ("%m/%d/%Y %H:%M:%S", true),
+];
+
+fn parse_with(v: &str, fmt: &str, datetime: bool) -> Option<i64> {
+    let v = v.trim();
+    if datetime {
+        chrono::NaiveDateTime::parse_from_str(v, fmt).ok().map(|d| d.and_utc().timestamp_millis())
+    } else {
+        chrono::NaiveDate::parse_from_str(v, fmt)
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc().timestamp_millis() / 86_400_000)
+    }
+}
+
+/// Tries common date formats on text. Returns the share of values that parse with the best
+/// format, the parsed values (Date or Datetime), and the format.
+pub(crate) fn parse_dates(ca: &StringChunked) -> PolarsResult<(f64, Series, Option<String>)> {
+    let sample: Vec<&str> = ca.iter().flatten().take(200).collect();
+    let empty = Series::new_empty(PlSmallStr::EMPTY, &DataType::Date);
+    // Text that is mostly short numbers is not dates, whatever a format might accept.
+    if sample.is_empty() || sample.iter().all(|s| s.trim().parse::<f64>().is_ok()) {
+        return Ok((0.0, empty, None));
+    }
+    let best = DATE_FORMATS
+        .iter()
+        .map(|(f, dt)| (f, dt, sample.iter().filter(|v| parse_with(v, f, *dt).is_some()).count()))
+        .max_by_key(|(_, _, n)| *n);
+    let Some((fmt, dt, n)) = best else { return Ok((0.0, empty, None)) };
+    if n * 10 < sample.len() * 9 {
+        return Ok((n as f64 / sample.len() as f64, empty, None));
+    }
+    let parsed: Vec<Option<i64>> = ca.iter().flatten().map(|v| parse_with(v, fmt, *dt)).collect();
+    let ok = parsed.iter().filter(|p| p.is_some()).count();
+    let share = ok as f64 / parsed.len().max(1) as f64;
+    let s = Series::new(PlSmallStr::from_static("parsed"), parsed).drop_nulls();
+    let s =
+        if *dt { s.cast(&DataType::Datetime(TimeUnit::Milliseconds, None))? } else { s.cast(&DataType::Int32)?.cast(&DataType::Date)? };
+    Ok((share, s, Some((*fmt).to_string())))
+}
+
+fn name_has(name: &str, words: &[&str]) -> bool {
+    let n = name.to_ascii_lowercase();
+    let tokens: Vec<&str> = n.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty()).collect();
+    words.iter().any(|w| tokens.iter().any(|t| t == w) || (w.len() >= 5 && n.contains(w)))
+}
+
+fn is_identifier_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name_has(name, &["id", "key", "uuid", "guid", "code", "sku", "isbn", "number", "no"])
+        || lower.ends_with("_id")
+        || (name.len() > 2 && name.ends_with("Id") && name.chars().rev().nth(2).is_some_and(|c| c.is_lowercase()))
+        || (name.len() > 2 && name.ends_with("ID"))
+}
+
+const GEO_WORDS: &[&str] = &[
+    "country",
+    "state",
+    "city",
+    "county",
+    "province",
+    "region",
+    "lat",
+    "latitude",
+    "lon",
+    "lng",
+    "longitude",
+    "zip",
+    "zipcode",
+    "postal",
+    "postcode",
+    "address",
+    "continent",
+    "iso3",
+    "iso2",
+    "borough",
+    "district",
+    "municipality",
+    "airport",
+    "origin",
+    "dest",
+    "destination",
+    "location",
+];
+const MONEY_WORDS: &[&str] = &[
+    "price",
+    "cost",
+    "amount",
+    "revenue",
+    "sales",
+    "salary",
+    "income",
+    "usd",
+    "eur",
+    "gbp",
+    "dollars",
+    "fee",
+    "payment",
+    "total",
+    "budget",
+    "profit",
+    "wage",
+    "spend",
+    "unitprice",
+    "charges",
+    "fare",
+];
+const PCT_WORDS: &[&str] = &["pct", "percent", "percentage", "rate", "ratio", "share", "proportion"];
+const BOOL_TEXT: &[&str] = &["true", "false", "yes", "no", "y", "n", "t", "f"];
+
+/// Decides the semantic type and quality flags, and assembles the column profile.
+pub(crate) fn finish(f: ColumnFacts<'_>, examples: Vec<String>) -> ColumnProfile {
+    let nn = f.len - f.null_count;
+    let ratio = if nn == 0 { 0.0 } else { f.distinct as f64 / nn as f64 };
+    let mut q = f.quality;
+    let is_num_dtype = f.dtype.is_primitive_numeric();
+    let is_text = matches!(f.dtype, DataType::String);
+    let lower_top: Vec<String> = f.top.iter().map(|v| v.value.trim().to_ascii_lowercase()).collect();
+    let all_money_text = is_text && examples.iter().all(|e| e.trim_start().starts_with(['$', '€', '£']));
+    let all_pct_text = is_text && !examples.is_empty() && examples.iter().all(|e| e.trim_end().ends_with('%'));
+
+    let semantic = if nn == 0 {
+        SemanticType::Empty
+    } else if matches!(f.dtype, DataType::Boolean)
+        || (is_text && f.distinct <= 2 && lower_top.iter().all(|v| BOOL_TEXT.contains(&v.as_str())))
+        || (is_num_dtype
+            && f.distinct == 2
+            && f.numeric.as_ref().is_some_and(|n| n.min == 0.0 && n.max == 1.0)
+            && name_has(f.name, &["is", "has", "flag", "survived", "active", "default"]))
+    {
+        SemanticType::Boolean
+    } else if matches!(f.dtype, DataType::Date)
+        || (f.temporal.as_ref().is_some_and(|t| t.parsed_from_text)
+            && f.temporal.as_ref().and_then(|t| t.format.as_deref()).is_some_and(|x| !x.contains("%H")))
+    {
+        SemanticType::Date
+    } else if matches!(f.dtype, DataType::Datetime(_, _)) || f.temporal.is_some() {
+        SemanticType::Datetime
+    } else if (is_num_dtype || f.numeric.is_some())
+        && (all_pct_text || (name_has(f.name, PCT_WORDS) && f.numeric.as_ref().is_some_and(|n| n.min >= 0.0 && n.max <= 100.0)))
+    {
+        SemanticType::Percentage
+    } else if (is_num_dtype || f.numeric.is_some()) && (all_money_text || name_has(f.name, MONEY_WORDS)) {
+        SemanticType::Currency
+    } else if name_has(f.name, GEO_WORDS)
+        && !(is_num_dtype && f.numeric.as_ref().is_some_and(|n| n.max.abs() > 180.0) && !name_has(f.name, &["zip", "zipcode", "postal"]))
+    {
+        SemanticType::Geographic
+    } else if is_identifier_name(f.name) && !matches!(f.dtype, DataType::Float32 | DataType::Float64) && (is_num_dtype || is_text) {
+        SemanticType::Identifier
+    } else if is_num_dtype || f.numeric.is_some() {
+        if is_num_dtype
+            && ratio == 1.0
+            && nn > 20
+            && f.numeric.as_ref().is_some_and(|n| n.integral && n.min >= 0.0 && (n.max - n.min + 1.0) as u64 == nn)
+        {
+            SemanticType::Identifier
+        } else if f.distinct <= 12 && nn >= 30 && f.numeric.as_ref().is_some_and(|n| n.integral) && !is_text {
+            SemanticType::Categorical
+        } else {
+            SemanticType::Numeric
+        }
+    } else if is_text {
+        let mean_words = f.text.as_ref().map_or(0.0, |t| t.mean_words);
+        let mean_len = f.text.as_ref().map_or(0.0, |t| t.mean_length);
+        if mean_words >= 4.0 || mean_len > 40.0 {
+            SemanticType::FreeText
+        } else if f.distinct <= 50 || ratio <= 0.5 {
+            SemanticType::Categorical
+        } else if mean_words >= 2.0 {
+            SemanticType::FreeText
+        } else if ratio >= 0.9 {
+            SemanticType::Identifier
+        } else {
+            SemanticType::Categorical
+        }
+    } else {
+        SemanticType::Categorical
+    };
+
+    // Quality flags.
+    let mut flags = Vec::new();
+    if nn == 0 {
+        flags.push("all_null");
+    } else if f.distinct == 1 && f.len > 1 {
+        flags.push("constant");
+    }
+    if is_text {
+        if f.numeric_share >= 0.9 && q.numeric_text > 0 {
+            flags.push("numbers_as_text");
+        } else if q.numeric_text > 0 && q.non_numeric_text > 0 && f.numeric_share >= 0.1 && f.date_share < 0.9 {
+            flags.push("mixed_types");
+        }
+        if q.stray_whitespace > 0 {
+            flags.push("stray_whitespace");
+        }
+        let mut sentinels: Vec<ValueCount> = f.top.iter().filter(|v| is_text_sentinel(&v.value)).cloned().collect();
+        sentinels.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        q.sentinels.extend(sentinels);
+    }
+    if q.inconsistent_casing > 0 {
+        flags.push("inconsistent_casing");
+    }
+    if !q.sentinels.is_empty() {
+        flags.push("sentinel_values");
+    }
+    q.flags = flags.into_iter().map(str::to_string).collect();
+    let numeric = if matches!(semantic, SemanticType::Boolean) && !is_num_dtype { None } else { f.numeric };
+    ColumnProfile {
+        name: f.name.to_string(),
+        dtype: f.dtype.to_string(),
+        semantic_type: semantic,
+        null_count: f.null_count,
+        distinct_count: f.distinct,
+        distinct_ratio: ratio,
+        numeric,
+        temporal: f.temporal,
+        text: f.text,
+        top_values: f.top,
+        examples,
+        quality: q,
+    }
+}
+
+/// Distinct values that collide with another when trimmed and lower-cased ("Male"/"male ").
+pub(crate) fn casing_collisions(distinct: &StringChunked) -> u64 {
+    let mut groups: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for v in distinct.iter().flatten() {
+        *groups.entry(v.trim().to_lowercase()).or_default() += 1;
+    }
+    groups.values().filter(|n| **n > 1).copied().sum()
+}

@@ -1,0 +1,204 @@
+//! Excel workbooks (`.xlsx`, `.xls`) through calamine: every sheet is a table. Note rows above
+//! the header (titles, sources, footnotes) are detected and skipped; empty or merged header
+//! cells get pandas-style names and a warning.
+
+use crate::read::{ReadError, mangle_names};
+use calamine::{Data, Range, Reader, open_workbook_auto};
+use polars::prelude::*;
+use std::path::Path;
+
+/// A sheet read into a frame.
+pub struct Sheet {
+    pub frame: DataFrame,
+    /// Rows above the header, counted from the top of the sheet (pandas' `skiprows`).
+    pub skip_rows: u32,
+    pub warnings: Vec<String>,
+}
+
+/// Sheet names, in workbook order.
+pub fn sheet_names(path: &Path) -> Result<Vec<String>, ReadError> {
+    let wb = open_workbook_auto(path).map_err(|e| ReadError::invalid(path, format!("not a readable workbook: {e}")))?;
+    Ok(wb.sheet_names().to_vec())
+}
+
+fn non_empty(row: &[Data]) -> usize {
+    row.iter().filter(|c| !matches!(c, Data::Empty)).count()
+}
+
+/// Index (within the range) of the header row: the first row that fills at least half of the
+/// table's width and is followed by a row that is not empty, skipping note rows with one cell.
+fn header_row(range: &Range<Data>) -> usize {
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let width = rows.iter().map(|r| r.iter().rposition(|c| !matches!(c, Data::Empty)).map_or(0, |p| p + 1)).max().unwrap_or(0);
+    if width <= 1 {
+        return rows.iter().position(|r| non_empty(r) > 0).unwrap_or(0);
+    }
+    let need = (width.div_ceil(2)).max(2);
+    rows.iter().position(|r| non_empty(r) >= need).unwrap_or(0)
+}
+
+fn cell_text(c: &Data) -> String {
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                f.to_string()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Reads one sheet. `skip_rows` from the catalog is ignored when 0 and the header is detected.
+pub fn read_sheet(path: &Path, sheet: &str, _skip_rows_hint: u32) -> Result<Sheet, ReadError> {
+    let mut wb = open_workbook_auto(path).map_err(|e| ReadError::invalid(path, format!("not a readable workbook: {e}")))?;
+    let names = wb.sheet_names().to_vec();
+    if !names.iter().any(|n| n == sheet) {
+        return Err(ReadError::NoMember { path: path.to_path_buf(), what: "sheet", name: sheet.to_string(), available: names.join(", ") });
+    }
+    let range = wb.worksheet_range(sheet).map_err(|e| ReadError::invalid(path, format!("sheet {sheet:?} cannot be read: {e}")))?;
+    let (start_row, start_col) = range.start().unwrap_or((0, 0));
+    let mut warnings = Vec::new();
+    let h = header_row(&range);
+    let rows: Vec<&[Data]> = range.rows().collect();
+    if rows.is_empty() {
+        return Err(ReadError::invalid(path, format!("sheet {sheet:?} is empty")));
+    }
+    if h > 0 {
+        warnings.push(format!("sheet {sheet:?}: {h} note row(s) above the header were skipped"));
+    }
+    let width = range.width();
+    // pandas keeps leading empty columns; so do we, so column positions agree.
+    let mut raw_names: Vec<String> = Vec::with_capacity(start_col as usize + width);
+    raw_names.extend((0..start_col).map(|_| String::new()));
+    raw_names.extend(rows[h].iter().map(cell_text));
+    let empty_headers: Vec<usize> = raw_names.iter().enumerate().filter(|(_, n)| n.trim().is_empty()).map(|(i, _)| i).collect();
+    let (names, _) = mangle_names(&raw_names);
+    if !empty_headers.is_empty() && empty_headers.len() < names.len() {
+        let cols: Vec<String> = empty_headers.iter().map(|&i| col_letter(i)).collect();
+        warnings.push(format!(
+            "sheet {sheet:?}: header row {} has empty or merged cells in column(s) {}; named them \"Unnamed: N\"",
+            start_row as usize + h + 1,
+            cols.join(", ")
+        ));
+    }
+    let data = &rows[h + 1..];
+    // Trailing all-empty rows are dropped (pandas drops them too).
+    let last = data.iter().rposition(|r| non_empty(r) > 0).map_or(0, |p| p + 1);
+    let data = &data[..last];
+    let mut columns = Vec::with_capacity(names.len());
+    for (ci, name) in names.iter().enumerate() {
+        let cells: Vec<&Data> = if ci < start_col as usize {
+            data.iter().map(|_| &Data::Empty).collect()
+        } else {
+            data.iter().map(|r| r.get(ci - start_col as usize).unwrap_or(&Data::Empty)).collect()
+        };
+        columns.push(column(name, &cells).into_column());
+    }
+    let frame = DataFrame::new_infer_height(columns).map_err(|e| ReadError::invalid(path, format!("sheet {sheet:?}: {e}")))?;
+    Ok(Sheet { frame, skip_rows: start_row + h as u32, warnings })
+}
+
+fn col_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Builds a typed column: integers, floats, booleans and datetimes stay typed when the whole
+/// column agrees; anything mixed becomes text.
+fn column(name: &str, cells: &[&Data]) -> Series {
+    let mut ints = true;
+    let mut nums = true;
+    let mut bools = true;
+    let mut dates = true;
+    let mut any = false;
+    for c in cells {
+        match c {
+            Data::Empty => continue,
+            Data::Int(_) => {
+                bools = false;
+                dates = false;
+            }
+            Data::Float(f) => {
+                bools = false;
+                dates = false;
+                if f.fract() != 0.0 || f.abs() > 9e15 {
+                    ints = false;
+                }
+            }
+            Data::Bool(_) => {
+                ints = false;
+                nums = false;
+                dates = false;
+            }
+            Data::DateTime(d) if d.is_datetime() => {
+                ints = false;
+                nums = false;
+                bools = false;
+            }
+            _ => {
+                ints = false;
+                nums = false;
+                bools = false;
+                dates = false;
+            }
+        }
+        any = true;
+    }
+    let name = PlSmallStr::from(name);
+    if !any {
+        let v: Vec<Option<&str>> = vec![None; cells.len()];
+        return Series::new(name, v);
+    }
+    if nums && ints {
+        let v: Vec<Option<i64>> = cells
+            .iter()
+            .map(|c| match c {
+                Data::Int(i) => Some(*i),
+                Data::Float(f) => Some(*f as i64),
+                _ => None,
+            })
+            .collect();
+        return Series::new(name, v);
+    }
+    if nums {
+        let v: Vec<Option<f64>> = cells
+            .iter()
+            .map(|c| match c {
+                Data::Int(i) => Some(*i as f64),
+                Data::Float(f) => Some(*f),
+                _ => None,
+            })
+            .collect();
+        return Series::new(name, v);
+    }
+    if bools {
+        let v: Vec<Option<bool>> = cells.iter().map(|c| if let Data::Bool(b) = c { Some(*b) } else { None }).collect();
+        return Series::new(name, v);
+    }
+    if dates {
+        // Excel serial days since 1899-12-30 → milliseconds since the Unix epoch.
+        let v: Vec<Option<i64>> = cells
+            .iter()
+            .map(|c| match c {
+                Data::DateTime(d) => Some(((d.as_f64() - 25569.0) * 86_400_000.0).round() as i64),
+                _ => None,
+            })
+            .collect();
+        let s = Series::new(name.clone(), v);
+        return s.cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).unwrap_or(s);
+    }
+    let v: Vec<Option<String>> = cells.iter().map(|c| if matches!(c, Data::Empty) { None } else { Some(cell_text(c)) }).collect();
+    Series::new(name, v)
+}

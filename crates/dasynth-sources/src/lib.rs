@@ -1,0 +1,26 @@
+//! The crawl stage: find real tables and record them in `catalog.parquet`.
+//!
+//! A *source* ([`spec::SourceSpec`]) is a file, a folder, an http(s) URL, a Hugging Face Hub
+//! dataset, or a named entry of a `sources/*.toml` file. Fetching ([`fetch`]) turns a source
+//! into local files; the store ([`store`]) decompresses each (gzip, xz, zip, with a size cap
+//! against bombs), hashes it while it streams and keeps it once under `tables/<sha256>.<ext>`;
+//! inspection ([`inspect`]) sniffs encoding and dialect ([`sniff`]), finds every table in the
+//! file (Excel sheets, SQLite tables and views) and validates it. The result is one catalog row
+//! per table, with a content-hash id, or per input that failed, with a reason naming it.
+//!
+//! [`read::read_table`] reads a catalogued table into a polars `DataFrame` with the recorded
+//! read options; later stages use it so every stage sees the same table.
+
+pub mod catalog_io;
+pub mod crawl;
+pub mod detect;
+pub mod excel;
+pub mod fetch;
+pub mod inspect;
+pub mod read;
+pub mod sniff;
+pub mod spec;
+pub mod sqlite;
+pub mod store;
+
+pub use crawl::{CrawlError, CrawlOutcome, crawl};

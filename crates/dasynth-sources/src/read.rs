@@ -1,0 +1,218 @@
+//! Reading a crawled table into a polars `DataFrame`, the same way every time: the read options
+//! recorded in the catalog drive the reader, so profile, tasks and pandas all see one table.
+
+use crate::sniff::{self, Encoding};
+use dasynth_core::catalog::{ReadOptions, TableFormat};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Why a table could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot open {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("{}: {what} {name:?} not found; it has: {available}", path.display())]
+    NoMember { path: PathBuf, what: &'static str, name: String, available: String },
+}
+
+impl ReadError {
+    pub(crate) fn invalid(path: &Path, message: impl std::fmt::Display) -> Self {
+        Self::Invalid { path: path.to_path_buf(), message: message.to_string() }
+    }
+}
+
+/// A table to read.
+#[derive(Debug, Clone, Copy)]
+pub struct TableRef<'a> {
+    pub path: &'a Path,
+    pub format: TableFormat,
+    pub member: Option<&'a str>,
+    pub options: &'a ReadOptions,
+}
+
+/// Reads the whole table. `scratch` is a folder for transcoded copies of non-UTF-8 text.
+pub fn read_table(t: TableRef<'_>, scratch: &Path) -> Result<DataFrame, ReadError> {
+    match t.format {
+        TableFormat::Csv | TableFormat::Tsv => read_delimited(t.path, t.options, None, scratch),
+        TableFormat::Json => read_json(t.path, JsonFormat::Json),
+        TableFormat::Jsonl => read_json(t.path, JsonFormat::JsonLines),
+        TableFormat::Parquet => {
+            let f = open(t.path)?;
+            ParquetReader::new(f).finish().map_err(|e| ReadError::invalid(t.path, format!("invalid Parquet: {e}")))
+        }
+        TableFormat::Arrow => {
+            let f = open(t.path)?;
+            IpcReader::new(f).finish().map_err(|e| ReadError::invalid(t.path, format!("invalid Arrow IPC: {e}")))
+        }
+        TableFormat::Xlsx | TableFormat::Xls => {
+            let sheet = t.member.ok_or_else(|| ReadError::invalid(t.path, "no sheet named"))?;
+            crate::excel::read_sheet(t.path, sheet, t.options.skip_rows).map(|s| s.frame)
+        }
+        TableFormat::Sqlite => {
+            let table = t.member.ok_or_else(|| ReadError::invalid(t.path, "no table named"))?;
+            crate::sqlite::read_table(t.path, table)
+        }
+    }
+}
+
+pub(crate) fn open(path: &Path) -> Result<std::fs::File, ReadError> {
+    std::fs::File::open(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })
+}
+
+/// Column names as pandas would make them: empty names become `Unnamed: {i}`, repeats get
+/// `.1`, `.2`. Returns the names and whether any changed.
+pub fn mangle_names(raw: &[String]) -> (Vec<String>, bool) {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut changed = false;
+    for (i, name) in raw.iter().enumerate() {
+        let base = if name.trim().is_empty() {
+            changed = true;
+            format!("Unnamed: {i}")
+        } else {
+            name.clone()
+        };
+        let mut candidate = base.clone();
+        while let Some(n) = seen.get_mut(&candidate) {
+            *n += 1;
+            candidate = format!("{base}.{n}");
+            changed = true;
+        }
+        seen.insert(candidate.clone(), 0);
+        out.push(candidate);
+    }
+    (out, changed)
+}
+
+/// Transcodes a Windows-1252 file to UTF-8 in `scratch`, once per content.
+fn utf8_copy(path: &Path, scratch: &Path) -> Result<PathBuf, ReadError> {
+    let key = path.file_stem().and_then(|s| s.to_str()).unwrap_or("table");
+    let dest = scratch.join(format!("{key}.utf8.csv"));
+    if dest.exists() {
+        return Ok(dest);
+    }
+    std::fs::create_dir_all(scratch).map_err(|source| ReadError::Io { path: scratch.to_path_buf(), source })?;
+    let src = open(path)?;
+    let mut decoder = encoding_rs_io_decode(src);
+    dasynth_core::atomic::write_atomic_with(&dest, |f| {
+        let mut w = std::io::BufWriter::new(f);
+        std::io::copy(&mut decoder, &mut w)?;
+        std::io::Write::flush(&mut w)
+    })
+    .map_err(|e| ReadError::invalid(path, e))?;
+    Ok(dest)
+}
+
+/// A streaming Windows-1252 → UTF-8 reader (every byte maps to one char).
+fn encoding_rs_io_decode(src: std::fs::File) -> impl std::io::Read {
+    struct Decode<R> {
+        inner: R,
+        out: Vec<u8>,
+        pos: usize,
+    }
+    impl<R: std::io::Read> std::io::Read for Decode<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.pos == self.out.len() {
+                let mut raw = [0u8; 1 << 15];
+                let n = self.inner.read(&mut raw)?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                self.out = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&raw[..n]).0.into_owned().into_bytes();
+                self.pos = 0;
+            }
+            let n = buf.len().min(self.out.len() - self.pos);
+            buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+    Decode { inner: std::io::BufReader::new(src), out: Vec::new(), pos: 0 }
+}
+
+/// Reads a delimited file. `n_rows` limits the rows read (for validation at crawl time).
+pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scratch: &Path) -> Result<DataFrame, ReadError> {
+    let encoding =
+        Encoding::from_label(&o.encoding).ok_or_else(|| ReadError::invalid(path, format!("unsupported encoding {:?}", o.encoding)))?;
+    let source = match encoding {
+        Encoding::Windows1252 => utf8_copy(path, scratch)?,
+        _ => path.to_path_buf(),
+    };
+    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied());
+    let header = if o.has_header {
+        let scan_opts = ReadOptions { encoding: "utf-8".into(), ..o.clone() };
+        first_record(&source, &scan_opts)?
+    } else {
+        Vec::new()
+    };
+    let read = |infer: Option<usize>| -> PolarsResult<DataFrame> {
+        CsvReadOptions::default()
+            .with_has_header(false)
+            .with_skip_rows(o.skip_rows as usize + usize::from(o.has_header))
+            .with_infer_schema_length(infer)
+            .with_n_rows(n_rows)
+            .with_raise_if_empty(false)
+            .map_parse_options(|p| p.with_separator(delim).with_quote_char(quote).with_encoding(CsvEncoding::Utf8))
+            .try_into_reader_with_file_path(Some(source.clone()))?
+            .finish()
+    };
+    // Infer types from a large prefix; if a later value contradicts them, infer from all rows.
+    let mut df = match read(Some(10_000)) {
+        Ok(df) => df,
+        Err(_) => read(None).map_err(|e| ReadError::invalid(path, format!("cannot parse as delimited text: {e}")))?,
+    };
+    let names = if o.has_header { mangle_names(&header).0 } else { (1..=df.width()).map(|i| format!("column_{i}")).collect() };
+    if names.len() == df.width() {
+        df.set_column_names(&names).map_err(|e| ReadError::invalid(path, format!("bad column names: {e}")))?;
+    }
+    Ok(df)
+}
+
+/// The first non-blank record of a delimited file (its header).
+fn first_record(path: &Path, o: &ReadOptions) -> Result<Vec<String>, ReadError> {
+    use std::io::Read;
+    let mut f = open(path)?;
+    let mut buf = Vec::new();
+    // A header longer than this is not a header a person wrote; 10,000 columns fit easily.
+    (&mut f).take(8 << 20).read_to_end(&mut buf).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    let text = buf.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&buf);
+    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(b'"');
+    let mut pos = 0;
+    let mut skipped = 0;
+    while pos < text.len() {
+        let (rec, next) = sniff::split_record(text, pos, delim, quote);
+        pos = next;
+        if rec.len() == 1 && rec[0].trim().is_empty() {
+            continue;
+        }
+        if skipped < o.skip_rows {
+            skipped += 1;
+            continue;
+        }
+        return Ok(rec);
+    }
+    Ok(Vec::new())
+}
+
+fn read_json(path: &Path, format: JsonFormat) -> Result<DataFrame, ReadError> {
+    if let Some(offset) = sniff::first_invalid_utf8(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })? {
+        return Err(ReadError::invalid(path, format!("invalid UTF-8 at byte {offset}; JSON must be UTF-8")));
+    }
+    let f = open(path)?;
+    let what = if matches!(format, JsonFormat::Json) { "JSON" } else { "JSON Lines" };
+    let df = JsonReader::new(f)
+        .with_json_format(format)
+        .infer_schema_len(None)
+        .finish()
+        .map_err(|e| ReadError::invalid(path, format!("invalid {what}: {e}")))?;
+    // A JSON document that is not an array of records reads as one odd row; say so.
+    Ok(df)
+}

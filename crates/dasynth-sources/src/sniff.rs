@@ -1,0 +1,441 @@
+//! Sniffing delimited text: encoding, delimiter, quoting and header, plus a streaming scan that
+//! counts records and finds ragged rows without loading the file.
+
+use dasynth_core::catalog::ReadOptions;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// Bytes read for sniffing.
+const SAMPLE_BYTES: usize = 256 * 1024;
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Text encodings dasynth recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Windows1252,
+}
+
+impl Encoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Utf8 => "utf-8",
+            Self::Utf8Bom => "utf-8-sig",
+            Self::Windows1252 => "windows-1252",
+        }
+    }
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label {
+            "utf-8" | "utf8" => Some(Self::Utf8),
+            "utf-8-sig" => Some(Self::Utf8Bom),
+            "windows-1252" | "latin-1" | "latin1" | "iso-8859-1" | "cp1252" => Some(Self::Windows1252),
+            _ => None,
+        }
+    }
+}
+
+/// Streams the whole file to decide its encoding: a BOM, else valid UTF-8, else Windows-1252
+/// (a superset of Latin-1 in which every byte decodes).
+pub fn detect_encoding(path: &Path) -> std::io::Result<Encoding> {
+    let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut first = true;
+    let mut bom = false;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let mut chunk = std::mem::take(&mut carry);
+        chunk.extend_from_slice(&buf[..n]);
+        let mut body: &[u8] = &chunk;
+        if first {
+            first = false;
+            if body.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                bom = true;
+                body = &body[3..];
+            }
+        }
+        match std::str::from_utf8(body) {
+            Ok(_) => {}
+            Err(e) => {
+                // An incomplete sequence at the end of the chunk is carried over.
+                if e.error_len().is_none() && body.len() - e.valid_up_to() < 4 {
+                    carry = body[e.valid_up_to()..].to_vec();
+                } else {
+                    return Ok(Encoding::Windows1252);
+                }
+            }
+        }
+    }
+    if !carry.is_empty() {
+        return Ok(Encoding::Windows1252);
+    }
+    Ok(if bom { Encoding::Utf8Bom } else { Encoding::Utf8 })
+}
+
+/// Splits one record of `text` starting at `pos`; returns the fields and the next position.
+/// Quote-aware: delimiters and newlines inside quotes belong to the field.
+pub fn split_record(text: &[u8], mut pos: usize, delim: u8, quote: u8) -> (Vec<String>, usize) {
+    let mut fields = Vec::new();
+    let mut field = Vec::new();
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    while pos < text.len() {
+        let b = text[pos];
+        if in_quotes {
+            if b == quote {
+                if text.get(pos + 1) == Some(&quote) {
+                    field.push(quote);
+                    pos += 1;
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                field.push(b);
+            }
+        } else if b == quote && at_field_start {
+            in_quotes = true;
+            at_field_start = false;
+        } else if b == delim {
+            fields.push(String::from_utf8_lossy(&field).into_owned());
+            field.clear();
+            at_field_start = true;
+        } else if b == b'\n' || b == b'\r' {
+            if b == b'\r' && text.get(pos + 1) == Some(&b'\n') {
+                pos += 1;
+            }
+            pos += 1;
+            fields.push(String::from_utf8_lossy(&field).into_owned());
+            return (fields, pos);
+        } else {
+            field.push(b);
+            at_field_start = false;
+        }
+        pos += 1;
+    }
+    fields.push(String::from_utf8_lossy(&field).into_owned());
+    (fields, pos)
+}
+
+fn sample_records(text: &[u8], delim: u8, quote: u8, max: usize) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    // Drop a trailing partial line: the sample may cut a record.
+    let end =
+        if text.len() == SAMPLE_BYTES { text.iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(text.len()) } else { text.len() };
+    let text = &text[..end];
+    while pos < text.len() && out.len() < max {
+        let (rec, next) = split_record(text, pos, delim, quote);
+        pos = next;
+        if rec.len() == 1 && rec[0].is_empty() {
+            continue;
+        }
+        out.push(rec);
+    }
+    out
+}
+
+fn looks_numeric(s: &str) -> bool {
+    let t = s.trim();
+    !t.is_empty() && t.parse::<f64>().is_ok()
+}
+
+/// Guesses delimiter, quote and header from the start of a file. `hint` is the delimiter the
+/// extension suggests (tab for `.tsv`).
+pub fn sniff_dialect(path: &Path, encoding: Encoding, hint: Option<u8>) -> std::io::Result<ReadOptions> {
+    let mut f = std::fs::File::open(path)?;
+    let mut raw = Vec::with_capacity(SAMPLE_BYTES);
+    (&mut f).take(SAMPLE_BYTES as u64).read_to_end(&mut raw)?;
+    let text: Vec<u8> = match encoding {
+        Encoding::Utf8 => raw,
+        Encoding::Utf8Bom => raw.get(3..).unwrap_or_default().to_vec(),
+        Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode(&raw).0.into_owned().into_bytes(),
+    };
+    let quote = b'"';
+    // Score each delimiter: records whose field count equals the most common count, times the
+    // number of fields. A hint wins ties.
+    let mut best: Option<(u8, usize, usize)> = None;
+    for &d in &DELIMITERS {
+        let recs = sample_records(&text, d, quote, 200);
+        if recs.is_empty() {
+            continue;
+        }
+        let mut counts = std::collections::HashMap::new();
+        for r in &recs {
+            *counts.entry(r.len()).or_insert(0usize) += 1;
+        }
+        let (&mode, &freq) = counts.iter().max_by_key(|(k, v)| (**v, **k)).unwrap_or((&1, &0));
+        if mode < 2 {
+            continue;
+        }
+        let consistency = freq * 1000 / recs.len();
+        let bonus = usize::from(Some(d) == hint);
+        let score = consistency * 10 + bonus;
+        let better = match best {
+            None => true,
+            Some((_, s, m)) => score > s || (score == s && mode > m),
+        };
+        if better {
+            best = Some((d, score, mode));
+        }
+    }
+    let delimiter = best.map(|b| b.0).or(hint).unwrap_or(b',');
+    let recs = sample_records(&text, delimiter, quote, 50);
+    let has_header = match recs.as_slice() {
+        [first, rest @ ..] => {
+            let first_numeric = first.iter().filter(|f| looks_numeric(f)).count();
+            let first_empty = first.iter().filter(|f| f.trim().is_empty()).count();
+            if first_numeric == 0 && first_empty < first.len() {
+                true
+            } else if rest.is_empty() {
+                first_numeric == 0
+            } else {
+                // No header when the first row is as numeric as the rows below it.
+                let rest_numeric: f64 =
+                    rest.iter().map(|r| r.iter().filter(|f| looks_numeric(f)).count() as f64).sum::<f64>() / rest.len() as f64;
+                (first_numeric as f64) < rest_numeric
+            }
+        }
+        [] => true,
+    };
+    Ok(ReadOptions {
+        delimiter: (delimiter as char).to_string(),
+        quote: Some((quote as char).to_string()),
+        has_header,
+        encoding: encoding.label().to_string(),
+        skip_rows: 0,
+    })
+}
+
+/// What a full streaming pass over a delimited file found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanResult {
+    /// Data records (excluding the header).
+    pub records: u64,
+    /// Fields per record (from the header or first record).
+    pub fields: u64,
+    /// Column names (the header, or `column_1`.. when there is none).
+    pub header: Vec<String>,
+}
+
+/// A delimited file whose records disagree on their field count.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("ragged rows: line {line} has {found} fields but the {basis} has {expected}")]
+pub struct Ragged {
+    pub line: u64,
+    pub found: u64,
+    pub expected: u64,
+    pub basis: &'static str,
+}
+
+/// Errors of [`scan_delimited`].
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Ragged(#[from] Ragged),
+    #[error("the file is empty")]
+    Empty,
+    #[error("unterminated quoted field starting on line {0}")]
+    UnterminatedQuote(u64),
+}
+
+/// Streams the file once, quote-aware, counting records and checking that every record has the
+/// header's number of fields. Blank lines are ignored. Memory stays constant.
+pub fn scan_delimited(path: &Path, opts: &ReadOptions) -> Result<ScanResult, ScanError> {
+    let delim = opts.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let quote = opts.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
+    let encoding = Encoding::from_label(&opts.encoding).unwrap_or(Encoding::Utf8);
+    let mut reader = BufReader::with_capacity(1 << 17, std::fs::File::open(path)?);
+    let mut buf = vec![0u8; 1 << 17];
+    let mut line: u64 = 1;
+    let mut record_start_line: u64 = 1;
+    let mut fields_in_record: u64 = 1;
+    let mut record_has_content = false;
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    let mut prev_cr = false;
+    let mut expected: Option<u64> = None;
+    let mut records: u64 = 0;
+    let mut header_bytes: Vec<u8> = Vec::new();
+    let mut collecting_header = true;
+    let mut first_chunk = true;
+    let finish_record =
+        |fields: u64, has_content: bool, start_line: u64, expected: &mut Option<u64>, records: &mut u64| -> Result<(), Ragged> {
+            if !has_content {
+                return Ok(());
+            }
+            match *expected {
+                None => *expected = Some(fields),
+                Some(e) if e != fields => {
+                    return Err(Ragged {
+                        line: start_line,
+                        found: fields,
+                        expected: e,
+                        basis: if opts.has_header { "header" } else { "first row" },
+                    });
+                }
+                Some(_) => *records += 1,
+            }
+            Ok(())
+        };
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buf[..n];
+        if first_chunk {
+            first_chunk = false;
+            if chunk.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                chunk = &chunk[3..];
+            }
+        }
+        for &b in chunk {
+            if collecting_header {
+                header_bytes.push(b);
+            }
+            if b == b'\n' && prev_cr {
+                prev_cr = false;
+                continue;
+            }
+            prev_cr = false;
+            if in_quotes {
+                if b == quote {
+                    in_quotes = false; // a doubled quote re-opens on the next byte
+                } else if b == b'\n' || b == b'\r' {
+                    line += 1;
+                    prev_cr = b == b'\r';
+                }
+                continue;
+            }
+            if b == quote && quote != 0 {
+                in_quotes = true;
+                record_has_content = true;
+                at_field_start = false;
+            } else if b == delim {
+                fields_in_record += 1;
+                record_has_content = true;
+                at_field_start = true;
+            } else if b == b'\n' || b == b'\r' {
+                prev_cr = b == b'\r';
+                finish_record(fields_in_record, record_has_content, record_start_line, &mut expected, &mut records)?;
+                if record_has_content && collecting_header {
+                    collecting_header = false;
+                }
+                line += 1;
+                record_start_line = line;
+                fields_in_record = 1;
+                record_has_content = false;
+                at_field_start = true;
+            } else {
+                if !(b == b' ' && at_field_start) {
+                    record_has_content = true;
+                }
+                at_field_start = false;
+            }
+        }
+    }
+    if in_quotes {
+        return Err(ScanError::UnterminatedQuote(record_start_line));
+    }
+    finish_record(fields_in_record, record_has_content, record_start_line, &mut expected, &mut records)?;
+    let Some(fields) = expected else {
+        return Err(ScanError::Empty);
+    };
+    let header = if opts.has_header {
+        let text = match encoding {
+            Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode(&header_bytes).0.into_owned(),
+            _ => String::from_utf8_lossy(&header_bytes).into_owned(),
+        };
+        let text = text.trim_start_matches('\u{feff}');
+        let (names, _) = split_record(text.as_bytes(), 0, delim, if quote == 0 { b'"' } else { quote });
+        names
+    } else {
+        records += 1; // the first record was data
+        (1..=fields).map(|i| format!("column_{i}")).collect()
+    };
+    Ok(ScanResult { records, fields, header })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn sniffs_semicolons_with_quoted_delimiters_and_newlines() {
+        let f = file(b"name;note;price\n\"a\";\"x;y\";1,5\n\"b\";\"line\nbreak\";2,0\nc;z;3\n");
+        let o = sniff_dialect(f.path(), Encoding::Utf8, None).unwrap();
+        assert_eq!(o.delimiter, ";");
+        assert!(o.has_header);
+        let s = scan_delimited(f.path(), &o).unwrap();
+        assert_eq!((s.records, s.fields), (3, 3));
+        assert_eq!(s.header, vec!["name", "note", "price"]);
+    }
+
+    #[test]
+    fn numeric_first_row_means_no_header() {
+        let f = file(b"1,2,3\n4,5,6\n");
+        let o = sniff_dialect(f.path(), Encoding::Utf8, None).unwrap();
+        assert!(!o.has_header);
+        assert_eq!(scan_delimited(f.path(), &o).unwrap().records, 2);
+    }
+
+    #[test]
+    fn ragged_row_is_named_by_line() {
+        let f = file(b"a,b,c\n1,2,3\n4,5\n");
+        let o = sniff_dialect(f.path(), Encoding::Utf8, None).unwrap();
+        let err = scan_delimited(f.path(), &o).unwrap_err();
+        assert_eq!(err.to_string(), "ragged rows: line 3 has 2 fields but the header has 3");
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(detect_encoding(file(b"a,b\n1,2\n").path()).unwrap(), Encoding::Utf8);
+        assert_eq!(detect_encoding(file(b"\xEF\xBB\xBFa,b\n").path()).unwrap(), Encoding::Utf8Bom);
+        assert_eq!(detect_encoding(file(b"name\nJos\xe9\n").path()).unwrap(), Encoding::Windows1252);
+        assert_eq!(detect_encoding(file("name\nJosé\n".as_bytes()).path()).unwrap(), Encoding::Utf8);
+    }
+
+    #[test]
+    fn crlf_and_blank_lines() {
+        let f = file(b"a,b\r\n1,2\r\n\r\n3,4\r\n");
+        let o = sniff_dialect(f.path(), Encoding::Utf8, None).unwrap();
+        assert_eq!(scan_delimited(f.path(), &o).unwrap().records, 2);
+    }
+}
+
+/// Byte offset of the first invalid UTF-8 sequence, streaming.
+pub fn first_invalid_utf8(path: &Path) -> std::io::Result<Option<u64>> {
+    let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset: u64 = 0;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(if carry.is_empty() { None } else { Some(offset) });
+        }
+        let mut chunk = std::mem::take(&mut carry);
+        chunk.extend_from_slice(&buf[..n]);
+        match std::str::from_utf8(&chunk) {
+            Ok(_) => offset += chunk.len() as u64,
+            Err(e) if e.error_len().is_none() => {
+                carry = chunk[e.valid_up_to()..].to_vec();
+                offset += e.valid_up_to() as u64;
+            }
+            Err(e) => return Ok(Some(offset + e.valid_up_to() as u64)),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The command line itself: help, exit codes, configuration errors, settings.
+
+mod common;
+use common::*;
+
+#[test]
+fn help_lists_every_subcommand_with_a_description() {
+    let o = dasynth(&["--help"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    for cmd in ["generate", "crawl", "profile", "schemas"] {
+        let line = text.lines().find(|l| l.trim_start().starts_with(cmd)).unwrap_or_else(|| panic!("{cmd} missing in:\n{text}"));
+        assert!(line.trim().len() > cmd.len() + 10, "{cmd} has no description: {line}");
+    }
+}
+
+#[test]
+fn unknown_flag_exits_2() {
+    let o = dasynth(&["crawl", "--no-such-flag"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--no-such-flag"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_source_exits_2_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dasynth(&["crawl", "no/such/file.csv", "--out", s(dir.path())]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no/such/file.csv"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_config_key_is_named_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dasynth.toml"), "[crawl]\nhttp-retrys = 2\n").unwrap();
+    let o = dasynth_in(dir.path(), &["--show-settings"], &[]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("http-retrys") && err.contains("dasynth.toml"), "{err}");
+}
+
+#[test]
+fn show_settings_merges_file_env_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dasynth.toml"), "out = \"from-file\"\n[crawl]\nhttp-retries = 5\nmax-columns = 99\n").unwrap();
+    let o = dasynth_in(dir.path(), &["--show-settings", "crawl", "--out", "from-flag"], &[("DASYNTH_HTTP_RETRIES", "9")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let settings: dasynth_core::config::Settings = toml::from_str(&stdout(&o)).unwrap();
+    assert_eq!(settings.out, std::path::PathBuf::from("from-flag"));
+    assert_eq!(settings.crawl.http_retries, 9);
+    assert_eq!(settings.crawl.max_columns, 99);
+}
+
+#[test]
+fn bad_environment_value_is_named() {
+    let o = dasynth(&["--show-settings"]);
+    assert_eq!(code(&o), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let o = dasynth_in(dir.path(), &["--show-settings"], &[("DASYNTH_MAX_TABLE_BYTES", "lots")]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("DASYNTH_MAX_TABLE_BYTES"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_catalog_gives_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dasynth(&["profile", s(dir.path())]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("hint: run `dasynth crawl"), "{}", stderr(&o));
+}
+
+#[test]
+fn schemas_command_writes_the_committed_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dasynth(&["schemas", "--out", s(dir.path())]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for (name, _) in dasynth_core::schemas::all() {
+        let ours = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let committed = std::fs::read_to_string(repo().join("schemas").join(name)).unwrap();
+        assert_eq!(ours, committed, "{name}");
+    }
+}
