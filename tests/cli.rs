@@ -80,3 +80,19 @@ fn schemas_command_writes_the_committed_schemas() {
         assert_eq!(ours, committed, "{name}");
     }
 }
+
+#[test]
+fn sandbox_run_executes_python_against_a_data_folder() {
+    let data = fixtures().join("good");
+    let o = dasynth(&["sandbox", "run", "-q", "-c", "import pandas as pd; print(pd.read_csv('people.csv').shape)", "--data", s(&data)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "(20, 7)");
+    let o = dasynth(&["sandbox", "run", "-q", "--json", "-c", "open('/etc/passwd').read()"]);
+    assert_eq!(code(&o), 1, "a failing cell exits 1");
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(summary["status"], "error");
+    assert!(summary["stderr"].as_str().unwrap().contains("FileNotFoundError"));
+    let o = dasynth(&["sandbox", "run", "-q", "--timeout", "1", "-c", "while True: pass"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("deadline"), "{}", stderr(&o));
+}

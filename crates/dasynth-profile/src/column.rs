@@ -52,10 +52,40 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// Statistics over finite numbers (NaN and infinities are left out, as pandas does for NaN).
 pub(crate) fn numeric_stats(values: &mut Vec<f64>) -> Option<NumericStats> {
     values.retain(|v| v.is_finite());
+    values.sort_unstable_by(|a, b| a.total_cmp(b));
+    numeric_stats_sorted(values)
+}
+
+/// Distinct values and the `k` most frequent (count descending, then value ascending) of a
+/// sorted slice, from its runs of equal values: no hashing needed.
+pub(crate) fn runs_top<T: PartialEq + Copy>(sorted: &[T], k: usize) -> (u64, Vec<(T, u64)>) {
+    let mut distinct = 0u64;
+    let mut top: Vec<(T, u64)> = Vec::with_capacity(k + 1);
+    let mut i = 0;
+    while i < sorted.len() {
+        let v = sorted[i];
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] == v {
+            j += 1;
+        }
+        distinct += 1;
+        let c = (j - i) as u64;
+        if top.len() < k || top.last().is_some_and(|l| c > l.1) {
+            // Ties keep the earlier (smaller) value first.
+            let at = top.iter().position(|t| t.1 < c).unwrap_or(top.len());
+            top.insert(at, (v, c));
+            top.truncate(k);
+        }
+        i = j;
+    }
+    (distinct, top)
+}
+
+/// [`numeric_stats`] over values already sorted ascending and finite.
+pub(crate) fn numeric_stats_sorted(values: &[f64]) -> Option<NumericStats> {
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable_by(|a, b| a.total_cmp(b));
     let n = values.len() as f64;
     let sum = compensated_sum(values);
     let mean = sum / n;
@@ -128,13 +158,44 @@ pub(crate) struct ColumnFacts<'a> {
 }
 
 pub(crate) fn profile_column(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile> {
+    let started = std::time::Instant::now();
+    let p = profile_column_inner(s, top_k);
+    tracing::debug!(column = %s.name(), ms = started.elapsed().as_millis() as u64, "column profiled");
+    p
+}
+
+fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile> {
     let len = s.len() as u64;
     let null_count = s.null_count() as u64;
     let non_null = s.drop_nulls();
     let dtype = s.dtype().clone();
     let nn = non_null.len() as u64;
 
-    // Distinct values and the most frequent ones, in one hash pass.
+    // Numbers: one sort gives distinct values, top values and every statistic.
+    if dtype.is_primitive_numeric() && nn > 0 {
+        let (distinct, top, numeric) = sorted_numeric(&non_null, top_k)?;
+        let mut quality = ColumnQuality::default();
+        if let Some(ns) = &numeric {
+            quality.sentinels = semantic::numeric_sentinels(&non_null, ns)?;
+        }
+        let examples = examples(&non_null, 5)?;
+        let facts = ColumnFacts {
+            name: s.name().as_str(),
+            dtype: &dtype,
+            len,
+            null_count,
+            distinct,
+            numeric,
+            temporal: None,
+            text: None,
+            top,
+            quality,
+            numeric_share: 0.0,
+            date_share: 0.0,
+        };
+        return Ok(semantic::finish(facts, examples));
+    }
+    // Everything else: distinct values and the most frequent ones, in one hash pass.
     let mut casing = 0u64;
     let (distinct, top) = if nn == 0 {
         (0, Vec::new())
@@ -168,14 +229,6 @@ pub(crate) fn profile_column(s: &Series, top_k: usize) -> PolarsResult<ColumnPro
     let mut date_share = 0.0;
 
     match &dtype {
-        d if d.is_primitive_numeric() => {
-            let f = non_null.cast(&DataType::Float64)?;
-            let mut v: Vec<f64> = f.f64()?.into_no_null_iter().collect();
-            numeric = numeric_stats(&mut v);
-            if let Some(ns) = &numeric {
-                quality.sentinels = semantic::numeric_sentinels(&non_null, ns)?;
-            }
-        }
         DataType::Boolean => {}
         DataType::Date | DataType::Datetime(_, _) => {
             temporal = temporal_stats(&non_null, false, None)?;
@@ -215,6 +268,27 @@ pub(crate) fn profile_column(s: &Series, top_k: usize) -> PolarsResult<ColumnPro
         date_share,
     };
     Ok(semantic::finish(facts, examples))
+}
+
+/// Distinct count, top values and statistics of a numeric column from one sort. Integers sort
+/// as integers (exact, and faster than floats); NaN is left out of the statistics as pandas does.
+fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, Option<NumericStats>)> {
+    if non_null.dtype().is_integer() {
+        let ints = non_null.cast(&DataType::Int64)?;
+        let mut v: Vec<i64> = ints.i64()?.iter().flatten().collect();
+        v.sort_unstable();
+        let (distinct, top) = runs_top(&v, top_k);
+        let top = top.into_iter().map(|(x, c)| ValueCount { value: x.to_string(), count: c }).collect();
+        let f: Vec<f64> = v.iter().map(|x| *x as f64).collect();
+        return Ok((distinct, top, numeric_stats_sorted(&f)));
+    }
+    let floats = non_null.cast(&DataType::Float64)?;
+    let mut v: Vec<f64> = floats.f64()?.iter().flatten().filter(|x| !x.is_nan()).collect();
+    v.sort_unstable_by(|a, b| a.total_cmp(b));
+    let (distinct, top) = runs_top(&v, top_k);
+    let top = top.into_iter().map(|(x, c)| ValueCount { value: fmt_f64(x), count: c }).collect();
+    let finite: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
+    Ok((distinct, top, numeric_stats_sorted(&finite)))
 }
 
 struct TextFacts {
@@ -305,4 +379,36 @@ pub(crate) fn temporal_stats(non_null: &Series, parsed_from_text: bool, format: 
     let span_days = (ms[ms.len() - 1] - ms[0]) / 86_400_000.0;
     let years = sorted.year()?.n_unique()? as u64;
     Ok(Some(TemporalStats { min: first, max: last, median, span_days, distinct_years: years, parsed_from_text, format }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_give_distinct_and_top_with_ties_by_value() {
+        let v = [1, 1, 2, 3, 3, 3, 4, 4];
+        let (d, top) = runs_top(&v, 2);
+        assert_eq!(d, 4);
+        assert_eq!(top, vec![(3, 3), (1, 2)]);
+    }
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
+        assert_eq!(quantile_sorted(&v, 0.25), 1.75);
+        let s = numeric_stats_sorted(&v).unwrap();
+        assert_eq!(s.mean, 2.5);
+        assert!((s.std.unwrap() - 1.2909944487358056).abs() < 1e-15);
+    }
+
+    #[test]
+    fn numbers_as_people_write_them() {
+        assert_eq!(parse_number(" 1,234.5 "), Some(1234.5));
+        assert_eq!(parse_number("$12"), Some(12.0));
+        assert_eq!(parse_number("45%"), Some(45.0));
+        assert_eq!(parse_number("N/A"), None);
+        assert_eq!(parse_number("nan"), None);
+    }
 }

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 
 /// Most candidate keys listed per table.
 const MAX_KEYS: usize = 10;
+/// Rows checked first when testing a column pair for uniqueness.
+const PREFIX_ROWS: usize = 4096;
 /// Most columns of one table examined as foreign keys.
 const MAX_FK_COLUMNS: usize = 500;
 
@@ -35,6 +37,11 @@ pub(crate) fn primary_keys(df: &DataFrame, cols: &[ColumnProfile]) -> PolarsResu
                 continue;
             }
             let pair = df.select([a.name.as_str(), b.name.as_str()])?;
+            // A repeat in a prefix is a repeat in the table: most pairs are ruled out cheaply.
+            let prefix = pair.head(Some(PREFIX_ROWS));
+            if prefix.unique_stable(None, UniqueKeepStrategy::Any, None)?.height() < prefix.height() {
+                continue;
+            }
             if pair.unique_stable(None, UniqueKeepStrategy::Any, None)?.height() as u64 == n {
                 out.push(vec![a.name.clone(), b.name.clone()]);
                 if out.len() >= MAX_KEYS {
@@ -46,23 +53,36 @@ pub(crate) fn primary_keys(df: &DataFrame, cols: &[ColumnProfile]) -> PolarsResu
     Ok(out)
 }
 
-fn as_f64(s: &Series) -> PolarsResult<Vec<Option<f64>>> {
-    Ok(s.cast(&DataType::Float64)?.f64()?.iter().collect())
+/// A column as floats, NaN where the value is null or not a number.
+fn as_f64_nan(s: &Series) -> PolarsResult<Vec<f64>> {
+    if matches!(s.dtype(), DataType::String) {
+        return Ok(s.str()?.iter().map(|v| v.and_then(crate::column::parse_number).unwrap_or(f64::NAN)).collect());
+    }
+    Ok(s.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
-fn pearson(a: &[Option<f64>], b: &[Option<f64>]) -> Option<f64> {
-    let pairs: Vec<(f64, f64)> =
-        a.iter().zip(b).filter_map(|(x, y)| Some(((*x)?, (*y)?))).filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
-    let n = pairs.len() as f64;
-    if n < 3.0 {
+/// Pearson r over rows where both values are finite; two passes, no allocation.
+fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
+    let (mut n, mut sx, mut sy) = (0usize, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        if x.is_finite() && y.is_finite() {
+            n += 1;
+            sx += x;
+            sy += y;
+        }
+    }
+    if n < 3 {
         return None;
     }
-    let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mx, my) = (sx / n as f64, sy / n as f64);
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in &pairs {
-        sxy += (x - mx) * (y - my);
-        sxx += (x - mx) * (x - mx);
-        syy += (y - my) * (y - my);
+    for (x, y) in a.iter().zip(b) {
+        if x.is_finite() && y.is_finite() {
+            let (dx, dy) = (x - mx, y - my);
+            sxy += dx * dy;
+            sxx += dx * dx;
+            syy += dy * dy;
+        }
     }
     (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
 }
@@ -78,17 +98,8 @@ pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f6
         })
         .take(60)
         .collect();
-    let values: Vec<Vec<Option<f64>>> = numeric
-        .iter()
-        .map(|c| {
-            let s = df.column(&c.name)?.as_materialized_series().clone();
-            if matches!(s.dtype(), DataType::String) {
-                Ok(s.str()?.iter().map(|v| v.and_then(crate::column::parse_number)).collect())
-            } else {
-                as_f64(&s)
-            }
-        })
-        .collect::<PolarsResult<_>>()?;
+    let values: Vec<Vec<f64>> =
+        numeric.iter().map(|c| as_f64_nan(df.column(&c.name)?.as_materialized_series())).collect::<PolarsResult<_>>()?;
     let mut out = Vec::new();
     for i in 0..numeric.len() {
         for j in i + 1..numeric.len() {

@@ -55,11 +55,27 @@ pub struct ProfileOutcome {
 pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSettings) -> PolarsResult<TableProfile> {
     let started = Instant::now();
     let columns = profile_columns(df, settings.top_values)?;
+    let t_columns = started.elapsed();
     let n_rows = df.height() as u64;
-    let duplicate_rows =
-        if df.width() == 0 || n_rows < 2 { 0 } else { n_rows - df.unique_stable(None, UniqueKeepStrategy::First, None)?.height() as u64 };
     let candidate_primary_keys = keys::primary_keys(df, &columns)?;
+    let t_keys = started.elapsed();
+    // A table with a key has no repeated rows; otherwise compare whole rows.
+    let has_key = candidate_primary_keys.iter().any(|k| k.len() == 1);
+    let duplicate_rows = if df.width() == 0 || n_rows < 2 || has_key {
+        0
+    } else {
+        n_rows - df.unique_stable(None, UniqueKeepStrategy::First, None)?.height() as u64
+    };
+    let t_dups = started.elapsed();
     let correlations = keys::correlations(df, &columns, settings.correlation_threshold)?;
+    tracing::debug!(
+        table = %entry.name,
+        columns_ms = t_columns.as_millis() as u64,
+        keys_ms = (t_keys - t_columns).as_millis() as u64,
+        duplicates_ms = (t_dups - t_keys).as_millis() as u64,
+        correlations_ms = (started.elapsed() - t_dups).as_millis() as u64,
+        "profiled"
+    );
     let mut quality_flags = Vec::new();
     if duplicate_rows > 0 {
         quality_flags.push("duplicate_rows".to_string());
@@ -154,7 +170,10 @@ pub fn profile_run(run: &RunDir, settings: &ProfileSettings, reporter: &dyn Repo
             reporter.item(&e.name);
             continue;
         }
-        let result = read_entry(run, e).and_then(|df| profile_frame(&df, e, settings).map_err(|err| format!("{}: {err}", e.name)));
+        let read_started = Instant::now();
+        let frame = read_entry(run, e);
+        tracing::debug!(table = %e.name, read_ms = read_started.elapsed().as_millis() as u64, "read");
+        let result = frame.and_then(|df| profile_frame(&df, e, settings).map_err(|err| format!("{}: {err}", e.name)));
         match result {
             Ok(p) => {
                 dasynth_core::atomic::write_json_atomic(&run.profile(&e.id), &p)?;

@@ -3,6 +3,7 @@
 mod crawl;
 mod generate;
 mod profile;
+mod sandbox;
 mod schemas;
 
 use crate::ExitStatus;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Crawl(args)) => crawl::run(&cli.global, args),
         Some(Command::Profile(args)) => profile::run(&cli.global, args),
         Some(Command::Generate(args)) => generate::run(&cli.global, args),
+        Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Schemas(args)) => schemas::run(args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
