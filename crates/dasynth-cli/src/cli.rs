@@ -115,15 +115,8 @@ pub struct SandboxRunArgs {
     /// Code to run
     #[arg(short = 'c', long = "code", value_name = "CODE")]
     pub code: Option<String>,
-    /// Folder mounted read-only at /data (the working directory)
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-    /// Wall-clock limit in seconds
-    #[arg(long, default_value_t = 30.0, value_name = "S")]
-    pub timeout: f64,
-    /// Memory cap in MiB
-    #[arg(long, default_value_t = 2048, value_name = "MB")]
-    pub memory: usize,
+    #[command(flatten)]
+    pub session: SandboxSessionArgs,
     /// Print a JSON summary (status, stdout, stderr, truncated, duration, files) on stdout
     #[arg(long)]
     pub json: bool,
@@ -131,6 +124,13 @@ pub struct SandboxRunArgs {
 
 #[derive(Debug, Args)]
 pub struct SandboxReplArgs {
+    #[command(flatten)]
+    pub session: SandboxSessionArgs,
+}
+
+/// What a sandbox session sees and may use.
+#[derive(Debug, Args)]
+pub struct SandboxSessionArgs {
     /// Folder mounted read-only at /data (the working directory)
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,

@@ -69,7 +69,9 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
         retries: settings.http_retries,
         max_bytes: settings.max_download_bytes,
     };
-    let mut http_client = None;
+    // Only sources that need HTTP pay for building the client.
+    let needs_http = specs.iter().any(|s| matches!(s.location, Location::Http(_)));
+    let http_client = if needs_http { Some(fetch::http::client(&http_opts).map_err(CrawlError::Http)?) } else { None };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut tables: BTreeMap<String, CatalogEntry> = BTreeMap::new();
     let mut failures: BTreeMap<String, CatalogEntry> = BTreeMap::new();
@@ -80,10 +82,7 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
         let fetched = match &spec.location {
             Location::Path(p) => fetch::local::fetch(p, &include, &exclude),
             Location::Http(url) => {
-                if http_client.is_none() {
-                    http_client = Some(fetch::http::client(&http_opts).map_err(CrawlError::Http)?);
-                }
-                let client = http_client.as_ref().expect("set above");
+                let Some(client) = http_client.as_ref() else { continue };
                 fetch::http::fetch(client, url, &run.downloads_dir().join("http"), &http_opts)
             }
             Location::Hf { owner, name, revision } => {

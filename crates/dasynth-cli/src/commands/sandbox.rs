@@ -1,7 +1,7 @@
 //! `dasynth sandbox`: install the Python sandbox, run a file or a cell in it, or open a REPL.
 
 use crate::ExitStatus;
-use crate::cli::{SandboxArgs, SandboxCommand, SandboxRunArgs};
+use crate::cli::{SandboxArgs, SandboxCommand, SandboxRunArgs, SandboxSessionArgs};
 use crate::printer;
 use anyhow::Context;
 use dasynth_sandbox::{CellResult, Limits, Mounts, Sandbox, SandboxConfig, Session, SessionOptions, Status};
@@ -26,12 +26,9 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
-fn limits(timeout: f64, memory_mb: usize) -> Limits {
-    Limits { timeout: Duration::from_secs_f64(timeout), memory_bytes: memory_mb << 20, ..Limits::default() }
-}
-
-fn session(data: Option<&std::path::Path>, limits: Limits) -> anyhow::Result<Session> {
-    let data = match data {
+fn session(args: &SandboxSessionArgs) -> anyhow::Result<Session> {
+    let limits = Limits { timeout: Duration::from_secs_f64(args.timeout), memory_bytes: args.memory << 20, ..Limits::default() };
+    let data = match args.data.as_deref() {
         Some(d) => Some(d.canonicalize().with_context(|| format!("data folder {} does not exist", d.display()))?),
         None => None,
     };
@@ -74,7 +71,7 @@ fn run_code(a: SandboxRunArgs) -> anyhow::Result<ExitStatus> {
         (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
         (None, None) => anyhow::bail!("nothing to run\nhint: give a FILE.py (or - for stdin) or -c CODE"),
     };
-    let mut s = session(a.data.as_deref(), limits(a.timeout, a.memory))?;
+    let mut s = session(&a.session)?;
     let r = s.run(&code);
     if a.json {
         printer::out(&format!("{}\n", serde_json::to_string_pretty(&summary(&r))?))?;
@@ -89,7 +86,7 @@ fn run_code(a: SandboxRunArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn repl(a: crate::cli::SandboxReplArgs) -> anyhow::Result<ExitStatus> {
-    let mut s = session(a.data.as_deref(), limits(a.timeout, a.memory))?;
+    let mut s = session(&a.session)?;
     let stdin = std::io::stdin();
     let mut cell = String::new();
     let prompt = |more: bool| {
@@ -112,7 +109,7 @@ fn repl(a: crate::cli::SandboxReplArgs) -> anyhow::Result<ExitStatus> {
             let _ = std::io::stderr().write_all(r.stderr.as_bytes());
             if !r.status.session_alive() {
                 printer::note(format!("[{}] the session ended; starting a new one", status_name(r.status)));
-                s = session(a.data.as_deref(), limits(a.timeout, a.memory))?;
+                s = session(&a.session)?;
             }
         }
         cell.clear();
