@@ -171,62 +171,29 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
     let dtype = s.dtype().clone();
     let nn = non_null.len() as u64;
 
-    // Numbers: one sort gives distinct values, top values and every statistic.
-    if dtype.is_primitive_numeric() && nn > 0 {
-        let (distinct, top, numeric) = sorted_numeric(&non_null, top_k)?;
-        let mut quality = ColumnQuality::default();
-        if let Some(ns) = &numeric {
-            quality.sentinels = semantic::numeric_sentinels(&non_null, ns)?;
-        }
-        let examples = examples(&non_null, 5)?;
-        let facts = ColumnFacts {
-            name: s.name().as_str(),
-            dtype: &dtype,
-            len,
-            null_count,
-            distinct,
-            numeric,
-            temporal: None,
-            text: None,
-            top,
-            quality,
-            numeric_share: 0.0,
-            date_share: 0.0,
-        };
-        return Ok(semantic::finish(facts, examples));
-    }
-    // Everything else: distinct values and the most frequent ones, in one hash pass.
-    let mut casing = 0u64;
-    let (distinct, top) = if nn == 0 {
-        (0, Vec::new())
-    } else {
-        let counts_name = PlSmallStr::from_static("__dasynth_count");
-        let vc = non_null.value_counts(false, true, counts_name.clone(), false)?;
-        let distinct = vc.height() as u64;
-        let vc = vc.sort(
-            [counts_name.as_str(), s.name().as_str()],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]).with_maintain_order(true),
-        )?;
-        if matches!(s.dtype(), DataType::String) && distinct <= 200_000 {
-            casing = crate::semantic::casing_collisions(vc.column(s.name().as_str())?.as_materialized_series().str()?);
-        }
-        let vc = vc.head(Some(top_k));
-        let values = vc.column(s.name().as_str())?.as_materialized_series().clone();
-        let counts = vc.column(counts_name.as_str())?.as_materialized_series().cast(&DataType::UInt64)?;
-        let counts = counts.u64()?;
-        let mut top = Vec::with_capacity(vc.height());
-        for i in 0..vc.height() {
-            top.push(ValueCount { value: render(&values.get(i)?), count: counts.get(i).unwrap_or(0) });
-        }
-        (distinct, top)
-    };
-
-    let mut quality = ColumnQuality { inconsistent_casing: casing, ..ColumnQuality::default() };
+    let mut quality = ColumnQuality::default();
     let mut numeric = None;
     let mut temporal = None;
     let mut text = None;
     let mut numeric_share = 0.0;
     let mut date_share = 0.0;
+
+    let (distinct, top) = if nn == 0 {
+        (0, Vec::new())
+    } else if dtype.is_primitive_numeric() {
+        // Numbers: one sort gives distinct values, top values and every statistic.
+        let (distinct, top, stats) = sorted_numeric(&non_null, top_k)?;
+        if let Some(ns) = &stats {
+            quality.sentinels = semantic::numeric_sentinels(&non_null, ns)?;
+        }
+        numeric = stats;
+        (distinct, top)
+    } else {
+        // Everything else: distinct values and the most frequent ones, in one hash pass.
+        let (distinct, top, casing) = hashed_counts(&non_null, top_k)?;
+        quality.inconsistent_casing = casing;
+        (distinct, top)
+    };
 
     match &dtype {
         DataType::Boolean => {}
@@ -268,6 +235,33 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
         date_share,
     };
     Ok(semantic::finish(facts, examples))
+}
+
+/// Distinct count, top values (count descending, then value) and, for text, the number of
+/// values that collide when trimmed and lower-cased, from one hash pass.
+fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, u64)> {
+    let name = non_null.name().clone();
+    let counts_name = PlSmallStr::from_static("__dasynth_count");
+    let vc = non_null.value_counts(false, true, counts_name.clone(), false)?;
+    let distinct = vc.height() as u64;
+    let vc = vc.sort(
+        [counts_name.as_str(), name.as_str()],
+        SortMultipleOptions::default().with_order_descending_multi([true, false]).with_maintain_order(true),
+    )?;
+    let casing = if matches!(non_null.dtype(), DataType::String) && distinct <= 200_000 {
+        semantic::casing_collisions(vc.column(name.as_str())?.as_materialized_series().str()?)
+    } else {
+        0
+    };
+    let vc = vc.head(Some(top_k));
+    let values = vc.column(name.as_str())?.as_materialized_series().clone();
+    let counts = vc.column(counts_name.as_str())?.as_materialized_series().cast(&DataType::UInt64)?;
+    let counts = counts.u64()?;
+    let mut top = Vec::with_capacity(vc.height());
+    for i in 0..vc.height() {
+        top.push(ValueCount { value: render(&values.get(i)?), count: counts.get(i).unwrap_or(0) });
+    }
+    Ok((distinct, top, casing))
 }
 
 /// Distinct count, top values and statistics of a numeric column from one sort. Integers sort
