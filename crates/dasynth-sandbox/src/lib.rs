@@ -52,4 +52,4 @@ pub use error::SandboxError;
 pub use pool::SessionPool;
 pub use replay::{replay, replay_with};
 pub use sandbox::{Sandbox, SandboxConfig};
-pub use session::{CellResult, DATA_GUEST, Limits, Mount, Mounts, SCRATCH_GUEST, Session, SessionOptions, Status};
+pub use session::{CellResult, DATA_GUEST, Limits, Mount, Mounts, OUTPUTS_GUEST, SCRATCH_GUEST, Session, SessionOptions, Status};

@@ -20,6 +20,9 @@ pub(crate) const MPL_DATA_GUEST: &str = "/usr/local/lib/python315.zip/matplotlib
 pub const DATA_GUEST: &str = "/data";
 /// Guest path of the per-session scratch folder.
 pub const SCRATCH_GUEST: &str = "/tmp";
+/// Where [`Mounts::outputs`] appears: a writable folder inside the read-only working directory,
+/// so code can save `outputs/chart.png` next to the data it read.
+pub const OUTPUTS_GUEST: &str = "/data/outputs";
 /// The guest's HOME, inside the scratch folder (not reported in `files_written`).
 pub(crate) const HOME_NAME: &str = ".home";
 pub(crate) const ARGV0: &str = "/usr/local/bin/python.wasm";
@@ -76,12 +79,14 @@ pub struct Mounts {
     pub data: Option<PathBuf>,
     /// Further folders, preopened in this order before `/data`.
     pub extra: Vec<Mount>,
+    /// A writable host folder shown at [`OUTPUTS_GUEST`] (needs `data`).
+    pub outputs: Option<PathBuf>,
 }
 
 impl Mounts {
     /// `/data` only.
     pub fn data(dir: impl Into<PathBuf>) -> Self {
-        Mounts { data: Some(dir.into()), extra: Vec::new() }
+        Mounts { data: Some(dir.into()), extra: Vec::new(), outputs: None }
     }
 }
 
@@ -124,6 +129,21 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status as written in reports and trajectories: `ok`, `error`, `timeout`, `memory`,
+    /// `disk_limit`, `crashed`, `exited(N)`, `session_over`.
+    pub fn name(self) -> String {
+        match self {
+            Status::Ok => "ok".into(),
+            Status::Error => "error".into(),
+            Status::Timeout => "timeout".into(),
+            Status::Memory => "memory".into(),
+            Status::DiskLimit => "disk_limit".into(),
+            Status::Crashed => "crashed".into(),
+            Status::Exited(n) => format!("exited({n})"),
+            Status::SessionOver => "session_over".into(),
+        }
+    }
+
     /// Whether the session can run further cells after this status.
     pub fn session_alive(self) -> bool {
         matches!(self, Status::Ok | Status::Error | Status::Memory)
@@ -720,6 +740,11 @@ fn preopens(sandbox: &Sandbox, mounts: &Mounts, scratch: &Path) -> Result<Vec<Pr
         out.push((m.host.clone(), m.guest.clone(), m.writable));
     }
     if let Some(d) = &mounts.data {
+        // The guest's libc resolves a path through the longest matching preopen, so this
+        // writable folder wins over the read-only `/data` for `/data/outputs/...`.
+        if let Some(o) = &mounts.outputs {
+            out.push((o.clone(), OUTPUTS_GUEST.into(), true));
+        }
         out.push((d.clone(), DATA_GUEST.into(), false));
     }
     out.push((scratch.to_path_buf(), SCRATCH_GUEST.into(), true));

@@ -167,7 +167,7 @@ fn mounts_in_a_different_order_still_work() {
     let m2 = Mount { host: two.path().into(), guest: "/in2".into(), writable: true };
     let code = "import pandas as pd\nprint(open('/in1/a.txt').read(), open('/in2/b.txt').read(), pd.read_csv('/data/sales.csv').shape, sorted(__import__('os').listdir('/tmp')))";
     for extra in [vec![m1.clone(), m2.clone()], vec![m2.clone(), m1.clone()]] {
-        let mounts = Mounts { data: Some(data_dir().to_path_buf()), extra };
+        let mounts = Mounts { data: Some(data_dir().to_path_buf()), extra, outputs: None };
         let mut s = Session::new(sandbox(), &mounts, SessionOptions::default()).expect("session");
         let r = s.run(code);
         assert_status(&r, Status::Ok, "mount order");
@@ -176,8 +176,21 @@ fn mounts_in_a_different_order_still_work() {
         assert_status(&s.run("open('/in1/w.txt', 'w').write('w')"), Status::Error, "write to a read-only mount");
     }
     // Reserved guest paths are refused.
-    let bad = Mounts { data: None, extra: vec![Mount { host: one.path().into(), guest: "/tmp".into(), writable: true }] };
+    let bad = Mounts { data: None, extra: vec![Mount { host: one.path().into(), guest: "/tmp".into(), writable: true }], outputs: None };
     assert!(matches!(Session::new(sandbox(), &bad, SessionOptions::default()), Err(SandboxError::MountPath { .. })));
+}
+
+#[test]
+fn outputs_folder_is_writable_inside_the_read_only_working_directory() {
+    let out = tempfile::tempdir().expect("tmp");
+    let mounts = Mounts { data: Some(data_dir().to_path_buf()), extra: Vec::new(), outputs: Some(out.path().to_path_buf()) };
+    let mut s = Session::new(sandbox(), &mounts, SessionOptions::default()).expect("session");
+    let r = s.run("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.savefig('outputs/chart.png')\nimport pandas as pd\nprint(pd.read_csv('sales.csv').shape)");
+    assert_status(&r, Status::Ok, "save under outputs/");
+    assert!(out.path().join("chart.png").metadata().expect("chart written on the host").len() > 1000);
+    assert_status(&s.run("open('elsewhere.txt', 'w').write('x')"), Status::Error, "the rest of /data stays read-only");
+    assert_status(&s.run("open('/data/outputs/../escape.txt', 'w').write('x')"), Status::Error, "no climbing out of outputs");
+    assert!(!data_dir().join("escape.txt").exists() && !data_dir().join("elsewhere.txt").exists());
 }
 
 /// One hostile cell, its expected status, and a check on its stderr.

@@ -40,22 +40,9 @@ fn session(args: &SandboxSessionArgs) -> anyhow::Result<Session> {
     Ok(Session::new(&sandbox, &mounts, SessionOptions { limits, ..SessionOptions::default() })?)
 }
 
-fn status_name(s: Status) -> String {
-    match s {
-        Status::Ok => "ok".into(),
-        Status::Error => "error".into(),
-        Status::Timeout => "timeout".into(),
-        Status::Memory => "memory".into(),
-        Status::DiskLimit => "disk_limit".into(),
-        Status::Crashed => "crashed".into(),
-        Status::Exited(n) => format!("exited({n})"),
-        Status::SessionOver => "session_over".into(),
-    }
-}
-
 fn summary(r: &CellResult) -> serde_json::Value {
     serde_json::json!({
-        "status": status_name(r.status),
+        "status": r.status.name(),
         "stdout": r.stdout,
         "stderr": r.stderr,
         "truncated": r.truncated,
@@ -79,7 +66,7 @@ fn run_code(a: SandboxRunArgs) -> anyhow::Result<ExitStatus> {
         printer::out(&r.stdout)?;
         let _ = std::io::stderr().write_all(r.stderr.as_bytes());
         if r.status != Status::Ok {
-            printer::note(format!("[{}] after {:.0} ms", status_name(r.status), r.duration.as_secs_f64() * 1000.0));
+            printer::note(format!("[{}] after {:.0} ms", r.status.name(), r.duration.as_secs_f64() * 1000.0));
         }
     }
     Ok(if r.status == Status::Ok { ExitStatus::Success } else { ExitStatus::Problems })
@@ -108,7 +95,7 @@ fn repl(a: crate::cli::SandboxReplArgs) -> anyhow::Result<ExitStatus> {
             printer::out(&r.stdout)?;
             let _ = std::io::stderr().write_all(r.stderr.as_bytes());
             if !r.status.session_alive() {
-                printer::note(format!("[{}] the session ended; starting a new one", status_name(r.status)));
+                printer::note(format!("[{}] the session ended; starting a new one", r.status.name()));
                 s = session(&a.session)?;
             }
         }
