@@ -47,6 +47,14 @@ pub enum Command {
     Profile(ProfileArgs),
     /// Run Python in the wasm sandbox: install it, run a file or a cell, or open a REPL
     Sandbox(SandboxArgs),
+    /// Bind task templates to the run folder's profiles and write tasks.parquet
+    Tasks(TasksArgs),
+    /// Write agent trajectories for tasks.parquet with the configured teachers
+    Trajectories(TrajectoriesArgs),
+    /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
+    FakeLlm(FakeLlmArgs),
+    /// Work with task templates (`check` lints them)
+    Templates(TemplatesArgs),
     /// Write the JSON Schemas of every file dasynth writes
     Schemas(SchemasArgs),
 }
@@ -80,6 +88,82 @@ pub struct CrawlArgs {
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
     /// Run folder holding catalog.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct TaskFlags {
+    /// Folder of task templates [default: ./templates]
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Most tasks per table
+    #[arg(long, value_name = "N")]
+    pub per_table: Option<usize>,
+    /// Most tasks one template makes per table
+    #[arg(long, value_name = "N")]
+    pub per_template: Option<usize>,
+    /// Most tasks in all (balanced across sources)
+    #[arg(long, value_name = "N")]
+    pub max_tasks: Option<usize>,
+    /// Seed for bindings, parameters and paraphrases
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Only these families (repeatable), e.g. data-cleaning
+    #[arg(long = "family", value_name = "FAMILY")]
+    pub families: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    /// Run folder holding catalog.parquet and profiles/ [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: TaskFlags,
+    /// Run every task's reference solution in the sandbox and check it against the ground truth
+    #[arg(long)]
+    pub check_solutions: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrajectoriesArgs {
+    /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FakeLlmArgs {
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Delay before every reply, in milliseconds
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of requests that get an injected fault
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Faults to inject: 429, 500, 503, hang, truncated, invalid-json, slow, empty
+    #[arg(long, value_delimiter = ',')]
+    pub faults: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    #[command(subcommand)]
+    pub command: TemplatesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Lint every template: front matter, roles, syntax, undefined names, truth SQL
+    Check(TemplatesCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TemplatesCheckArgs {
+    /// Templates folder [default: `tasks.templates` from the configuration, else ./templates]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

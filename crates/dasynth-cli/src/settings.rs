@@ -12,6 +12,7 @@ pub struct Overrides {
     pub sources: Vec<String>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    pub tasks: crate::cli::TaskFlags,
 }
 
 /// Reads the configuration file (an explicit one must exist) and merges every layer.
@@ -41,5 +42,25 @@ pub fn resolve(global: &GlobalArgs, overrides: Overrides) -> anyhow::Result<Sett
         s.crawl.include = overrides.include;
     }
     s.crawl.exclude.extend(overrides.exclude);
+    let t = overrides.tasks;
+    if let Some(v) = t.templates {
+        s.tasks.templates = v;
+    }
+    if let Some(v) = t.per_table {
+        s.tasks.per_table = v;
+    }
+    if let Some(v) = t.per_template {
+        s.tasks.per_template = v;
+    }
+    if t.max_tasks.is_some() {
+        s.tasks.max_tasks = t.max_tasks;
+    }
+    if let Some(v) = t.seed {
+        s.tasks.seed = v;
+    }
+    if !t.families.is_empty() {
+        s.tasks.families = t.families;
+    }
+    s.validate()?;
     Ok(s)
 }

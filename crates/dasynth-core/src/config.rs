@@ -17,6 +17,10 @@ pub struct Options {
     pub sources: Option<Vec<String>>,
     pub crawl: Option<CrawlOptions>,
     pub profile: Option<ProfileOptions>,
+    pub tasks: Option<TaskOptions>,
+    pub generate: Option<GenerateOptions>,
+    /// Teacher models; `dasynth generate` uses the offline reference teacher when none is given.
+    pub teacher: Option<Vec<TeacherOptions>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -49,6 +53,107 @@ pub struct ProfileOptions {
     pub foreign_key_inclusion: Option<f64>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TaskOptions {
+    /// Folder of task templates (default `templates`).
+    pub templates: Option<PathBuf>,
+    /// Most tasks made per table (default 24).
+    pub per_table: Option<usize>,
+    /// Most tasks one template makes per table (default 2).
+    pub per_template: Option<usize>,
+    /// Most tasks in all, balanced across sources (default: no cap).
+    pub max_tasks: Option<usize>,
+    /// Seed for bindings, parameters and paraphrases (default 0).
+    pub seed: Option<u64>,
+    /// Families to make tasks for (default: all eight).
+    pub families: Option<Vec<String>>,
+    /// Prompts whose word-trigram Jaccard similarity with an earlier prompt of the same table
+    /// reaches this are dropped as near duplicates (default 0.9).
+    pub near_duplicate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GenerateOptions {
+    /// Trajectories per task and teacher (default 1).
+    pub samples: Option<u32>,
+    /// Most assistant turns per trajectory (default 30).
+    pub max_turns: Option<usize>,
+    /// Most output tokens per trajectory, all turns together (default 32768).
+    pub max_tokens: Option<u64>,
+    /// Wall-clock limit per trajectory in seconds (default 900).
+    pub time_limit_secs: Option<u64>,
+    /// Wall-clock limit per code cell in seconds (default 60).
+    pub cell_timeout_secs: Option<u64>,
+    /// Most bytes of a cell's output shown to the model (default 4096).
+    pub execute_bytes: Option<usize>,
+    /// Trajectories in flight at once (default 64).
+    pub concurrency: Option<usize>,
+    /// Stop cleanly once this many dollars are spent (default: no cap).
+    pub budget_usd: Option<f64>,
+    /// Stop cleanly once this many tokens are used (default: no cap).
+    pub budget_tokens: Option<u64>,
+    /// The LLM response cache file (default `<out>/cache/llm.sqlite`).
+    pub cache: Option<PathBuf>,
+}
+
+/// One teacher model endpoint (`[[teacher]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TeacherOptions {
+    /// `openai` (any OpenAI-compatible server), `anthropic`, or `reference` (offline, from the
+    /// templates' reference solutions).
+    pub kind: String,
+    /// A label for logs and trajectories (default: the model).
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// The NAME of the environment variable holding the API key (never the key itself).
+    pub api_key_env: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub max_concurrency: Option<usize>,
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    /// US dollars per million input tokens.
+    pub price_input_per_mtok: Option<f64>,
+    /// US dollars per million output tokens.
+    pub price_output_per_mtok: Option<f64>,
+    /// Share of samples this teacher writes (default 1.0).
+    pub weight: Option<f64>,
+    pub max_retries: Option<u32>,
+    pub temperature: Option<f64>,
+    /// Most output tokens per turn.
+    pub max_tokens: Option<u32>,
+}
+
+impl TeacherOptions {
+    pub fn reference() -> Self {
+        Self {
+            kind: "reference".into(),
+            name: None,
+            base_url: None,
+            model: None,
+            api_key_env: None,
+            timeout_secs: None,
+            max_concurrency: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            price_input_per_mtok: None,
+            price_output_per_mtok: None,
+            weight: None,
+            max_retries: None,
+            temperature: None,
+            max_tokens: None,
+        }
+    }
+
+    /// The label used in trajectories.
+    pub fn label(&self) -> String {
+        self.name.clone().or_else(|| self.model.clone()).unwrap_or_else(|| self.kind.clone())
+    }
+}
+
 /// Resolved settings: every value filled in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -57,6 +162,41 @@ pub struct Settings {
     pub sources: Vec<String>,
     pub crawl: CrawlSettings,
     pub profile: ProfileSettings,
+    pub tasks: TaskSettings,
+    pub generate: GenerateSettings,
+    pub teachers: Vec<TeacherOptions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GenerateSettings {
+    pub samples: u32,
+    pub max_turns: usize,
+    pub max_tokens: u64,
+    pub time_limit_secs: u64,
+    pub cell_timeout_secs: u64,
+    pub execute_bytes: usize,
+    pub concurrency: usize,
+    pub budget_usd: Option<f64>,
+    pub budget_tokens: Option<u64>,
+    pub cache: Option<PathBuf>,
+}
+
+impl Default for GenerateSettings {
+    fn default() -> Self {
+        Self {
+            samples: 1,
+            max_turns: 30,
+            max_tokens: 32_768,
+            time_limit_secs: 900,
+            cell_timeout_secs: 60,
+            execute_bytes: 4096,
+            concurrency: 64,
+            budget_usd: None,
+            budget_tokens: None,
+            cache: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -77,6 +217,32 @@ pub struct ProfileSettings {
     pub top_values: usize,
     pub correlation_threshold: f64,
     pub foreign_key_inclusion: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TaskSettings {
+    pub templates: PathBuf,
+    pub per_table: usize,
+    pub per_template: usize,
+    pub max_tasks: Option<usize>,
+    pub seed: u64,
+    pub families: Vec<String>,
+    pub near_duplicate: f64,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        Self {
+            templates: PathBuf::from("templates"),
+            per_table: 24,
+            per_template: 2,
+            max_tasks: None,
+            seed: 0,
+            families: Vec::new(),
+            near_duplicate: 0.9,
+        }
+    }
 }
 
 impl Default for CrawlSettings {
@@ -101,7 +267,15 @@ impl Default for ProfileSettings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { out: PathBuf::from("run"), sources: Vec::new(), crawl: CrawlSettings::default(), profile: ProfileSettings::default() }
+        Self {
+            out: PathBuf::from("run"),
+            sources: Vec::new(),
+            crawl: CrawlSettings::default(),
+            profile: ProfileSettings::default(),
+            tasks: TaskSettings::default(),
+            generate: GenerateSettings::default(),
+            teachers: vec![TeacherOptions::reference()],
+        }
     }
 }
 
@@ -151,6 +325,8 @@ impl Settings {
         let d = Settings::default();
         let c = options.crawl.clone().unwrap_or_default();
         let p = options.profile.clone().unwrap_or_default();
+        let t = options.tasks.clone().unwrap_or_default();
+        let g = options.generate.clone().unwrap_or_default();
         let mut s = Settings {
             out: options.out.clone().unwrap_or(d.out),
             sources: options.sources.clone().unwrap_or_default(),
@@ -167,6 +343,31 @@ impl Settings {
                 top_values: p.top_values.unwrap_or(d.profile.top_values),
                 correlation_threshold: p.correlation_threshold.unwrap_or(d.profile.correlation_threshold),
                 foreign_key_inclusion: p.foreign_key_inclusion.unwrap_or(d.profile.foreign_key_inclusion),
+            },
+            tasks: TaskSettings {
+                templates: t.templates.unwrap_or(d.tasks.templates),
+                per_table: t.per_table.unwrap_or(d.tasks.per_table),
+                per_template: t.per_template.unwrap_or(d.tasks.per_template),
+                max_tasks: t.max_tasks,
+                seed: t.seed.unwrap_or(d.tasks.seed),
+                families: t.families.unwrap_or_default(),
+                near_duplicate: t.near_duplicate.unwrap_or(d.tasks.near_duplicate),
+            },
+            generate: GenerateSettings {
+                samples: g.samples.unwrap_or(d.generate.samples),
+                max_turns: g.max_turns.unwrap_or(d.generate.max_turns),
+                max_tokens: g.max_tokens.unwrap_or(d.generate.max_tokens),
+                time_limit_secs: g.time_limit_secs.unwrap_or(d.generate.time_limit_secs),
+                cell_timeout_secs: g.cell_timeout_secs.unwrap_or(d.generate.cell_timeout_secs),
+                execute_bytes: g.execute_bytes.unwrap_or(d.generate.execute_bytes),
+                concurrency: g.concurrency.unwrap_or(d.generate.concurrency),
+                budget_usd: g.budget_usd,
+                budget_tokens: g.budget_tokens,
+                cache: g.cache,
+            },
+            teachers: match &options.teacher {
+                Some(t) if !t.is_empty() => t.clone(),
+                _ => d.teachers,
             },
         };
         if let Some(v) = env(crate::env::DASYNTH_OUT) {
@@ -200,6 +401,35 @@ impl Settings {
         let f = self.profile.foreign_key_inclusion;
         if !(0.0..=1.0).contains(&f) || f == 0.0 {
             return Err(ConfigError::Invalid { key: "profile.foreign-key-inclusion", message: format!("{f} is not in (0, 1]") });
+        }
+        if self.tasks.per_table == 0 || self.tasks.per_template == 0 {
+            return Err(ConfigError::Invalid { key: "tasks.per-table", message: "per-table and per-template must be at least 1".into() });
+        }
+        if !(0.0..=1.0).contains(&self.tasks.near_duplicate) {
+            return Err(ConfigError::Invalid { key: "tasks.near-duplicate", message: "must be between 0 and 1".into() });
+        }
+        for t in &self.teachers {
+            if !["openai", "anthropic", "reference"].contains(&t.kind.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key: "teacher.kind",
+                    message: format!("{:?} is not openai, anthropic or reference", t.kind),
+                });
+            }
+            if t.kind != "reference" && (t.model.is_none() || t.base_url.is_none()) {
+                return Err(ConfigError::Invalid {
+                    key: "teacher",
+                    message: format!("teacher {:?} needs `model` and `base-url`", t.label()),
+                });
+            }
+            if t.weight.is_some_and(|w| !(w > 0.0)) {
+                return Err(ConfigError::Invalid {
+                    key: "teacher.weight",
+                    message: format!("teacher {:?}: weight must be above 0", t.label()),
+                });
+            }
+        }
+        if self.generate.samples == 0 || self.generate.max_turns == 0 || self.generate.concurrency == 0 {
+            return Err(ConfigError::Invalid { key: "generate", message: "samples, max-turns and concurrency must be at least 1".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });

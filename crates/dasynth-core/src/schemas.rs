@@ -15,11 +15,30 @@ pub fn all() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn render<T: JsonSchema>() -> String {
+/// The schema text of a type, as committed under `schemas/`.
+pub fn render<T: JsonSchema>() -> String {
     let schema = schemars::schema_for!(T);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Compares schemas with the committed copies in `dir` (or rewrites them when
+/// `DASYNTH_UPDATE_SCHEMAS` is set) and returns the names that are out of date. Every crate that
+/// owns a written type calls this from a test, so no schema can drift.
+pub fn stale(dir: &std::path::Path, schemas: &[(&'static str, String)]) -> std::io::Result<Vec<&'static str>> {
+    let update = std::env::var_os("DASYNTH_UPDATE_SCHEMAS").is_some();
+    let mut stale = Vec::new();
+    for (name, text) in schemas {
+        let path = dir.join(name);
+        if update {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(&path, text)?;
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(*name);
+        }
+    }
+    Ok(stale)
 }
 
 #[cfg(test)]
@@ -27,24 +46,14 @@ mod tests {
     use std::path::PathBuf;
 
     /// Fails when `schemas/` differs from the types. Regenerate with
-    /// `DASYNTH_UPDATE_SCHEMAS=1 cargo test -p dasynth-core schemas`.
+    /// `DASYNTH_UPDATE_SCHEMAS=1 cargo nextest run --release --workspace schemas`.
     #[test]
     fn committed_schemas_match_the_types() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-        let update = std::env::var_os("DASYNTH_UPDATE_SCHEMAS").is_some();
-        let mut stale = Vec::new();
-        for (name, text) in super::all() {
-            let path = dir.join(name);
-            if update {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &text).unwrap();
-            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-                stale.push(name);
-            }
-        }
+        let stale = super::stale(&dir, &super::all()).unwrap();
         assert!(
             stale.is_empty(),
-            "schemas out of date: {stale:?}\nhint: run `DASYNTH_UPDATE_SCHEMAS=1 cargo nextest run --release -p dasynth-core schemas` and commit schemas/"
+            "schemas out of date: {stale:?}\nhint: run `DASYNTH_UPDATE_SCHEMAS=1 cargo nextest run --release --workspace schemas` and commit schemas/"
         );
     }
 }

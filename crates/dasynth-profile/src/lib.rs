@@ -21,7 +21,7 @@ use dasynth_core::layout::RunDir;
 use dasynth_core::profile::{PROFILE_VERSION, TableProfile};
 use dasynth_core::reporter::Reporter;
 use dasynth_core::stats::StageStats;
-use dasynth_sources::read::{self, TableRef};
+use dasynth_sources::read;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -132,20 +132,7 @@ fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_cor
 }
 
 fn read_entry(run: &RunDir, e: &CatalogEntry) -> Result<DataFrame, String> {
-    let (Some(path), Some(format), Some(options)) = (&e.path, e.format, &e.read_options) else {
-        return Err("catalog row lacks path, format or read options".into());
-    };
-    let full = run.resolve(path);
-    let t = TableRef { path: &full, format, member: e.member.as_deref(), options };
-    read::read_table(t, &run.cache_dir().join("utf8")).map_err(|err| {
-        let mut msg = err.to_string();
-        let mut src = std::error::Error::source(&err);
-        while let Some(s) = src {
-            msg.push_str(&format!(": {s}"));
-            src = s.source();
-        }
-        msg
-    })
+    read::read_entry(run, e)
 }
 
 fn load_existing(run: &RunDir, e: &CatalogEntry) -> Option<TableProfile> {

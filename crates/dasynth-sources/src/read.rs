@@ -61,6 +61,25 @@ pub fn read_table(t: TableRef<'_>, scratch: &Path) -> Result<DataFrame, ReadErro
     }
 }
 
+/// Reads a catalog row's table from the run folder; the error text names the table and the
+/// whole cause chain.
+pub fn read_entry(run: &dasynth_core::layout::RunDir, e: &dasynth_core::catalog::CatalogEntry) -> Result<DataFrame, String> {
+    let (Some(path), Some(format), Some(options)) = (&e.path, e.format, &e.read_options) else {
+        return Err(format!("{}: catalog row lacks path, format or read options", e.name));
+    };
+    let full = run.resolve(path);
+    let t = TableRef { path: &full, format, member: e.member.as_deref(), options };
+    read_table(t, &run.cache_dir().join("utf8")).map_err(|err| {
+        let mut msg = err.to_string();
+        let mut src = std::error::Error::source(&err);
+        while let Some(s) = src {
+            msg.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        msg
+    })
+}
+
 pub(crate) fn open(path: &Path) -> Result<std::fs::File, ReadError> {
     std::fs::File::open(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })
 }

@@ -5,7 +5,10 @@
 //! and a sequence of replies (fail twice, then succeed). It counts hits per path, so a test can
 //! prove that a rerun downloaded nothing. [`TestServer::hub_dataset`] makes it answer like the
 //! Hugging Face Hub for one dataset (tree listing and `resolve` downloads), for use with
-//! `HF_ENDPOINT`.
+//! `HF_ENDPOINT`. [`fake_llm`] is the fake OpenAI-compatible and Anthropic server (scripted or
+//! replayed replies, latency, injected faults) for teacher tests.
+
+pub use dasynth_fakellm as fake_llm;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

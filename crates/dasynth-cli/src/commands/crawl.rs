@@ -9,7 +9,10 @@ use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
 
 pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitStatus> {
-    let s = settings::resolve(global, Overrides { out: args.out, sources: args.sources, include: args.include, exclude: args.exclude })?;
+    let s = settings::resolve(
+        global,
+        Overrides { out: args.out, sources: args.sources, include: args.include, exclude: args.exclude, ..Default::default() },
+    )?;
     crawl(&s)
 }
 

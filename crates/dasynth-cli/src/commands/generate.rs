@@ -14,5 +14,8 @@ pub fn run(global: &GlobalArgs, args: GenerateArgs) -> anyhow::Result<ExitStatus
     }
     let crawl = super::crawl::crawl(&s)?;
     let profile = super::profile::profile(&s)?;
-    Ok(if crawl == ExitStatus::Success && profile == ExitStatus::Success { ExitStatus::Success } else { ExitStatus::Problems })
+    let tasks = super::tasks::tasks(&s)?;
+    let trajectories = super::trajectories::trajectories(&s)?;
+    let all_ok = [crawl, profile, tasks, trajectories].iter().all(|s| *s == ExitStatus::Success);
+    Ok(if all_ok { ExitStatus::Success } else { ExitStatus::Problems })
 }

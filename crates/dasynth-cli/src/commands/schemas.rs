@@ -4,9 +4,11 @@ use crate::ExitStatus;
 use crate::cli::SchemasArgs;
 
 pub fn run(args: SchemasArgs) -> anyhow::Result<ExitStatus> {
-    for (name, text) in dasynth_core::schemas::all() {
+    let all: Vec<_> =
+        dasynth_core::schemas::all().into_iter().chain(dasynth_tasks::schemas::all()).chain(dasynth_agent::schemas::all()).collect();
+    for (name, text) in &all {
         dasynth_core::atomic::write_atomic(&args.out.join(name), text.as_bytes())?;
     }
-    crate::printer::note(format!("wrote {} schemas to {}", dasynth_core::schemas::all().len(), args.out.display()));
+    crate::printer::note(format!("wrote {} schemas to {}", all.len(), args.out.display()));
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,229 @@
+//! The trajectory stage: every (task, sample) gets a teacher, runs, and lands in the store once.
+
+use crate::reference_teacher::{LoopLimits, reference_trajectory};
+use crate::trajectory::{Trajectory, TrajectoryStore, trajectory_key};
+use dasynth_core::layout::RunDir;
+use dasynth_core::reporter::Reporter;
+use dasynth_sandbox::SessionPool;
+use dasynth_tasks::task::Task;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One unit of work: a task, a sample index and the teacher that writes it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub task: usize,
+    pub sample: u32,
+    pub teacher: usize,
+    pub key: String,
+}
+
+/// Weighted, deterministic teacher choice: a resumed run picks the same teacher for a sample.
+pub fn pick_teacher(weights: &[f64], task_id: &str, sample: u32) -> usize {
+    let total: f64 = weights.iter().sum();
+    if weights.len() <= 1 || total <= 0.0 {
+        return 0;
+    }
+    let h = dasynth_core::ids::short_id(&[task_id, &sample.to_string(), "teacher"]);
+    let u = u64::from_str_radix(&h, 16).unwrap_or(0) as f64 / u64::MAX as f64 * total;
+    let mut acc = 0.0;
+    for (i, w) in weights.iter().enumerate() {
+        acc += w;
+        if u < acc {
+            return i;
+        }
+    }
+    weights.len() - 1
+}
+
+/// The jobs of a run, in task order, with the already finished ones left out.
+pub fn plan(tasks: &[Task], samples: u32, teacher_names: &[String], weights: &[f64], store: &TrajectoryStore) -> (Vec<Job>, usize) {
+    let mut jobs = Vec::new();
+    let mut skipped = 0;
+    for (ti, t) in tasks.iter().enumerate() {
+        for sample in 0..samples {
+            let teacher = pick_teacher(weights, &t.id, sample);
+            let key = trajectory_key(&t.id, &teacher_names[teacher], sample);
+            if store.is_done(&key) {
+                skipped += 1;
+                continue;
+            }
+            jobs.push(Job { task: ti, sample, teacher, key });
+        }
+    }
+    (jobs, skipped)
+}
+
+/// What the stage did: written to `stats/generate.json`.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct GenerateStats {
+    pub written: u64,
+    /// Trajectories found from an earlier (interrupted) run and not redone.
+    pub reused: u64,
+    pub passed: u64,
+    pub failed_check: u64,
+    pub by_finish: BTreeMap<String, u64>,
+    pub by_teacher: BTreeMap<String, u64>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub cached_turns: u64,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+    pub seconds: f64,
+}
+
+impl GenerateStats {
+    pub fn add(&mut self, t: &Trajectory) {
+        self.written += 1;
+        match t.passed {
+            Some(true) => self.passed += 1,
+            Some(false) => self.failed_check += 1,
+            None => {}
+        }
+        let finish = serde_json::to_value(t.finish).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        *self.by_finish.entry(finish).or_default() += 1;
+        *self.by_teacher.entry(t.teacher.clone()).or_default() += 1;
+        self.input_tokens += t.input_tokens;
+        self.output_tokens += t.output_tokens;
+        self.cost_usd += t.cost_usd;
+        self.cached_turns += t.turns.iter().filter(|x| x.cached).count() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teacher_choice_is_deterministic_and_follows_weights() {
+        let w = [3.0, 1.0];
+        let picks: Vec<usize> = (0..2000).map(|i| pick_teacher(&w, &format!("t{i}"), 0)).collect();
+        let again: Vec<usize> = (0..2000).map(|i| pick_teacher(&w, &format!("t{i}"), 0)).collect();
+        assert_eq!(picks, again);
+        let share = picks.iter().filter(|&&p| p == 0).count() as f64 / 2000.0;
+        assert!((share - 0.75).abs() < 0.05, "{share}");
+    }
+}
+
+/// A teacher of a run: the offline reference teacher or an LLM client.
+#[derive(Clone)]
+pub enum Teacher {
+    Reference,
+    Llm(dasynth_llm::Client),
+}
+
+/// Everything an asynchronous run needs, owned so it can move into tasks.
+pub struct AsyncRun {
+    pub teachers: Vec<(String, Teacher)>,
+    pub pool: std::sync::Arc<SessionPool>,
+    pub run: RunDir,
+    pub tasks: std::sync::Arc<Vec<Task>>,
+    pub limits: crate::llm_teacher::AgentLimits,
+    /// Trajectories in flight at once.
+    pub concurrency: usize,
+    /// Transient failures in a row (with no success between) after which the run stops.
+    pub max_consecutive_failures: usize,
+}
+
+/// Runs jobs with up to `concurrency` trajectories in flight; finished trajectories are
+/// appended as they arrive. Returns why the run stopped early, if it did.
+pub fn run_jobs(
+    r: AsyncRun,
+    jobs: Vec<Job>,
+    store: &mut TrajectoryStore,
+    stats: &mut GenerateStats,
+    reporter: &dyn Reporter,
+) -> std::io::Result<Option<String>> {
+    use crate::llm_teacher::{Outcome, llm_trajectory};
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let started_jobs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clock = std::time::Instant::now();
+    let r = Arc::new(r);
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(Job, Outcome)>(r.concurrency.max(1) * 2);
+        let sem = Arc::new(tokio::sync::Semaphore::new(r.concurrency.max(1)));
+        let producer = {
+            let (stop, r, sem, started_jobs) = (stop.clone(), r.clone(), sem.clone(), started_jobs.clone());
+            tokio::spawn(async move {
+                for job in jobs {
+                    let Ok(permit) = sem.clone().acquire_owned().await else { break };
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let (tx, r) = (tx.clone(), r.clone());
+                    started_jobs.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(async move {
+                        let task = &r.tasks[job.task];
+                        let (name, teacher) = &r.teachers[job.teacher];
+                        let outcome = match teacher {
+                            Teacher::Reference => {
+                                let (pool, run, tasks, limits) = (r.pool.clone(), r.run.clone(), r.tasks.clone(), r.limits.clone());
+                                let (ti, sample) = (job.task, job.sample);
+                                let loop_limits = LoopLimits { max_turns: limits.max_turns, execute_bytes: limits.execute_bytes };
+                                match tokio::task::spawn_blocking(move || reference_trajectory(&pool, &run, &tasks[ti], sample, &loop_limits)).await {
+                                    Ok(t) => Outcome::Done(Box::new(t)),
+                                    Err(e) => Outcome::Transient(format!("reference worker failed: {e}")),
+                                }
+                            }
+                            Teacher::Llm(client) => llm_trajectory(client, name, r.pool.clone(), &r.run, task, job.sample, &r.limits).await,
+                        };
+                        let _ = tx.send((job, outcome)).await;
+                        drop(permit);
+                    });
+                }
+            })
+        };
+        let mut consecutive = 0usize;
+        let mut finished = 0usize;
+        let mut last_failure = None;
+        let mut stopped = None;
+        while let Some((job, outcome)) = rx.recv().await {
+            let task = &r.tasks[job.task];
+            match outcome {
+                Outcome::Done(t) => {
+                    store.append(&t)?;
+                    stats.add(&t);
+                    consecutive = 0;
+                    finished += 1;
+                }
+                Outcome::Transient(msg) => {
+                    tracing::warn!(task = %task.id, teacher = %r.teachers[job.teacher].0, error = %msg, "trajectory failed; a later run retries it");
+                    *stats.by_finish.entry("transient_error".into()).or_default() += 1;
+                    consecutive += 1;
+                    last_failure = Some(msg.clone());
+                    if consecutive >= r.max_consecutive_failures && stopped.is_none() {
+                        stopped = Some(format!("{consecutive} trajectories in a row failed; the last: {msg}"));
+                        stop.store(true, Ordering::Relaxed);
+                        sem.close();
+                    }
+                }
+                Outcome::Fatal(msg) => {
+                    if stopped.is_none() {
+                        stopped = Some(msg);
+                    }
+                    stop.store(true, Ordering::Relaxed);
+                    sem.close();
+                }
+            }
+            let received = finished + stats.by_finish.get("transient_error").copied().unwrap_or(0) as usize;
+            let in_flight = started_jobs.load(Ordering::Relaxed).saturating_sub(received);
+            let rate = finished as f64 / clock.elapsed().as_secs_f64().max(1e-3);
+            reporter.item(&format!(
+                "in flight {in_flight} · failed {} · {} tokens · ${:.4} · {rate:.1}/s",
+                stats.failed_check + stats.by_finish.get("transient_error").copied().unwrap_or(0),
+                stats.input_tokens + stats.output_tokens,
+                stats.cost_usd
+            ));
+        }
+        let _ = producer.await;
+        if stopped.is_none() && finished == 0 {
+            // Every trajectory failed: say so as loudly as an early stop.
+            stopped = last_failure.map(|m| format!("no trajectory finished; the last failure: {m}"));
+        }
+        Ok(stopped)
+    })
+}

@@ -1,0 +1,274 @@
+//! The trajectory record and its append-only store.
+//!
+//! `trajectories/*.jsonl` hold one JSON object per line. A line is written with a single
+//! `write` on a file opened for appending and synced before the next one, so a crash leaves at
+//! most one torn line at the end of a file; [`TrajectoryStore::open`] cuts it off and collects
+//! the keys of every finished trajectory, so a resumed run skips them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// One chat message. `role` is `system`, `user`, `assistant` or `execute` (DeepAnalyze's role
+/// for code output; exports can map it to `user`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: &str, content: impl Into<String>) -> Self {
+        Self { role: role.to_string(), content: content.into() }
+    }
+}
+
+/// What one cell did in the sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CellOutcome {
+    /// `ok`, `error`, `timeout`, `memory`, `disk_limit`, `crashed`, `exited(n)`, `session_over`.
+    pub status: String,
+    pub duration_ms: f64,
+    pub truncated: bool,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+}
+
+/// One assistant turn with its cost and, when it ran code, the cell's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Turn {
+    /// Milliseconds from the start of the trajectory.
+    pub started_ms: f64,
+    /// Time the teacher took for this turn.
+    pub generate_ms: f64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Whether the response came from the response cache.
+    pub cached: bool,
+    pub cost_usd: f64,
+    pub cell: Option<CellOutcome>,
+    /// The format rule this turn broke, if any.
+    pub format_error: Option<String>,
+}
+
+/// How a trajectory ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Finish {
+    Answer,
+    TurnLimit,
+    TokenLimit,
+    TimeLimit,
+    FormatError,
+    LlmError,
+    SandboxError,
+    Budget,
+}
+
+/// A finished trajectory: one line of `trajectories/*.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Trajectory {
+    /// Content hash of task id, teacher and sample index: a resumed run's identity check.
+    pub key: String,
+    pub task_id: String,
+    pub family: String,
+    /// The teacher's name (`reference`, or the endpoint's name or model).
+    pub teacher: String,
+    pub model: String,
+    pub sample: u32,
+    pub messages: Vec<Message>,
+    pub turns: Vec<Turn>,
+    /// The text of the final `<Answer>` block.
+    pub answer: Option<String>,
+    pub finish: Finish,
+    /// Details of the finish (the error, the limit reached).
+    pub finish_detail: String,
+    /// Files written under `outputs/`.
+    pub outputs: Vec<String>,
+    /// The answer checked against the task's ground truth.
+    pub passed: Option<bool>,
+    pub check_detail: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub wall_ms: f64,
+}
+
+impl Trajectory {
+    /// A trajectory that has only its system prompt and the task's prompt so far.
+    pub fn start(task: &dasynth_tasks::task::Task, teacher: &str, model: &str, sample: u32, system: &str) -> Self {
+        Trajectory {
+            key: trajectory_key(&task.id, teacher, sample),
+            task_id: task.id.clone(),
+            family: task.family.clone(),
+            teacher: teacher.to_string(),
+            model: model.to_string(),
+            sample,
+            messages: vec![Message::new("system", system), Message::new("user", task.prompt.clone())],
+            turns: Vec::new(),
+            answer: None,
+            finish: Finish::TurnLimit,
+            finish_detail: String::new(),
+            outputs: Vec::new(),
+            passed: None,
+            check_detail: String::new(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            wall_ms: 0.0,
+        }
+    }
+}
+
+/// The key of a (task, teacher, sample).
+pub fn trajectory_key(task_id: &str, teacher: &str, sample: u32) -> String {
+    dasynth_core::ids::short_id(&[task_id, teacher, &sample.to_string()])
+}
+
+/// The run folder's trajectory files.
+pub struct TrajectoryStore {
+    dir: PathBuf,
+    done: BTreeSet<String>,
+    file: Option<std::fs::File>,
+    path: PathBuf,
+}
+
+impl TrajectoryStore {
+    /// Opens `<run>/trajectories/`, repairs torn tails and loads the finished keys. New lines go
+    /// to a file of their own for this invocation.
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut done = BTreeSet::new();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(dir)?.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
+        files.sort();
+        for p in &files {
+            repair_tail(p)?;
+            let text = std::fs::read_to_string(p)?;
+            for line in text.lines() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+                    && let Some(k) = v.get("key").and_then(|k| k.as_str())
+                {
+                    done.insert(k.to_string());
+                }
+            }
+        }
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let path = dir.join(format!("part-{stamp}-{}.jsonl", std::process::id()));
+        Ok(Self { dir: dir.to_path_buf(), done, file: None, path })
+    }
+
+    pub fn is_done(&self, key: &str) -> bool {
+        self.done.contains(key)
+    }
+
+    pub fn done_count(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Appends one trajectory durably (one write, then fsync).
+    pub fn append(&mut self, t: &Trajectory) -> std::io::Result<()> {
+        if self.done.contains(&t.key) {
+            return Ok(());
+        }
+        if self.file.is_none() {
+            self.file = Some(std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?);
+        }
+        let mut line = serde_json::to_vec(t).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let f = self.file.as_mut().expect("opened above");
+        f.write_all(&line)?;
+        f.sync_data()?;
+        self.done.insert(t.key.clone());
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Cuts a file back to its last complete line (a crash can leave half a line).
+fn repair_tail(path: &Path) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1))?;
+    f.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let mut bytes = Vec::new();
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_end(&mut bytes)?;
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    f.set_len(keep as u64)?;
+    f.sync_data()?;
+    Ok(())
+}
+
+/// Reads every trajectory of a folder (torn or foreign lines skipped).
+pub fn read_all(dir: &Path) -> Vec<Trajectory> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
+    files.sort();
+    for p in files {
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            out.extend(text.lines().filter_map(|l| serde_json::from_str::<Trajectory>(l).ok()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traj(key: &str) -> Trajectory {
+        Trajectory {
+            key: key.into(),
+            task_id: "t".into(),
+            family: "f".into(),
+            teacher: "reference".into(),
+            model: "reference".into(),
+            sample: 0,
+            messages: vec![Message::new("user", "hi")],
+            turns: vec![],
+            answer: Some("1".into()),
+            finish: Finish::Answer,
+            finish_detail: String::new(),
+            outputs: vec![],
+            passed: Some(true),
+            check_detail: String::new(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            wall_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn torn_lines_are_cut_and_finished_keys_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = TrajectoryStore::open(dir.path()).unwrap();
+        s.append(&traj("a")).unwrap();
+        s.append(&traj("b")).unwrap();
+        s.append(&traj("a")).unwrap();
+        drop(s);
+        // A crash in the middle of a write.
+        let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
+        f.write_all(b"{\"key\":\"c\",\"task_").unwrap();
+        let s = TrajectoryStore::open(dir.path()).unwrap();
+        assert!(s.is_done("a") && s.is_done("b") && !s.is_done("c"));
+        assert_eq!(s.done_count(), 2);
+        assert!(std::fs::read_to_string(&file).unwrap().ends_with("}\n"));
+        assert_eq!(read_all(dir.path()).len(), 2);
+    }
+}

