@@ -99,6 +99,14 @@ fn generate_on_demo_data_writes_reference_trajectories_that_pass() {
 }
 
 #[test]
+fn trajectories_without_tasks_say_what_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dasynth(&["trajectories", s(dir.path())]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no tasks at") && stderr(&o).contains("dasynth tasks"), "{}", stderr(&o));
+}
+
+#[test]
 fn agent_loop_runs_code_and_survives_injected_faults() {
     let dir = tempfile::tempdir().unwrap();
     let run = tasks_run(dir.path());

@@ -52,6 +52,8 @@ pub enum TasksError {
     Write(#[from] dasynth_core::atomic::PathError),
     #[error("no templates could be loaded from {}\nhint: pass --templates DIR or set [tasks] templates in dasynth.toml", dir.display())]
     NoTemplates { dir: PathBuf },
+    #[error("no tasks at {}\nhint: run `dasynth tasks {}` first (or `dasynth generate`)", path.display(), path.parent().map(|p| p.display().to_string()).unwrap_or_default())]
+    NoTasks { path: PathBuf },
     #[error("unknown task family {name:?}; the families are: {known}")]
     UnknownFamily { name: String, known: String },
     #[error("cannot write {}", path.display())]
@@ -244,12 +246,12 @@ pub fn build_tasks(run: &RunDir, settings: &TaskSettings, reporter: &dyn Reporte
 }
 
 /// Reads a run folder's `tasks.parquet`.
-pub fn read_tasks(run: &RunDir) -> Result<Vec<Task>, dasynth_sources::catalog_io::CatalogError> {
+pub fn read_tasks(run: &RunDir) -> Result<Vec<Task>, TasksError> {
     let path = run.root().join("tasks.parquet");
     if !path.exists() {
-        return Err(dasynth_sources::catalog_io::CatalogError::Missing { path });
+        return Err(TasksError::NoTasks { path });
     }
-    dasynth_sources::catalog_io::read_rows(&path)
+    Ok(dasynth_sources::catalog_io::read_rows(&path)?)
 }
 
 /// Candidate order for one table: families take turns (in a seeded order), and inside a
