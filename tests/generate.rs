@@ -143,6 +143,54 @@ fn agent_loop_runs_code_and_survives_injected_faults() {
 }
 
 #[test]
+fn questioner_writes_open_tasks_and_inspector_judges_every_llm_trajectory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tasks_run_with(dir.path(), "2");
+    let srv = FakeLlm::start(FakeConfig {
+        responder: Responder::func(|s| {
+            let last = s.last_user();
+            if last.contains("You design data-science tasks") {
+                Reply::text(
+                    "Here it is:\n{\"instruction\": \"Report how many rows the table has.\", \"checklist\": [\"states the row count\"]}",
+                )
+            } else if last.contains("You inspect the work") {
+                let ok = last.contains("1461");
+                Reply::text(format!("{{\"accept\": {ok}, \"reasons\": [\"row count {}\"]}}", if ok { "stated" } else { "missing" }))
+            } else if last.contains("<Execute>") {
+                let out = last.lines().nth(1).unwrap_or("").to_string();
+                Reply::text(format!("<Analyze>Done.</Analyze>\n<Answer>{out}</Answer>"))
+            } else {
+                Reply::text(
+                    "<Analyze>Count.</Analyze>\n<Code>\n```python\nimport pandas as pd\nprint(len(pd.read_csv('seattle-weather.csv')))\n```\n",
+                )
+            }
+        }),
+        ..Default::default()
+    });
+    let extra = "[generate]\nquestioner = \"fake\"\ninspector = \"fake\"\nquestions-per-table = 2\n";
+    let toml = teacher_toml(&srv.url(), "").replace("[generate]\n", extra);
+    let cfg = config(dir.path(), "roles.toml", &toml);
+    let o = dasynth(&["trajectories", s(&run), "--config", s(&cfg)]);
+    assert!(stderr(&o).contains("questions: 2 open task(s) from fake"), "{}", stderr(&o));
+    let questions: Vec<dasynth_tasks::task::Task> = dasynth_sources::catalog_io::read_rows(&run.join("questions.parquet")).unwrap();
+    assert_eq!(questions.len(), 2);
+    assert!(questions.iter().all(|q| q.template == "roles/questioner" && q.ground_truth.contains("states the row count")));
+    let ts = read_all(&run.join("trajectories"));
+    for q in &questions {
+        let t = ts.iter().find(|t| t.task_id == q.id).expect("a trajectory for the open task");
+        let i = t.inspection.as_ref().expect("inspected");
+        assert!(i.accepted && t.passed == Some(true), "{:?} {:?}", i, t.passed);
+    }
+    // Template tasks are inspected too; the inspector rejects answers without the count.
+    assert!(ts.iter().all(|t| t.inspection.is_some()));
+    assert!(ts.len() > questions.len());
+    // A rerun reads questions.parquet and redoes nothing.
+    let o = dasynth(&["trajectories", s(&run), "--config", s(&cfg)]);
+    assert!(!stderr(&o).contains("questions: 2 open"), "{}", stderr(&o));
+    assert_eq!(read_all(&run.join("trajectories")).len(), ts.len());
+}
+
+#[test]
 fn bad_keys_unknown_models_and_dead_endpoints_stop_the_run_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let run = tasks_run(dir.path());

@@ -37,13 +37,24 @@ pub fn pick_teacher(weights: &[f64], task_id: &str, sample: u32) -> usize {
     weights.len() - 1
 }
 
-/// The jobs of a run, in task order, with the already finished ones left out.
-pub fn plan(tasks: &[Task], samples: u32, teacher_names: &[String], weights: &[f64], store: &TrajectoryStore) -> (Vec<Job>, usize) {
+/// The jobs of a run, in task order, with the already finished ones left out. Tasks without a
+/// reference solution (an LLM questioner's) get no job from a `reference` teacher.
+pub fn plan(
+    tasks: &[Task],
+    samples: u32,
+    teacher_names: &[String],
+    weights: &[f64],
+    is_reference: &[bool],
+    store: &TrajectoryStore,
+) -> (Vec<Job>, usize) {
     let mut jobs = Vec::new();
     let mut skipped = 0;
     for (ti, t) in tasks.iter().enumerate() {
         for sample in 0..samples {
             let teacher = pick_teacher(weights, &t.id, sample);
+            if is_reference.get(teacher).copied().unwrap_or(false) && t.solution_cells().is_empty() {
+                continue;
+            }
             let key = trajectory_key(&t.id, &teacher_names[teacher], sample);
             if store.is_done(&key) {
                 skipped += 1;
@@ -125,6 +136,34 @@ pub struct AsyncRun {
     pub concurrency: usize,
     /// Transient failures in a row (with no success between) after which the run stops.
     pub max_consecutive_failures: usize,
+    /// An LLM that inspects every LLM trajectory (name, client).
+    pub inspector: Option<(String, dasynth_llm::Client)>,
+    /// The templates folder (for the role prompts).
+    pub templates: std::path::PathBuf,
+}
+
+/// Runs the questioner over tables, a few at a time, and returns the open tasks it wrote plus
+/// one message per failure.
+pub fn write_all_questions(
+    client: &dasynth_llm::Client,
+    questioner: &str,
+    templates: &std::path::Path,
+    run: &RunDir,
+    tables: &[(dasynth_core::catalog::CatalogEntry, dasynth_core::profile::TableProfile)],
+    per_table: u32,
+    seed: u64,
+) -> std::io::Result<(Vec<Task>, Vec<String>)> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(rt.block_on(async {
+        let mut tasks = Vec::new();
+        let mut errors = Vec::new();
+        for (entry, profile) in tables {
+            let (t, e) = crate::roles::write_questions(client, questioner, templates, run, entry, profile, per_table, seed).await;
+            tasks.extend(t);
+            errors.extend(e);
+        }
+        (tasks, errors)
+    }))
 }
 
 /// Runs jobs with up to `concurrency` trajectories in flight; finished trajectories are
@@ -169,7 +208,22 @@ pub fn run_jobs(
                                     Err(e) => Outcome::Transient(format!("reference worker failed: {e}")),
                                 }
                             }
-                            Teacher::Llm(client) => llm_trajectory(client, name, r.pool.clone(), &r.run, task, job.sample, &r.limits).await,
+                            Teacher::Llm(client) => {
+                                let mut out = llm_trajectory(client, name, r.pool.clone(), &r.run, task, job.sample, &r.limits).await;
+                                if let (Outcome::Done(t), Some((iname, inspector))) = (&mut out, &r.inspector) {
+                                    match crate::roles::inspect(inspector, iname, &r.templates, task, t).await {
+                                        Ok(i) => {
+                                            if task.template == dasynth_tasks::QUESTIONER_TEMPLATE {
+                                                t.passed = Some(i.accepted && t.answer.is_some());
+                                                t.check_detail = i.reasons.join("; ");
+                                            }
+                                            t.inspection = Some(i);
+                                        }
+                                        Err(e) => tracing::warn!(task = %task.id, error = %e, "inspection failed"),
+                                    }
+                                }
+                                out
+                            }
                         };
                         let _ = tx.send((job, outcome)).await;
                         drop(permit);

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod llm_teacher;
 pub mod reference;
 pub mod reference_teacher;
+pub mod roles;
 pub mod schemas;
 pub mod trajectory;
 

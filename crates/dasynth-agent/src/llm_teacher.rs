@@ -181,7 +181,9 @@ pub async fn llm_trajectory(
         }
     }
     t.outputs = output_files(outputs.path());
-    if let (Some(answer), Some(spec)) = (&t.answer, task.checker_spec()) {
+    if task.template == dasynth_tasks::QUESTIONER_TEMPLATE {
+        // Open tasks have a checklist, not a ground truth: the inspector decides.
+    } else if let (Some(answer), Some(spec)) = (&t.answer, task.checker_spec()) {
         let v = checker::check_text(&spec, &task.ground_truth_value(), answer, &t.outputs);
         t.passed = Some(v.passed);
         t.check_detail = v.reason;

@@ -94,6 +94,9 @@ pub struct Trajectory {
     pub output_tokens: u64,
     pub cost_usd: f64,
     pub wall_ms: f64,
+    /// The LLM inspector's verdict, when an inspector is configured.
+    #[serde(default)]
+    pub inspection: Option<crate::roles::Inspection>,
 }
 
 impl Trajectory {
@@ -118,6 +121,7 @@ impl Trajectory {
             output_tokens: 0,
             cost_usd: 0.0,
             wall_ms: 0.0,
+            inspection: None,
         }
     }
 }
@@ -250,6 +254,7 @@ mod tests {
             output_tokens: 0,
             cost_usd: 0.0,
             wall_ms: 1.0,
+            inspection: None,
         }
     }
 

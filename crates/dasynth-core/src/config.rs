@@ -96,6 +96,14 @@ pub struct GenerateOptions {
     pub budget_tokens: Option<u64>,
     /// The LLM response cache file (default `<out>/cache/llm.sqlite`).
     pub cache: Option<PathBuf>,
+    /// A teacher (by name) that writes open tasks from table profiles, with a checklist each
+    /// (prompt: `templates/roles/questioner.j2`).
+    pub questioner: Option<String>,
+    /// Open tasks the questioner writes per table (default 1).
+    pub questions_per_table: Option<u32>,
+    /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
+    /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
+    pub inspector: Option<String>,
 }
 
 /// One teacher model endpoint (`[[teacher]]`).
@@ -180,6 +188,9 @@ pub struct GenerateSettings {
     pub budget_usd: Option<f64>,
     pub budget_tokens: Option<u64>,
     pub cache: Option<PathBuf>,
+    pub questioner: Option<String>,
+    pub questions_per_table: u32,
+    pub inspector: Option<String>,
 }
 
 impl Default for GenerateSettings {
@@ -195,6 +206,9 @@ impl Default for GenerateSettings {
             budget_usd: None,
             budget_tokens: None,
             cache: None,
+            questioner: None,
+            questions_per_table: 1,
+            inspector: None,
         }
     }
 }
@@ -364,6 +378,9 @@ impl Settings {
                 budget_usd: g.budget_usd,
                 budget_tokens: g.budget_tokens,
                 cache: g.cache,
+                questioner: g.questioner,
+                questions_per_table: g.questions_per_table.unwrap_or(d.generate.questions_per_table),
+                inspector: g.inspector,
             },
             teachers: match &options.teacher {
                 Some(t) if !t.is_empty() => t.clone(),
@@ -425,6 +442,17 @@ impl Settings {
                 return Err(ConfigError::Invalid {
                     key: "teacher.weight",
                     message: format!("teacher {:?}: weight must be above 0", t.label()),
+                });
+            }
+        }
+        for (key, name) in [("generate.questioner", &self.generate.questioner), ("generate.inspector", &self.generate.inspector)] {
+            if let Some(n) = name
+                && !self.teachers.iter().any(|t| &t.label() == n && t.kind != "reference")
+            {
+                let known: Vec<String> = self.teachers.iter().filter(|t| t.kind != "reference").map(|t| t.label()).collect();
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{n:?} is not an LLM teacher; the LLM teachers are: {}", known.join(", ")),
                 });
             }
         }

@@ -380,25 +380,6 @@ impl<'a> FrameCache<'a> {
         truth::prepare(&df).map_err(|err| format!("{}: {err}", e.name))
     }
 
-    /// Writes the CSV copy of a Parquet or Arrow table that tasks show (the sandbox's pandas
-    /// has no Parquet reader) and returns its size.
-    fn converted(&self, e: &CatalogEntry) -> Result<u64, String> {
-        let path = self.run.resolve(&task::converted_rel_path(e));
-        if let Ok(m) = path.metadata() {
-            return Ok(m.len());
-        }
-        use polars::prelude::SerWriter;
-        let mut df = dasynth_sources::read::read_entry(self.run, e)?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|err| format!("{}: {err}", parent.display()))?;
-        }
-        dasynth_core::atomic::write_atomic_with(&path, |f| {
-            polars::prelude::CsvWriter::new(f).finish(&mut df).map_err(std::io::Error::other)
-        })
-        .map_err(|err| err.to_string())?;
-        path.metadata().map(|m| m.len()).map_err(|err| format!("{}: {err}", path.display()))
-    }
-
     /// Keeps memory bounded: tables are read again when a later group needs them.
     fn evict(&mut self) {
         if self.frames.len() > 8 {
@@ -427,11 +408,7 @@ fn make_task(
         let e = &entries[table_id];
         let profile = frames.profiles[table_id];
         let name = task::visible_name(e);
-        let (path, bytes) = if task::needs_conversion(e) {
-            (task::converted_rel_path(e), frames.converted(e).map_err(|err| dropped("unreadable_table", err))?)
-        } else {
-            (e.path.clone().unwrap_or_default(), e.bytes.unwrap_or(0))
-        };
+        let TaskFile { path, bytes, .. } = task_file(frames.run, e).map_err(|err| dropped("unreadable_table", err))?;
         if !files.iter().any(|f| f.name == name) {
             files.push(TaskFile { name: name.clone(), path, bytes });
         }
@@ -528,6 +505,71 @@ fn make_task(
         bindings: bindings_text,
         seed: c.variant_seed.split(':').next().and_then(|s| s.parse().ok()).unwrap_or(0),
         variant,
+    })
+}
+
+/// The file a task shows for a table. Parquet and Arrow tables get a CSV copy (the sandbox's
+/// pandas has no Parquet engine), written once per run.
+pub fn task_file(run: &RunDir, e: &CatalogEntry) -> Result<TaskFile, String> {
+    let name = task::visible_name(e);
+    if !task::needs_conversion(e) {
+        return Ok(TaskFile { name, path: e.path.clone().unwrap_or_default(), bytes: e.bytes.unwrap_or(0) });
+    }
+    let rel = task::converted_rel_path(e);
+    let path = run.resolve(&rel);
+    if !path.exists() {
+        use polars::prelude::SerWriter;
+        let mut df = dasynth_sources::read::read_entry(run, e)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| format!("{}: {err}", parent.display()))?;
+        }
+        dasynth_core::atomic::write_atomic_with(&path, |f| {
+            polars::prelude::CsvWriter::new(f).finish(&mut df).map_err(std::io::Error::other)
+        })
+        .map_err(|err| err.to_string())?;
+    }
+    let bytes = path.metadata().map(|m| m.len()).map_err(|err| format!("{}: {err}", path.display()))?;
+    Ok(TaskFile { name, path: rel, bytes })
+}
+
+/// The template name of tasks written by an LLM questioner.
+pub const QUESTIONER_TEMPLATE: &str = "roles/questioner";
+
+/// An open task an LLM questioner wrote for one table: a report judged against its checklist
+/// (by an LLM inspector), with no ground truth of its own.
+pub fn open_task(
+    run: &RunDir,
+    e: &CatalogEntry,
+    family: Family,
+    instruction: &str,
+    checklist: &[String],
+    questioner: &str,
+    index: u32,
+    seed: u64,
+) -> Result<Task, String> {
+    let file = task_file(run, e)?;
+    let id = dasynth_core::ids::short_id(&[QUESTIONER_TEMPLATE, questioner, &e.id, &index.to_string(), &seed.to_string(), instruction]);
+    let checker = checker::CheckerSpec::new(AnswerType::Report, &spec::CheckerOptions::default());
+    Ok(Task {
+        id,
+        family: family.as_str().to_string(),
+        stage: 2,
+        difficulty: spec::Difficulty::Hard.as_str().to_string(),
+        template: QUESTIONER_TEMPLATE.to_string(),
+        template_version: 1,
+        template_sha256: String::new(),
+        prompt: task::deepanalyze_prompt(instruction, std::slice::from_ref(&file)),
+        instruction: instruction.trim().to_string(),
+        source: e.source.clone(),
+        table_ids: serde_json::to_string(&[&e.id]).unwrap_or_default(),
+        files: serde_json::to_string(&[&file]).unwrap_or_default(),
+        answer_type: AnswerType::Report.as_str().to_string(),
+        ground_truth: serde_json::json!({ "checklist": checklist }).to_string(),
+        checker: serde_json::to_string(&checker).unwrap_or_default(),
+        solution: "[]".into(),
+        bindings: serde_json::json!({ "tables": { "df": e.id }, "questioner": questioner }).to_string(),
+        seed,
+        variant: index,
     })
 }
 

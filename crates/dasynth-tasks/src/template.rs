@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 
 /// Blocks every template defines.
 pub const BLOCKS: [&str; 3] = ["prompt", "truth", "solution"];
+/// The folder under the templates folder that holds role prompts (questioner, inspector).
+pub const ROLES_DIR: &str = "roles";
 /// The line that separates paraphrases inside the prompt block.
 pub const PARAPHRASE_SEPARATOR: &str = "---";
 
@@ -146,6 +148,10 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<TemplateError>
     };
     for entry in entries.flatten() {
         let p = entry.path();
+        // `roles/` holds the prompts of the LLM questioner and inspector, not task templates.
+        if p.is_dir() && p.file_name().is_some_and(|n| n == ROLES_DIR) {
+            continue;
+        }
         if p.is_dir() {
             collect(&p, files, errors);
         } else if p.extension().is_some_and(|e| e == "j2") {

@@ -216,10 +216,15 @@ fn reason(status: u16) -> &'static str {
 
 /// The repository's `tests/fixtures` folder.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    repo_root().join("tests/fixtures")
 }
 
-/// The repository root.
+/// The repository root. Taken from the running test's `CARGO_MANIFEST_DIR` (every crate sits at
+/// `crates/<name>`), not from this crate's compile-time path: two clones that share one target
+/// folder may reuse this crate's build, which would point the tests at the other clone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir).join("../.."),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    }
 }

@@ -56,16 +56,66 @@ fn teachers(s: &Settings, run: &RunDir) -> anyhow::Result<(Vec<(String, Teacher)
     Ok((out, budget))
 }
 
+/// The questioner's open tasks: read from `questions.parquet` when an earlier run wrote it,
+/// otherwise asked for (one call per task; the response cache makes a rerun free) and written.
+fn questions(s: &Settings, run: &RunDir, name: &str, client: &dasynth_llm::Client) -> anyhow::Result<Vec<dasynth_tasks::task::Task>> {
+    let path = run.root().join("questions.parquet");
+    if path.exists() {
+        return Ok(dasynth_sources::catalog_io::read_rows(&path)?);
+    }
+    let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
+    let mut tables = Vec::new();
+    for e in catalog.into_iter().filter(|e| e.status == dasynth_core::catalog::Status::Ok) {
+        let Ok(bytes) = std::fs::read(run.profile(&e.id)) else { continue };
+        let Ok(p) = serde_json::from_slice::<dasynth_core::profile::TableProfile>(&bytes) else { continue };
+        tables.push((e, p));
+    }
+    let (tasks, errors) = dasynth_agent::generate::write_all_questions(
+        client,
+        name,
+        &s.tasks.templates,
+        run,
+        &tables,
+        s.generate.questions_per_table,
+        s.tasks.seed,
+    )?;
+    for e in &errors {
+        printer::note(format!("  questioner: {e}"));
+    }
+    if errors.is_empty() {
+        dasynth_sources::catalog_io::write_rows(&path, &tasks, dasynth_tasks::task::schema())?;
+        printer::note(format!("questions: {} open task(s) from {name} in {}", tasks.len(), path.display()));
+    } else {
+        printer::note(format!(
+            "questions: {} open task(s) from {name}; not saved, so the next run asks again for the failed ones",
+            tasks.len()
+        ));
+    }
+    Ok(tasks)
+}
+
 /// Writes trajectories for the run folder's tasks; shared with `generate`.
 pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let run = RunDir::new(&s.out);
-    let tasks = dasynth_tasks::read_tasks(&run)?;
+    let mut tasks = dasynth_tasks::read_tasks(&run)?;
     let mut store = TrajectoryStore::open(&run.root().join("trajectories"))?;
     let (teachers, budget) = teachers(s, &run)?;
+    let llm = |name: &Option<String>| -> Option<(String, dasynth_llm::Client)> {
+        let name = name.as_ref()?;
+        teachers.iter().find_map(|(n, t)| match t {
+            Teacher::Llm(c) if n == name => Some((n.clone(), c.clone())),
+            _ => None,
+        })
+    };
+    if let Some((qname, client)) = llm(&s.generate.questioner) {
+        tasks.extend(questions(s, &run, &qname, &client)?);
+    }
+    let inspector = llm(&s.generate.inspector);
     let names: Vec<String> = teachers.iter().map(|(n, _)| n.clone()).collect();
     let weights: Vec<f64> = s.teachers.iter().map(|t| t.weight.unwrap_or(1.0)).collect();
-    let (jobs, reused) = plan(&tasks, s.generate.samples, &names, &weights, &store);
+    let is_reference: Vec<bool> = teachers.iter().map(|(_, t)| matches!(t, Teacher::Reference)).collect();
+    let (jobs, reused) = plan(&tasks, s.generate.samples, &names, &weights, &is_reference, &store);
     let mut stats = GenerateStats { reused: reused as u64, ..Default::default() };
     if !jobs.is_empty() {
         if !printer::quiet() {
@@ -93,6 +143,8 @@ pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
             // Reference trajectories are CPU-bound: one per core.
             concurrency: if all_reference { warm } else { g.concurrency },
             max_consecutive_failures: g.concurrency.clamp(8, 64),
+            inspector,
+            templates: s.tasks.templates.clone(),
         };
         let progress = Progress::new();
         progress.start("trajectories", jobs.len() as u64);
