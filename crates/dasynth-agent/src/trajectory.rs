@@ -177,12 +177,12 @@ impl TrajectoryStore {
         if self.done.contains(&t.key) {
             return Ok(());
         }
-        if self.file.is_none() {
-            self.file = Some(std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?);
-        }
         let mut line = serde_json::to_vec(t).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let f = self.file.as_mut().expect("opened above");
+        let f = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?),
+        };
         f.write_all(&line)?;
         f.sync_data()?;
         self.done.insert(t.key.clone());

@@ -41,19 +41,26 @@ pub fn stale(dir: &std::path::Path, schemas: &[(&'static str, String)]) -> std::
     Ok(stale)
 }
 
+/// For the drift tests of every crate that owns a written type: an error naming the stale
+/// schemas and the command that regenerates them.
+pub fn check_committed(schemas: &[(&'static str, String)]) -> Result<(), String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let stale = stale(&dir, schemas).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "schemas out of date: {stale:?}\nhint: run `DASYNTH_UPDATE_SCHEMAS=1 cargo nextest run --release --workspace schemas` and commit schemas/"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
-    /// Fails when `schemas/` differs from the types. Regenerate with
-    /// `DASYNTH_UPDATE_SCHEMAS=1 cargo nextest run --release --workspace schemas`.
+    /// Fails when `schemas/` differs from the types.
     #[test]
     fn committed_schemas_match_the_types() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-        let stale = super::stale(&dir, &super::all()).unwrap();
-        assert!(
-            stale.is_empty(),
-            "schemas out of date: {stale:?}\nhint: run `DASYNTH_UPDATE_SCHEMAS=1 cargo nextest run --release --workspace schemas` and commit schemas/"
-        );
+        if let Err(message) = super::check_committed(&super::all()) {
+            panic!("{message}");
+        }
     }
 }

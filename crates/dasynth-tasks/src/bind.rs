@@ -84,7 +84,7 @@ fn column_role_table<'a>(spec: &'a TemplateSpec, role: &'a ColumnRole) -> &'a st
 /// as dates is read as dates (see `dates.rs`), so it is temporal.
 pub fn dtype_class(c: &ColumnProfile) -> DtypeClass {
     let d = c.dtype.as_str();
-    if d == "str" && c.temporal.as_ref().is_some_and(|t| t.parsed_from_text && t.format.is_some()) {
+    if crate::dates::text_date_format(c).is_some() {
         return DtypeClass::Temporal;
     }
     if d.starts_with('i') || d.starts_with('u') {
@@ -175,8 +175,8 @@ fn table_fits(p: &TableProfile, role: &TableRole) -> bool {
 /// Single-table templates get every fitting table; linked pairs follow the profiles' foreign keys.
 pub fn table_sets(spec: &TemplateSpec, tables: &[TableInfo]) -> Vec<(BTreeMap<String, usize>, BTreeMap<String, (String, String)>)> {
     let mut out = Vec::new();
-    if spec.tables.len() == 1 {
-        let (role_name, role) = spec.tables.iter().next().expect("one table role");
+    let mut roles = spec.tables.iter();
+    if let (Some((role_name, role)), None) = (roles.next(), roles.next()) {
         for (i, t) in tables.iter().enumerate() {
             if table_fits(&t.profile, role) {
                 out.push((BTreeMap::from([(role_name.clone(), i)]), BTreeMap::new()));

@@ -2,22 +2,19 @@
 //! and with `pd.to_datetime(..., format=..., errors="coerce")` in the solutions, so both sides
 //! see the same instants (values that do not parse become null on both sides).
 
-use dasynth_core::profile::TableProfile;
+use dasynth_core::profile::{ColumnProfile, TableProfile};
 use polars::prelude::*;
+
+/// The chrono format of a text column the profile parsed as dates (the task stage reads it as
+/// dates), or none.
+pub fn text_date_format(c: &ColumnProfile) -> Option<&str> {
+    let t = c.temporal.as_ref()?;
+    (c.dtype == "str" && t.parsed_from_text).then_some(t.format.as_deref()).flatten()
+}
 
 /// Text columns the profile parsed as dates, with their chrono formats.
 pub fn text_date_columns(p: &TableProfile) -> Vec<(String, String)> {
-    p.columns
-        .iter()
-        .filter(|c| c.dtype == "str")
-        .filter_map(|c| {
-            let t = c.temporal.as_ref()?;
-            if !t.parsed_from_text {
-                return None;
-            }
-            Some((c.name.clone(), t.format.clone()?))
-        })
-        .collect()
+    p.columns.iter().filter_map(|c| Some((c.name.clone(), text_date_format(c)?.to_string()))).collect()
 }
 
 fn has_time(fmt: &str) -> bool {

@@ -17,7 +17,7 @@
 
 pub mod bind;
 pub mod checker;
-mod dates;
+pub mod dates;
 pub mod lint;
 pub mod rng;
 pub mod schemas;
@@ -441,15 +441,18 @@ fn make_task(
     }
     ctx.insert("seed".into(), serde_json::Value::from(c.variant_seed.as_str()));
     let tmpl = env.get_template(&t.name).map_err(|e| dropped("render_error", e))?;
-    let render = |block: &str, variant: u32| -> Result<String, Dropped> {
+    // Renders blocks from one rendering of the template with the given paraphrase index.
+    let render = |blocks: &[&str], variant: u32| -> Result<Vec<String>, Dropped> {
         let mut ctx = ctx.clone();
         ctx.insert("variant".into(), serde_json::Value::from(variant));
         let mut captured = tmpl.render_captured(serde_json::Value::Object(ctx)).map_err(|e| dropped("render_error", e))?;
         captured
-            .with_state_mut(|state| state.render_block(block))
+            .with_state_mut(|st| blocks.iter().map(|b| st.render_block(b)).collect::<Result<Vec<_>, _>>())
             .map_err(|e| dropped("render_error", format!("{}: {e}", t.path.display())))
     };
-    let sql = render("truth", 0)?;
+    // One rendering serves the truth and the prompt; the solution is rendered again only for
+    // the paraphrase drawn below.
+    let [sql, prompts]: [String; 2] = render(&["truth", "prompt"], 0)?.try_into().map_err(|_| dropped("render_error", "missing block"))?;
     let result = truth::run_sql(&registered, &sql).map_err(|e| dropped("truth_error", format!("{}: {e}\n{sql}", t.name)))?;
     let top_k = match spec.checker.top_k.as_deref() {
         None => None,
@@ -465,7 +468,6 @@ fn make_task(
         return Err(dropped("truth_error", "a metric's truth query must return a `baseline` column"));
     }
 
-    let prompts = render("prompt", 0)?;
     let paraphrases: Vec<&str> = split_paraphrases(&prompts);
     let mut prng = Rng::from_parts(&[&c.variant_seed, &t.name, "paraphrase", &serde_json::to_string(&c.binding).unwrap_or_default()]);
     let variant = prng.below(paraphrases.len() as u64) as u32;
@@ -473,7 +475,7 @@ fn make_task(
     if instruction.is_empty() {
         return Err(dropped("render_error", "the prompt is empty"));
     }
-    let solution = render("solution", variant)?;
+    let solution = render(&["solution"], variant)?.concat();
     let mut cells: Vec<String> = split_cells(&solution);
     if let Some(first) = cells.first_mut() {
         *first = format!("{}{}", task::SOLUTION_PRELUDE, first);
@@ -608,9 +610,10 @@ pub fn split_cells(code: &str) -> Vec<String> {
             cells.push(String::new());
             continue;
         }
-        let cell = cells.last_mut().expect("one cell");
-        cell.push_str(line);
-        cell.push('\n');
+        if let Some(cell) = cells.last_mut() {
+            cell.push_str(line);
+            cell.push('\n');
+        }
     }
     cells.into_iter().map(|c| c.trim().to_string() + "\n").filter(|c| !c.trim().is_empty()).collect()
 }

@@ -88,9 +88,18 @@ pub fn extract(result: &DataFrame, answer: AnswerType, top_k: Option<usize>) -> 
             if rows.iter().any(|r| r[0].is_null()) {
                 return Err(degenerate("null_answer", "a null among the values"));
             }
-            Ok(Value::Array(rows.into_iter().map(|mut r| r.swap_remove(0)).collect()))
+            let mut values: Vec<Value> = rows.into_iter().map(|mut r| r.swap_remove(0)).collect();
+            if answer == AnswerType::Set {
+                // SQL grouping returns groups in no fixed order; the file must not change between runs.
+                values.sort_by_cached_key(|v| v.to_string());
+            }
+            Ok(Value::Array(values))
         }
-        AnswerType::Table | AnswerType::File => Ok(table_json(result, rows)),
+        AnswerType::Table | AnswerType::File => {
+            let mut rows = rows;
+            rows.sort_by_cached_key(|r| serde_json::to_string(r).unwrap_or_default());
+            Ok(table_json(result, rows))
+        }
         AnswerType::Report | AnswerType::Metric => {
             if rows.len() != 1 {
                 return Err(degenerate("ambiguous", format!("{} rows; a checklist needs exactly one", rows.len())));

