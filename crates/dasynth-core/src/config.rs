@@ -133,6 +133,9 @@ pub struct TeacherOptions {
     pub temperature: Option<f64>,
     /// Most output tokens per turn.
     pub max_tokens: Option<u32>,
+    /// Proxy URL (`http://` or `https://`) for this teacher; without it `http_proxy`,
+    /// `https_proxy`, `all_proxy` and `no_proxy` from the environment apply.
+    pub proxy: Option<String>,
 }
 
 impl TeacherOptions {
@@ -153,6 +156,7 @@ impl TeacherOptions {
             max_retries: None,
             temperature: None,
             max_tokens: None,
+            proxy: None,
         }
     }
 

@@ -329,9 +329,15 @@ impl FakeLlm {
 
     /// Start on the given address (e.g. `127.0.0.1:8080`).
     pub fn try_start(cfg: FakeConfig, bind: &str) -> Result<FakeLlm, StartError> {
-        let listener = std::net::TcpListener::bind(bind).map_err(|e| StartError(format!("bind {bind}: {e}")))?;
-        listener.set_nonblocking(true).map_err(|e| StartError(e.to_string()))?;
-        let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+        let bind_err = |e: std::io::Error| StartError(format!("bind {bind}: {e}"));
+        let want: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(bind)
+            .map_err(bind_err)?
+            .next()
+            .ok_or_else(|| StartError(format!("bind {bind}: no address")))?;
+        let socket = if want.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }.map_err(bind_err)?;
+        socket.set_reuseaddr(true).map_err(bind_err)?;
+        socket.bind(want).map_err(bind_err)?;
+        let addr = socket.local_addr().map_err(bind_err)?;
         let shared = Arc::new(Shared { rng: AtomicU64::new(cfg.seed), cfg, counters: Counters::new() });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(shared.cfg.worker_threads.max(1))
@@ -339,19 +345,20 @@ impl FakeLlm {
             .enable_all()
             .build()
             .map_err(|e| StartError(e.to_string()))?;
+        // A deep accept queue (the kernel caps it at somaxconn): with std's
+        // default of 128, a burst of 1,000 connects loses SYNs and those
+        // clients wait a full second to retry. Listening here, inside the
+        // runtime's context, means connects succeed as soon as this returns.
+        let listener = {
+            let _ctx = rt.enter();
+            socket.listen(4096).map_err(bind_err)?
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let sh = shared.clone();
         let thread = std::thread::Builder::new()
             .name("fake-llm-main".into())
             .spawn(move || {
                 rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            tracing::error!("fake llm: {e}");
-                            return;
-                        }
-                    };
                     tokio::select! {
                         _ = accept_loop(listener, sh) => {}
                         _ = rx => {}

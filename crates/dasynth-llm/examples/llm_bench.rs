@@ -40,21 +40,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cfg.timeout_secs = 60.0;
     cfg.max_tokens = Some(64);
     let client = Client::new(cfg)?;
-    let (ok, errors, elapsed) = rt.block_on(async move {
+    let (ok, errors, elapsed, lat_ms) = rt.block_on(async move {
         let t = Instant::now();
         let mut handles = Vec::with_capacity(requests);
         for i in 0..requests {
             let c = client.clone();
             handles.push(tokio::spawn(async move {
                 let req = ChatRequest::user(format!("Question {i}: what is the mean of column x in table t?"));
-                c.chat(&req).await.map(|r| r.content.len())
+                let t0 = Instant::now();
+                c.chat(&req).await.map(|_| t0.elapsed())
             }));
         }
         let (mut ok, mut errors) = (0usize, 0usize);
+        let mut lat = Vec::with_capacity(requests);
         let mut first_err = None;
         for h in handles {
             match h.await {
-                Ok(Ok(_)) => ok += 1,
+                Ok(Ok(d)) => {
+                    ok += 1;
+                    lat.push(d.as_secs_f64() * 1e3);
+                }
                 Ok(Err(e)) => {
                     errors += 1;
                     first_err.get_or_insert(e.to_string());
@@ -68,7 +73,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(e) = first_err {
             eprintln!("first error: {e}");
         }
-        (ok, errors, t.elapsed())
+        lat.sort_by(f64::total_cmp);
+        let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
+        (ok, errors, t.elapsed(), [q(0.5), q(0.99), q(1.0)])
     });
     println!(
         "{}",
@@ -76,6 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "requests": requests, "ok": ok, "errors": errors, "concurrency": concurrency,
             "elapsed_s": elapsed.as_secs_f64(), "throughput_rps": ok as f64 / elapsed.as_secs_f64(),
             "workload_cpu_s": cpu_seconds() - cpu0, "threads": threads, "peak_rss_kib": peak_rss_kib(),
+            "latency_ms_p50_p99_max": lat_ms,
         })
     );
     Ok(())

@@ -11,6 +11,7 @@ use crate::budget::Budget;
 use crate::cache::{CacheKeyParts, ResponseCache};
 use crate::config::{ApiKey, EndpointConfig, EndpointKind};
 use crate::error::LlmError;
+use crate::http1::{Http1, WireError};
 use crate::limit::{Aimd, BreakerState, CircuitBreaker, TokenBucket, backoff, parse_retry_after};
 use crate::types::{ChatRequest, ChatResponse, Usage};
 use crate::wire::{self, Params};
@@ -146,9 +147,18 @@ impl ClientBuilder {
         }
 
         let timeout = Duration::from_secs_f64(cfg.timeout_secs);
-        let http = reqwest::Client::builder()
+        let connect_timeout = timeout.min(Duration::from_secs(10));
+        // Plain-HTTP endpoints without a proxy in the environment take the
+        // lean HTTP/1.1 path; everything else goes through reqwest.
+        let fast = if cfg.proxy.is_some() || proxy_configured() { None } else { Http1::new(&parsed_url, &headers, connect_timeout) };
+        let mut http = reqwest::Client::builder();
+        if let Some(p) = &cfg.proxy {
+            let proxy = reqwest::Proxy::all(p).map_err(|e| invalid(format!("proxy {p:?}: {}", error_chain(&e))))?;
+            http = http.proxy(proxy);
+        }
+        let http = http
             .default_headers(headers)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .connect_timeout(connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .build()
@@ -166,6 +176,7 @@ impl ClientBuilder {
                 base_url,
                 key,
                 http,
+                fast,
                 rpm,
                 tpm,
                 cache: self.cache,
@@ -197,6 +208,7 @@ struct Inner {
     base_url: String,
     key: Option<ApiKey>,
     http: reqwest::Client,
+    fast: Option<Http1>,
     aimd: Arc<Aimd>,
     rpm: Option<TokenBucket>,
     tpm: Option<TokenBucket>,
@@ -225,6 +237,12 @@ impl std::fmt::Debug for Client {
             .field("api_key", &self.inner.key)
             .finish()
     }
+}
+
+/// Whether the environment names an HTTP proxy (reqwest honours it, and
+/// `NO_PROXY` exceptions, so such endpoints stay on reqwest).
+fn proxy_configured() -> bool {
+    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -474,6 +492,11 @@ impl Client {
     async fn attempt(&self, body: bytes::Bytes) -> Result<wire::Parsed, LlmError> {
         let inner = &*self.inner;
         let fut = async {
+            if let Some(fast) = &inner.fast {
+                let r = fast.post(&body).await.map_err(|e| self.wire_error(e))?;
+                let retry_after = r.retry_after.as_deref().and_then(|v| parse_retry_after(v, SystemTime::now()));
+                return Ok((r.status, retry_after, r.body));
+            }
             let resp = inner.http.post(inner.parsed_url.clone()).body(body).send().await.map_err(|e| self.transport_error(&e))?;
             let status = resp.status().as_u16();
             let retry_after = resp
@@ -512,6 +535,16 @@ impl Client {
         match &self.inner.key {
             Some(k) => k.redact(s),
             None => s.to_string(),
+        }
+    }
+
+    fn wire_error(&self, e: WireError) -> LlmError {
+        let inner = &*self.inner;
+        let (endpoint, url) = (inner.name.clone(), inner.url.clone());
+        match e {
+            WireError::Connect(m) => LlmError::Connect { endpoint, url, message: self.redact(&m) },
+            WireError::Body(m) => LlmError::InvalidBody { endpoint, url, message: format!("truncated or unreadable body: {}", self.redact(&m)) },
+            WireError::Malformed(m) => LlmError::InvalidBody { endpoint, url, message: self.redact(&m) },
         }
     }
 

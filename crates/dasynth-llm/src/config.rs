@@ -96,6 +96,11 @@ pub struct EndpointConfig {
     /// Extra HTTP headers sent with every request (not for secrets).
     #[serde(default)]
     pub extra_headers: BTreeMap<String, String>,
+    /// Proxy URL for this endpoint (`http://` or `https://`);
+    /// without it `http_proxy`/`https_proxy`/`all_proxy`/`no_proxy` from the
+    /// environment apply.
+    #[serde(default)]
+    pub proxy: Option<String>,
     /// Consecutive failures that open the circuit breaker, default 8.
     #[serde(default = "defaults::breaker_threshold")]
     pub breaker_threshold: u32,
@@ -145,6 +150,7 @@ impl EndpointConfig {
             temperature: None,
             max_tokens: None,
             extra_headers: BTreeMap::new(),
+            proxy: None,
             breaker_threshold: defaults::breaker_threshold(),
             breaker_cooldown_secs: defaults::breaker_cooldown_secs(),
         }

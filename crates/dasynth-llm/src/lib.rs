@@ -15,6 +15,7 @@ mod cache;
 mod client;
 mod config;
 mod error;
+mod http1;
 pub mod limit;
 mod pool;
 mod types;

@@ -151,6 +151,34 @@ async fn truncated_and_invalid_bodies_are_retried() {
     assert!(!e.is_fatal_for_run());
 }
 
+/// Plain-HTTP endpoints use the built-in HTTP/1.1 client; an endpoint with a
+/// `proxy` goes through reqwest. Here the fake server is also the proxy (it
+/// answers absolute-form request targets), so both paths meet the same faults.
+#[tokio::test]
+async fn both_transports_survive_the_same_faults() {
+    for proxied in [false, true] {
+        let srv = FakeLlm::start(script(vec![
+            Reply::fault(Fault::Truncated),
+            Reply::fault(Fault::ServerError),
+            Reply::fault(Fault::InvalidJson),
+            Reply::text("ok"),
+            Reply::fault(Fault::SlowStream { chunks: 3, delay: Duration::from_millis(20) }),
+        ]));
+        let mut c = cfg(EndpointKind::OpenAi, &srv);
+        if proxied {
+            c.proxy = Some(format!("http://{}", srv.addr()));
+            c.base_url = Some("http://teacher.invalid:9/v1".into());
+        }
+        let cl = client(c);
+        let r = cl.chat(&ChatRequest::user("x")).await.unwrap_or_else(|e| panic!("proxied={proxied}: {e}"));
+        assert_eq!((r.content.as_str(), r.attempts), ("ok", 4), "proxied={proxied}");
+        // A slowly dribbled body of an empty reply is read in full and reported as empty.
+        let e = cl.chat(&ChatRequest::user("y")).await.expect_err("empty content");
+        assert!(matches!(e, LlmError::EmptyResponse { .. }), "proxied={proxied}: {e}");
+        assert_eq!(srv.stats().hits, 5, "proxied={proxied}");
+    }
+}
+
 #[tokio::test]
 async fn slow_stream_within_and_beyond_timeout() {
     let slow = |ms| Fault::SlowStream { chunks: 4, delay: Duration::from_millis(ms) };
