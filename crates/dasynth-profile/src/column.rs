@@ -178,6 +178,7 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
     let mut numeric_share = 0.0;
     let mut date_share = 0.0;
 
+    let naive_temporal = matches!(dtype, DataType::Date | DataType::Datetime(_, None));
     let (distinct, top) = if nn == 0 {
         (0, Vec::new())
     } else if dtype.is_primitive_numeric() {
@@ -188,36 +189,47 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
         }
         numeric = stats;
         (distinct, top)
-    } else {
-        // Everything else: distinct values and the most frequent ones, in one hash pass.
-        let (distinct, top, casing) = hashed_counts(&non_null, top_k)?;
-        quality.inconsistent_casing = casing;
+    } else if naive_temporal {
+        // Dates and datetimes: one sort of the physical integers, as for numbers.
+        let (distinct, top, stats) = sorted_temporal(&non_null, top_k)?;
+        temporal = stats;
         (distinct, top)
-    };
-
-    match &dtype {
-        DataType::Boolean => {}
-        DataType::Date | DataType::Datetime(_, _) => {
-            temporal = temporal_stats(&non_null, false, None)?;
-        }
-        DataType::String => {
-            let ca = non_null.str()?;
-            let t = text_facts(ca, &mut quality);
-            numeric_share = t.numeric_share;
-            text = Some(t.stats);
-            if t.numeric_share >= 0.9 {
-                let mut v: Vec<f64> = ca.iter().flatten().filter_map(parse_number).collect();
-                numeric = numeric_stats(&mut v);
-            } else if nn > 0 {
-                let (share, parsed, fmt) = semantic::parse_dates(ca)?;
-                date_share = share;
-                if share >= 0.95 {
-                    temporal = temporal_stats(&parsed, true, fmt)?;
+    } else {
+        // Everything else: distinct values and the most frequent ones, in one hash pass; text
+        // statistics, number and date parsing then look at each distinct value once.
+        let counted = hashed_counts(&non_null, top_k)?;
+        quality.inconsistent_casing = counted.casing;
+        match &dtype {
+            DataType::Datetime(_, Some(_)) => temporal = temporal_stats(&non_null)?,
+            DataType::String => {
+                let values = counted.values.str()?;
+                let t = text_facts(values, &counted.counts, &mut quality);
+                numeric_share = t.numeric_share;
+                text = Some(t.stats);
+                if t.numeric_share >= 0.9 {
+                    let mut v = Vec::with_capacity(nn as usize);
+                    for (value, c) in values.iter().zip(&counted.counts) {
+                        if let Some(x) = value.and_then(parse_number) {
+                            v.extend(std::iter::repeat_n(x, *c as usize));
+                        }
+                    }
+                    numeric = numeric_stats(&mut v);
+                } else {
+                    let d = semantic::parse_dates(values, &counted.counts);
+                    date_share = d.share;
+                    if d.share >= 0.95
+                        && let Some((dtype, fmt)) = d.dtype.zip(d.format)
+                    {
+                        let mut parsed = d.parsed;
+                        parsed.sort_unstable();
+                        temporal = temporal_from_sorted(&parsed, &dtype, true, Some(fmt))?;
+                    }
                 }
             }
+            _ => {}
         }
-        _ => {}
-    }
+        (counted.distinct, counted.top)
+    };
 
     let examples = examples(&non_null, 5)?;
     let facts = ColumnFacts {
@@ -237,9 +249,22 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
     Ok(semantic::finish(facts, examples))
 }
 
-/// Distinct count, top values (count descending, then value) and, for text, the number of
-/// values that collide when trimmed and lower-cased, from one hash pass.
-fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, u64)> {
+/// The distinct values of a column with their counts (most frequent first, ties by value), the
+/// top values rendered, and for text the number of values that collide when trimmed and
+/// lower-cased.
+struct Counted {
+    values: Series,
+    counts: Vec<u64>,
+    distinct: u64,
+    top: Vec<ValueCount>,
+    casing: u64,
+}
+
+/// [`Counted`] from one hash pass.
+fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
+    if let DataType::String = non_null.dtype() {
+        return counted_strings(non_null.str()?, top_k);
+    }
     let name = non_null.name().clone();
     let counts_name = PlSmallStr::from_static("__dasynth_count");
     let vc = non_null.value_counts(false, true, counts_name.clone(), false)?;
@@ -248,20 +273,136 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<Valu
         [counts_name.as_str(), name.as_str()],
         SortMultipleOptions::default().with_order_descending_multi([true, false]).with_maintain_order(true),
     )?;
-    let casing = if matches!(non_null.dtype(), DataType::String) && distinct <= 200_000 {
-        semantic::casing_collisions(vc.column(name.as_str())?.as_materialized_series().str()?)
-    } else {
-        0
-    };
-    let vc = vc.head(Some(top_k));
     let values = vc.column(name.as_str())?.as_materialized_series().clone();
+    let casing =
+        if matches!(non_null.dtype(), DataType::String) && distinct <= 200_000 { semantic::casing_collisions(values.str()?) } else { 0 };
     let counts = vc.column(counts_name.as_str())?.as_materialized_series().cast(&DataType::UInt64)?;
-    let counts = counts.u64()?;
-    let mut top = Vec::with_capacity(vc.height());
-    for i in 0..vc.height() {
-        top.push(ValueCount { value: render(&values.get(i)?), count: counts.get(i).unwrap_or(0) });
+    let counts: Vec<u64> = counts.u64()?.iter().map(|c| c.unwrap_or(0)).collect();
+    let mut top = Vec::with_capacity(top_k.min(values.len()));
+    for (i, count) in counts.iter().take(top_k).enumerate() {
+        top.push(ValueCount { value: render(&values.get(i)?), count: *count });
     }
-    Ok((distinct, top, casing))
+    Ok(Counted { values, counts, distinct, top, casing })
+}
+
+/// [`Counted`] for text: one pass over the values into a hash map of string slices (cheaper
+/// than a general group-by, which keeps the row indices of every group).
+fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
+    let mut map: PlHashMap<&str, u64> = PlHashMap::new();
+    for v in ca.iter().flatten() {
+        *map.entry(v).or_insert(0) += 1;
+    }
+    let mut pairs: Vec<(&str, u64)> = map.into_iter().collect();
+    pairs.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let distinct = pairs.len() as u64;
+    let values = StringChunked::from_iter_values(ca.name().clone(), pairs.iter().map(|p| p.0));
+    let casing = if distinct <= 200_000 { semantic::casing_collisions(&values) } else { 0 };
+    let top = pairs.iter().take(top_k).map(|(v, c)| ValueCount { value: (*v).to_string(), count: *c }).collect();
+    let counts = pairs.iter().map(|p| p.1).collect();
+    Ok(Counted { values: values.into_series(), counts, distinct, top, casing })
+}
+
+/// Distinct count, top values and statistics of a date or time-zone-free datetime column from
+/// one sort of its physical integers (days, or ticks of the column's time unit).
+fn sorted_temporal(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, Option<TemporalStats>)> {
+    let phys = non_null.to_physical_repr().cast(&DataType::Int64)?;
+    let mut v: Vec<i64> = values_of(phys.i64()?);
+    v.sort_unstable();
+    let (distinct, top) = runs_top(&v, top_k);
+    let shown = render_temporal(&top.iter().map(|t| t.0).collect::<Vec<_>>(), non_null.dtype())?;
+    let top = top.iter().zip(shown).map(|((_, c), value)| ValueCount { value, count: *c }).collect();
+    let mut runs: Vec<(i64, u64)> = Vec::with_capacity(distinct as usize);
+    for x in v {
+        match runs.last_mut() {
+            Some((last, c)) if *last == x => *c += 1,
+            _ => runs.push((x, 1)),
+        }
+    }
+    Ok((distinct, top, temporal_from_sorted(&runs, non_null.dtype(), false, None)?))
+}
+
+/// Physical temporal values rendered as polars shows them (`2013-01-01`, `2013-01-01 05:00:00`).
+fn render_temporal(values: &[i64], dtype: &DataType) -> PolarsResult<Vec<String>> {
+    let s = Series::new(PlSmallStr::EMPTY, values);
+    let s = match dtype {
+        DataType::Date => s.cast(&DataType::Int32)?.cast(dtype)?,
+        _ => s.cast(dtype)?,
+    };
+    (0..s.len()).map(|i| Ok(s.get(i)?.to_string())).collect()
+}
+
+/// The calendar year of a physical value of a naive temporal type.
+fn year_of(v: i64, dtype: &DataType) -> Option<i32> {
+    use chrono::Datelike;
+    let ms = match dtype {
+        DataType::Date => v.checked_mul(86_400_000)?,
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => v.div_euclid(1_000_000),
+        DataType::Datetime(TimeUnit::Microseconds, _) => v.div_euclid(1_000),
+        DataType::Datetime(TimeUnit::Milliseconds, _) => v,
+        _ => return None,
+    };
+    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.year())
+}
+
+/// Temporal statistics from distinct physical values sorted ascending, with their counts.
+pub(crate) fn temporal_from_sorted(
+    runs: &[(i64, u64)],
+    dtype: &DataType,
+    parsed_from_text: bool,
+    format: Option<String>,
+) -> PolarsResult<Option<TemporalStats>> {
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else { return Ok(None) };
+    let total: u64 = runs.iter().map(|r| r.1).sum();
+    // The value at position (n - 1) / 2 of the sorted column.
+    let target = (total - 1) / 2;
+    let mut seen = 0;
+    let mut median = first.0;
+    for (v, c) in runs {
+        seen += c;
+        if seen > target {
+            median = *v;
+            break;
+        }
+    }
+    let shown = render_temporal(&[first.0, median, last.0], dtype)?;
+    let per_day = match dtype {
+        DataType::Date => 1.0,
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => 86_400e9,
+        DataType::Datetime(TimeUnit::Microseconds, _) => 86_400e6,
+        DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400e3,
+        _ => return Ok(None),
+    };
+    let mut years = 0u64;
+    let mut last_year = None;
+    for (v, _) in runs {
+        let y = year_of(*v, dtype);
+        if y != last_year {
+            years += 1;
+            last_year = y;
+        }
+    }
+    let [min, median, max]: [String; 3] = shown.try_into().map_err(|_| PolarsError::ComputeError("render".into()))?;
+    Ok(Some(TemporalStats {
+        min,
+        max,
+        median,
+        span_days: (last.0 - first.0) as f64 / per_day,
+        distinct_years: years,
+        parsed_from_text,
+        format,
+    }))
+}
+
+/// The non-null values of a numeric array (chunk by chunk when there are no nulls).
+pub(crate) fn values_of<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<T::Native> {
+    if ca.null_count() > 0 {
+        return ca.iter().flatten().collect();
+    }
+    let mut out = Vec::with_capacity(ca.len());
+    for arr in ca.downcast_iter() {
+        out.extend_from_slice(arr.values());
+    }
+    out
 }
 
 /// Distinct count, top values and statistics of a numeric column from one sort. Integers sort
@@ -269,7 +410,7 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<Valu
 fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, Option<NumericStats>)> {
     if non_null.dtype().is_integer() {
         let ints = non_null.cast(&DataType::Int64)?;
-        let mut v: Vec<i64> = ints.i64()?.iter().flatten().collect();
+        let mut v: Vec<i64> = values_of(ints.i64()?);
         v.sort_unstable();
         let (distinct, top) = runs_top(&v, top_k);
         let top = top.into_iter().map(|(x, c)| ValueCount { value: x.to_string(), count: c }).collect();
@@ -277,7 +418,8 @@ fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<Val
         return Ok((distinct, top, numeric_stats_sorted(&f)));
     }
     let floats = non_null.cast(&DataType::Float64)?;
-    let mut v: Vec<f64> = floats.f64()?.iter().flatten().filter(|x| !x.is_nan()).collect();
+    let mut v: Vec<f64> = values_of(floats.f64()?);
+    v.retain(|x| !x.is_nan());
     v.sort_unstable_by(|a, b| a.total_cmp(b));
     let (distinct, top) = runs_top(&v, top_k);
     let top = top.into_iter().map(|(x, c)| ValueCount { value: fmt_f64(x), count: c }).collect();
@@ -290,7 +432,8 @@ struct TextFacts {
     numeric_share: f64,
 }
 
-fn text_facts(ca: &StringChunked, quality: &mut ColumnQuality) -> TextFacts {
+/// Text statistics from distinct values and their counts.
+fn text_facts(distinct: &StringChunked, counts: &[u64], quality: &mut ColumnQuality) -> TextFacts {
     let mut min_len = u64::MAX;
     let mut max_len = 0u64;
     let mut total_len = 0u64;
@@ -298,23 +441,24 @@ fn text_facts(ca: &StringChunked, quality: &mut ColumnQuality) -> TextFacts {
     let mut n = 0u64;
     let mut numeric = 0u64;
     let mut non_numeric = 0u64;
-    for v in ca.iter().flatten() {
+    for (v, c) in distinct.iter().zip(counts) {
+        let (Some(v), c) = (v, *c) else { continue };
         let l = v.chars().count() as u64;
         min_len = min_len.min(l);
         max_len = max_len.max(l);
-        total_len += l;
-        total_words += v.split_whitespace().count() as u64;
-        n += 1;
+        total_len += l * c;
+        total_words += v.split_whitespace().count() as u64 * c;
+        n += c;
         if v.len() != v.trim().len() {
-            quality.stray_whitespace += 1;
+            quality.stray_whitespace += c;
         }
         if semantic::is_text_sentinel(v) {
             continue;
         }
         if parse_number(v).is_some() {
-            numeric += 1;
+            numeric += c;
         } else {
-            non_numeric += 1;
+            non_numeric += c;
         }
     }
     quality.numeric_text = numeric;
@@ -348,8 +492,8 @@ fn examples(non_null: &Series, k: usize) -> PolarsResult<Vec<String>> {
     Ok(out)
 }
 
-/// Min, max, median and span of dates or datetimes.
-pub(crate) fn temporal_stats(non_null: &Series, parsed_from_text: bool, format: Option<String>) -> PolarsResult<Option<TemporalStats>> {
+/// Min, max, median and span of time-zone-aware datetimes (shown in their zone).
+pub(crate) fn temporal_stats(non_null: &Series) -> PolarsResult<Option<TemporalStats>> {
     if non_null.is_empty() {
         return Ok(None);
     }
@@ -372,7 +516,7 @@ pub(crate) fn temporal_stats(non_null: &Series, parsed_from_text: bool, format: 
     };
     let span_days = (ms[ms.len() - 1] - ms[0]) / 86_400_000.0;
     let years = sorted.year()?.n_unique()? as u64;
-    Ok(Some(TemporalStats { min: first, max: last, median, span_days, distinct_years: years, parsed_from_text, format }))
+    Ok(Some(TemporalStats { min: first, max: last, median, span_days, distinct_years: years, parsed_from_text: false, format: None }))
 }
 
 #[cfg(test)]
@@ -395,6 +539,33 @@ mod tests {
         let s = numeric_stats_sorted(&v).unwrap();
         assert_eq!(s.mean, 2.5);
         assert!((s.std.unwrap() - 1.2909944487358056).abs() < 1e-15);
+    }
+
+    #[test]
+    fn temporal_statistics_from_counted_values() {
+        // 2020-01-01 ×3, 2020-06-01 ×1, 2021-01-01 ×2 as days since 1970.
+        let runs = [(18262, 3), (18414, 1), (18628, 2)];
+        let t = temporal_from_sorted(&runs, &DataType::Date, true, Some("%Y-%m-%d".into())).unwrap().unwrap();
+        assert_eq!((t.min.as_str(), t.median.as_str(), t.max.as_str()), ("2020-01-01", "2020-01-01", "2021-01-01"));
+        assert_eq!((t.span_days, t.distinct_years), (366.0, 2));
+        let s = Series::new("d".into(), [18262i32, 18262, 18262, 18414, 18628, 18628]).cast(&DataType::Date).unwrap();
+        let (distinct, top, stats) = sorted_temporal(&s, 2).unwrap();
+        assert_eq!(distinct, 3);
+        assert_eq!(top[0], ValueCount { value: "2020-01-01".into(), count: 3 });
+        assert_eq!(stats.unwrap(), TemporalStats { parsed_from_text: false, format: None, ..t });
+    }
+
+    #[test]
+    fn text_statistics_count_every_row() {
+        let s = Series::new("t".into(), ["a b", "a b", " c", "12", "12", "12", "N/A"]);
+        let p = profile_column(&s, 3).unwrap();
+        let t = p.text.unwrap();
+        assert_eq!((t.min_length, t.max_length), (2, 3));
+        assert!((t.mean_length - 17.0 / 7.0).abs() < 1e-12);
+        assert!((t.mean_words - 9.0 / 7.0).abs() < 1e-12);
+        assert_eq!((p.quality.stray_whitespace, p.quality.numeric_text, p.quality.non_numeric_text), (1, 3, 3));
+        assert_eq!(p.distinct_count, 4);
+        assert_eq!(p.top_values[0], ValueCount { value: "12".into(), count: 3 });
     }
 
     #[test]

@@ -23,7 +23,7 @@ use dasynth_core::reporter::Reporter;
 use dasynth_core::stats::StageStats;
 use dasynth_sources::read;
 use polars::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 /// Errors that stop the whole stage.
@@ -61,11 +61,7 @@ pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSet
     let t_keys = started.elapsed();
     // A table with a key has no repeated rows; otherwise compare whole rows.
     let has_key = candidate_primary_keys.iter().any(|k| k.len() == 1);
-    let duplicate_rows = if df.width() == 0 || n_rows < 2 || has_key {
-        0
-    } else {
-        n_rows - df.unique_stable(None, UniqueKeepStrategy::First, None)?.height() as u64
-    };
+    let duplicate_rows = if df.width() == 0 || n_rows < 2 || has_key { 0 } else { duplicate_rows(df)? };
     let t_dups = started.elapsed();
     let correlations = keys::correlations(df, &columns, settings.correlation_threshold)?;
     tracing::debug!(
@@ -105,17 +101,46 @@ pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSet
     })
 }
 
-/// Profiles columns on a few threads; each column's work is independent.
+/// Rows equal to an earlier row. Rows are hashed column by column; only rows whose hash
+/// occurs more than once can be duplicates, and those few are compared exactly.
+fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
+    let state = PlSeedableRandomStateQuality::seed_from_u64(0x5eed);
+    let mut hashes = Vec::with_capacity(df.height());
+    for (i, c) in df.columns().iter().enumerate() {
+        let s = c.as_materialized_series();
+        if i == 0 { s.vec_hash(state.clone(), &mut hashes)? } else { s.vec_hash_combine(state.clone(), &mut hashes)? }
+    }
+    // Sorting the hashes finds the repeated ones with sequential memory access (a hash map of
+    // millions of entries would miss the cache on nearly every insert).
+    let mut sorted = hashes.clone();
+    sorted.sort_unstable();
+    let repeated: HashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    drop(sorted);
+    if repeated.is_empty() {
+        return Ok(0);
+    }
+    let candidates: Vec<IdxSize> =
+        hashes.iter().enumerate().filter(|(_, h)| repeated.contains(*h)).map(|(i, _)| i as IdxSize).collect();
+    let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
+    Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64)
+}
+
+/// Profiles columns on a few threads, each taking the next unprofiled column (columns differ
+/// a lot in cost, so a fixed split would leave a thread idle).
 fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_core::profile::ColumnProfile>> {
     let cols: Vec<&Column> = df.columns().iter().collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(cols.len().max(1));
-    let chunk = cols.len().div_ceil(threads.max(1)).max(1);
-    let results: Vec<PolarsResult<Vec<_>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cols
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().map(|c| column::profile_column(c.as_materialized_series(), top_k)).collect::<PolarsResult<Vec<_>>>()
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<PolarsResult<Vec<(usize, _)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(c) = cols.get(i) else { return Ok(done) };
+                        done.push((i, column::profile_column(c.as_materialized_series(), top_k)?));
+                    }
                 })
             })
             .collect();
@@ -128,7 +153,8 @@ fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_cor
     for r in results {
         out.extend(r?);
     }
-    Ok(out)
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out.into_iter().map(|(_, p)| p).collect())
 }
 
 fn read_entry(run: &RunDir, e: &CatalogEntry) -> Result<DataFrame, String> {
@@ -229,4 +255,24 @@ fn link_source(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_rows_by_hash_match_an_exact_comparison() {
+        let n = 5000;
+        // Rows repeat at least every 300 (the lcm of the periods below).
+        let a: Vec<i64> = (0..n).map(|i| i % 100).collect();
+        let b: Vec<Option<&str>> = (0..n).map(|i| if i % 5 == 0 { None } else { Some(["x", "y", "z"][(i % 3) as usize]) }).collect();
+        let c: Vec<f64> = (0..n).map(|i| (i % 50) as f64 / 4.0).collect();
+        let df = df!("a" => a, "b" => b, "c" => c).unwrap();
+        let exact = df.height() - df.unique_stable(None, UniqueKeepStrategy::First, None).unwrap().height();
+        assert!(exact >= 5000 - 300, "{exact}");
+        assert_eq!(duplicate_rows(&df).unwrap(), exact as u64);
+        let distinct = df!("a" => (0..n).collect::<Vec<i64>>(), "b" => vec!["same"; n as usize]).unwrap();
+        assert_eq!(duplicate_rows(&distinct).unwrap(), 0);
+    }
 }

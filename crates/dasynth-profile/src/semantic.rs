@@ -65,30 +65,45 @@ fn parse_with(v: &str, fmt: &str, datetime: bool) -> Option<i64> {
     }
 }
 
-/// Tries common date formats on text. Returns the share of values that parse with the best
-/// format, the parsed values (Date or Datetime), and the format.
-pub(crate) fn parse_dates(ca: &StringChunked) -> PolarsResult<(f64, Series, Option<String>)> {
-    let sample: Vec<&str> = ca.iter().flatten().take(200).collect();
-    let empty = Series::new_empty(PlSmallStr::EMPTY, &DataType::Date);
+/// Text parsed as dates: the share of values (by count) that parse with the best format, the
+/// distinct parsed values (days since 1970 for dates, milliseconds for datetimes) with their
+/// counts, the resulting type and the format.
+pub(crate) struct ParsedDates {
+    pub share: f64,
+    pub parsed: Vec<(i64, u64)>,
+    pub dtype: Option<DataType>,
+    pub format: Option<String>,
+}
+
+/// Tries common date formats on a column's distinct values (`counts` says how often each
+/// occurs); the format is chosen on the 200 most frequent.
+pub(crate) fn parse_dates(distinct: &StringChunked, counts: &[u64]) -> ParsedDates {
+    let none = |share| ParsedDates { share, parsed: Vec::new(), dtype: None, format: None };
+    let sample: Vec<&str> = distinct.iter().flatten().take(200).collect();
     // Text that is mostly short numbers is not dates, whatever a format might accept.
     if sample.is_empty() || sample.iter().all(|s| s.trim().parse::<f64>().is_ok()) {
-        return Ok((0.0, empty, None));
+        return none(0.0);
     }
     let best = DATE_FORMATS
         .iter()
         .map(|(f, dt)| (f, dt, sample.iter().filter(|v| parse_with(v, f, *dt).is_some()).count()))
         .max_by_key(|(_, _, n)| *n);
-    let Some((fmt, dt, n)) = best else { return Ok((0.0, empty, None)) };
+    let Some((fmt, dt, n)) = best else { return none(0.0) };
     if n * 10 < sample.len() * 9 {
-        return Ok((n as f64 / sample.len() as f64, empty, None));
+        return none(n as f64 / sample.len() as f64);
     }
-    let parsed: Vec<Option<i64>> = ca.iter().flatten().map(|v| parse_with(v, fmt, *dt)).collect();
-    let ok = parsed.iter().filter(|p| p.is_some()).count();
-    let share = ok as f64 / parsed.len().max(1) as f64;
-    let s = Series::new(PlSmallStr::from_static("parsed"), parsed).drop_nulls();
-    let s =
-        if *dt { s.cast(&DataType::Datetime(TimeUnit::Milliseconds, None))? } else { s.cast(&DataType::Int32)?.cast(&DataType::Date)? };
-    Ok((share, s, Some((*fmt).to_string())))
+    let (mut ok, mut total) = (0u64, 0u64);
+    let mut parsed = Vec::new();
+    for (v, c) in distinct.iter().zip(counts) {
+        let Some(v) = v else { continue };
+        total += c;
+        if let Some(x) = parse_with(v, fmt, *dt) {
+            ok += c;
+            parsed.push((x, *c));
+        }
+    }
+    let dtype = if *dt { DataType::Datetime(TimeUnit::Milliseconds, None) } else { DataType::Date };
+    ParsedDates { share: ok as f64 / total.max(1) as f64, parsed, dtype: Some(dtype), format: Some((*fmt).to_string()) }
 }
 
 fn name_has(name: &str, words: &[&str]) -> bool {
