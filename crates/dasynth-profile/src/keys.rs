@@ -53,10 +53,16 @@ pub(crate) fn primary_keys(df: &DataFrame, cols: &[ColumnProfile]) -> PolarsResu
     Ok(out)
 }
 
-/// A column as floats, NaN where the value is null or not a number.
-fn as_f64_nan(s: &Series) -> PolarsResult<Vec<f64>> {
+/// A column as floats, NaN where the value is null or not a number. Text with few distinct
+/// values (`distinct`, from the profile) parses each of them once.
+fn as_f64_nan(s: &Series, distinct: u64) -> PolarsResult<Vec<f64>> {
     if matches!(s.dtype(), DataType::String) {
-        return Ok(s.str()?.iter().map(|v| v.and_then(crate::column::parse_number).unwrap_or(f64::NAN)).collect());
+        let parse = |v: Option<&str>| v.and_then(crate::column::parse_number).unwrap_or(f64::NAN);
+        if distinct.saturating_mul(4) > s.len() as u64 {
+            return Ok(s.str()?.iter().map(parse).collect());
+        }
+        let mut memo: PlHashMap<&str, f64> = PlHashMap::with_capacity(distinct as usize);
+        return Ok(s.str()?.iter().map(|v| v.map_or(f64::NAN, |t| *memo.entry(t).or_insert_with(|| parse(Some(t))))).collect());
     }
     let f = s.cast(&DataType::Float64)?;
     let mut out = Vec::with_capacity(f.len());
@@ -74,43 +80,75 @@ fn as_f64_nan(s: &Series) -> PolarsResult<Vec<f64>> {
     Ok(out)
 }
 
-/// Pearson r over rows where both values are finite, in one pass without allocation. Values
-/// are shifted by `(ca, cb)`, each column's own mean, so the sums of squares stay small and the
-/// one-pass formulas lose no precision; rows with a missing value contribute zeros, and four
-/// running sums per quantity let the compiler use vector instructions.
-fn pearson(a: &[f64], b: &[f64], (ca, cb): (f64, f64)) -> Option<f64> {
-    const LANES: usize = 4;
-    let n = a.len().min(b.len());
+const LANES: usize = 4;
+
+/// A numeric column prepared for correlations: values shifted by the column's mean (so the
+/// one-pass formulas keep their precision) with 0 where a value is missing, a 1/0 mask when any
+/// is missing, and the column's own sums.
+struct Centered {
+    z: Vec<f64>,
+    mask: Option<Vec<f64>>,
+    sum: f64,
+    sum_sq: f64,
+}
+
+fn centered(values: &[f64], center: f64) -> Centered {
+    let missing = values.iter().any(|v| !v.is_finite());
+    let mask = missing.then(|| values.iter().map(|v| if v.is_finite() { 1.0 } else { 0.0 }).collect());
+    let z: Vec<f64> = values.iter().map(|v| if v.is_finite() { v - center } else { 0.0 }).collect();
+    let [sum, sum_sq] = lane_sums(z.len(), |i| [z[i], z[i] * z[i]]);
+    Centered { z, mask, sum, sum_sq }
+}
+
+/// Sums of `K` quantities over `0..n`, kept in four lanes so the loop can use vector
+/// instructions.
+fn lane_sums<const K: usize>(n: usize, f: impl Fn(usize) -> [f64; K]) -> [f64; K] {
+    let mut acc = [[0.0f64; LANES]; K];
     let whole = n - n % LANES;
-    // n, Σx, Σy, Σx², Σy², Σxy per lane.
-    let mut acc = [[0.0f64; LANES]; 6];
-    for (xa, xb) in a[..whole].chunks_exact(LANES).zip(b[..whole].chunks_exact(LANES)) {
-        let xa: &[f64; LANES] = xa.try_into().unwrap_or(&[f64::NAN; LANES]);
-        let xb: &[f64; LANES] = xb.try_into().unwrap_or(&[f64::NAN; LANES]);
-        for k in 0..LANES {
-            let ok = xa[k].is_finite() & xb[k].is_finite();
-            let x = if ok { xa[k] - ca } else { 0.0 };
-            let y = if ok { xb[k] - cb } else { 0.0 };
-            acc[0][k] += if ok { 1.0 } else { 0.0 };
-            acc[1][k] += x;
-            acc[2][k] += y;
-            acc[3][k] += x * x;
-            acc[4][k] += y * y;
-            acc[5][k] += x * y;
+    for base in (0..whole).step_by(LANES) {
+        for lane in 0..LANES {
+            for (a, v) in acc.iter_mut().zip(f(base + lane)) {
+                a[lane] += v;
+            }
         }
     }
     for i in whole..n {
-        if a[i].is_finite() && b[i].is_finite() {
-            let (x, y) = (a[i] - ca, b[i] - cb);
-            acc[0][0] += 1.0;
-            acc[1][0] += x;
-            acc[2][0] += y;
-            acc[3][0] += x * x;
-            acc[4][0] += y * y;
-            acc[5][0] += x * y;
+        for (a, v) in acc.iter_mut().zip(f(i)) {
+            a[0] += v;
         }
     }
-    let [n, sx, sy, sxx, syy, sxy] = acc.map(|lanes| lanes.iter().sum::<f64>());
+    acc.map(|lanes| lanes.iter().sum())
+}
+
+/// Pearson r over the rows where both values are present, in one pass without allocation.
+fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
+    let len = a.z.len().min(b.z.len());
+    let (za, zb) = (&a.z[..len], &b.z[..len]);
+    let [n, sx, sy, sxx, syy, sxy] = match (&a.mask, &b.mask) {
+        (None, None) => {
+            let [sxy] = lane_sums(len, |i| [za[i] * zb[i]]);
+            [len as f64, a.sum, b.sum, a.sum_sq, b.sum_sq, sxy]
+        }
+        (ma, mb) => {
+            let ones;
+            let (ma, mb) = match (ma, mb) {
+                (Some(ma), Some(mb)) => (&ma[..len], &mb[..len]),
+                (Some(ma), None) => {
+                    ones = vec![1.0; len];
+                    (&ma[..len], &ones[..])
+                }
+                (None, Some(mb)) => {
+                    ones = vec![1.0; len];
+                    (&ones[..], &mb[..len])
+                }
+                (None, None) => return None,
+            };
+            lane_sums(len, |i| {
+                let (x, y) = (za[i] * mb[i], zb[i] * ma[i]);
+                [ma[i] * mb[i], x, y, za[i] * x, zb[i] * y, za[i] * zb[i]]
+            })
+        }
+    };
     if n < 3.0 {
         return None;
     }
@@ -129,22 +167,26 @@ pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f6
         })
         .take(60)
         .collect();
-    let values: Vec<Vec<f64>> =
-        numeric.iter().map(|c| as_f64_nan(df.column(&c.name)?.as_materialized_series())).collect::<PolarsResult<_>>()?;
-    let centers: Vec<f64> = numeric.iter().map(|c| c.numeric.as_ref().map_or(0.0, |n| n.mean)).collect();
+    let values: Vec<Centered> = numeric
+        .iter()
+        .map(|c| {
+            let v = as_f64_nan(df.column(&c.name)?.as_materialized_series(), c.distinct_count)?;
+            Ok(centered(&v, c.numeric.as_ref().map_or(0.0, |n| n.mean)))
+        })
+        .collect::<PolarsResult<_>>()?;
     let pairs: Vec<(usize, usize)> = (0..numeric.len()).flat_map(|i| (i + 1..numeric.len()).map(move |j| (i, j))).collect();
     // Pairs are independent: split them over the cores.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(pairs.len()).max(1);
     let found: Vec<Vec<(usize, usize, f64)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (pairs, values, centers) = (&pairs, &values, &centers);
+                let (pairs, values) = (&pairs, &values);
                 scope.spawn(move || {
                     pairs
                         .iter()
                         .skip(t)
                         .step_by(threads)
-                        .filter_map(|&(i, j)| pearson(&values[i], &values[j], (centers[i], centers[j])).filter(|r| r.abs() >= threshold).map(|r| (i, j, r)))
+                        .filter_map(|&(i, j)| pearson(&values[i], &values[j]).filter(|r| r.abs() >= threshold).map(|r| (i, j, r)))
                         .collect()
                 })
             })

@@ -104,25 +104,58 @@ pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSet
 /// Rows equal to an earlier row. Rows are hashed column by column; only rows whose hash
 /// occurs more than once can be duplicates, and those few are compared exactly.
 fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
+    // Each thread hashes and sorts one slice of the rows; sorting finds repeated hashes with
+    // sequential memory access (a hash map of millions of entries would miss the cache on
+    // nearly every insert), and the sorted slices are then merged.
+    let n = df.height();
+    let threads = std::thread::available_parallelism().map_or(2, |t| t.get()).clamp(1, 8).min(n.div_ceil(100_000)).max(1);
+    let part = n.div_ceil(threads);
+    let parts: Vec<PolarsResult<(Vec<u64>, Vec<u64>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let rows = df.slice((t * part) as i64, part);
+                scope.spawn(move || {
+                    let hashes = row_hashes(&rows)?;
+                    let mut sorted = hashes.clone();
+                    sorted.sort_unstable();
+                    Ok((hashes, sorted))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(PolarsError::ComputeError("row hashing panicked".into())))).collect()
+    });
+    let parts = parts.into_iter().collect::<PolarsResult<Vec<_>>>()?;
+    let mut sorted: Vec<u64> = Vec::with_capacity(n);
+    for (_, s) in &parts {
+        sorted.extend_from_slice(s);
+    }
+    // Already sorted runs: the stable sort merges them in linear time.
+    sorted.sort();
+    let repeated: HashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    drop(sorted);
+    if repeated.is_empty() {
+        return Ok(0);
+    }
+    let candidates: Vec<IdxSize> = parts
+        .iter()
+        .flat_map(|(h, _)| h.iter())
+        .enumerate()
+        .filter(|(_, h)| repeated.contains(*h))
+        .map(|(i, _)| i as IdxSize)
+        .collect();
+    let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
+    Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64)
+}
+
+/// One 64-bit hash per row, combining every column's value hash.
+fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
     let state = PlSeedableRandomStateQuality::seed_from_u64(0x5eed);
     let mut hashes = Vec::with_capacity(df.height());
     for (i, c) in df.columns().iter().enumerate() {
         let s = c.as_materialized_series();
         if i == 0 { s.vec_hash(state.clone(), &mut hashes)? } else { s.vec_hash_combine(state.clone(), &mut hashes)? }
     }
-    // Sorting the hashes finds the repeated ones with sequential memory access (a hash map of
-    // millions of entries would miss the cache on nearly every insert).
-    let mut sorted = hashes.clone();
-    sorted.sort_unstable();
-    let repeated: HashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-    drop(sorted);
-    if repeated.is_empty() {
-        return Ok(0);
-    }
-    let candidates: Vec<IdxSize> =
-        hashes.iter().enumerate().filter(|(_, h)| repeated.contains(*h)).map(|(i, _)| i as IdxSize).collect();
-    let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
-    Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64)
+    Ok(hashes)
 }
 
 /// Profiles columns on a few threads, each taking the next unprofiled column (columns differ
@@ -263,14 +296,14 @@ mod tests {
 
     #[test]
     fn duplicate_rows_by_hash_match_an_exact_comparison() {
-        let n = 5000;
+        let n = 250_000;
         // Rows repeat at least every 300 (the lcm of the periods below).
         let a: Vec<i64> = (0..n).map(|i| i % 100).collect();
         let b: Vec<Option<&str>> = (0..n).map(|i| if i % 5 == 0 { None } else { Some(["x", "y", "z"][(i % 3) as usize]) }).collect();
         let c: Vec<f64> = (0..n).map(|i| (i % 50) as f64 / 4.0).collect();
         let df = df!("a" => a, "b" => b, "c" => c).unwrap();
         let exact = df.height() - df.unique_stable(None, UniqueKeepStrategy::First, None).unwrap().height();
-        assert!(exact >= 5000 - 300, "{exact}");
+        assert!(exact >= 250_000 - 300, "{exact}");
         assert_eq!(duplicate_rows(&df).unwrap(), exact as u64);
         let distinct = df!("a" => (0..n).collect::<Vec<i64>>(), "b" => vec!["same"; n as usize]).unwrap();
         assert_eq!(duplicate_rows(&distinct).unwrap(), 0);
