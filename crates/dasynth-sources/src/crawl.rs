@@ -205,7 +205,19 @@ fn process_input(
     stats: &mut StageStats,
 ) -> Vec<String> {
     let mut ids = Vec::new();
-    let outcome = store::store_input(run, &input.local, &input.name, &input.uri, settings.max_table_bytes, input.in_folder);
+    let scratch = run.cache_dir().join("utf8");
+    // A plain delimited file is inspected (encoding, dialect, a full ragged-row scan) from its
+    // source while the store copies and hashes it: two full reads at once instead of in turn.
+    let early_format = match crate::detect::detect(&input.local, &input.name) {
+        Ok(crate::detect::Kind::Table(f @ (TableFormat::Csv | TableFormat::Tsv))) => Some(f),
+        _ => None,
+    };
+    let (outcome, mut early) = std::thread::scope(|scope| {
+        let scratch = &scratch;
+        let early = early_format.map(|f| (f, scope.spawn(move || inspect::inspect(&input.local, f, scratch, settings.max_columns))));
+        let outcome = store::store_input(run, &input.local, &input.name, &input.uri, settings.max_table_bytes, input.in_folder);
+        (outcome, early.and_then(|(f, h)| h.join().ok().map(|r| (f, r))))
+    });
     for (uri, err) in outcome.failed {
         stats.drop_for(match err {
             store::StoreError::TooLarge { .. } => "too_large",
@@ -218,10 +230,13 @@ fn process_input(
         let e = failed_entry(spec, &uri, None, err.to_string(), now);
         failures.insert(e.id.clone(), e);
     }
-    let scratch = run.cache_dir().join("utf8");
     for stored in outcome.stored {
         let path = run.resolve(&stored.rel_path);
-        for result in inspect::inspect(&path, stored.format, &scratch, settings.max_columns) {
+        let results = match early.take() {
+            Some((f, results)) if f == stored.format && stored.compression.is_none() => results,
+            _ => inspect::inspect(&path, stored.format, &scratch, settings.max_columns),
+        };
+        for result in results {
             match result {
                 Ok(meta) => {
                     let multi = stored.format.is_multi_table();
@@ -265,8 +280,11 @@ fn process_input(
                         Some(m) => format!("{} (table {m:?})", stored.uri),
                         None => stored.uri.clone(),
                     };
+                    let source_path = input.local.display().to_string();
                     let message = if f.message.contains(&stored.rel_path) {
                         f.message.replace(&path.display().to_string(), &shown)
+                    } else if f.message.contains(&source_path) {
+                        f.message.replace(&source_path, &shown)
                     } else {
                         format!("{shown}: {}", f.message)
                     };

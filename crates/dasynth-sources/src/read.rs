@@ -171,16 +171,24 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
     } else {
         Vec::new()
     };
+    // A limited read parses only the bytes of its first records: polars would otherwise split
+    // and parse the whole file before taking the first rows.
+    let prefix = match n_rows {
+        Some(n) => record_prefix(&source, o, n)?,
+        None => None,
+    };
     let read = |infer: Option<usize>| -> PolarsResult<DataFrame> {
-        CsvReadOptions::default()
+        let options = CsvReadOptions::default()
             .with_has_header(false)
             .with_skip_rows(o.skip_rows as usize + usize::from(o.has_header))
             .with_infer_schema_length(infer)
             .with_n_rows(n_rows)
             .with_raise_if_empty(false)
-            .map_parse_options(|p| p.with_separator(delim).with_quote_char(quote).with_encoding(CsvEncoding::Utf8))
-            .try_into_reader_with_file_path(Some(source.clone()))?
-            .finish()
+            .map_parse_options(|p| p.with_separator(delim).with_quote_char(quote).with_encoding(CsvEncoding::Utf8));
+        match &prefix {
+            Some(bytes) => options.into_reader_with_file_handle(std::io::Cursor::new(bytes.as_slice())).finish(),
+            None => options.try_into_reader_with_file_path(Some(source.clone()))?.finish(),
+        }
     };
     // Infer types from a large prefix; if a later value contradicts them, infer from all rows.
     let mut df = match read(Some(10_000)) {
@@ -192,6 +200,34 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
         df.set_column_names(&names).map_err(|e| ReadError::invalid(path, format!("bad column names: {e}")))?;
     }
     Ok(df)
+}
+
+/// The bytes of a delimited file up to the end of its first `n` data records (after skipped rows
+/// and the header), when they lie within its first 16 MiB; `None` when they do not.
+fn record_prefix(path: &Path, o: &ReadOptions, n: usize) -> Result<Option<Vec<u8>>, ReadError> {
+    use std::io::Read;
+    const LIMIT: u64 = 16 << 20;
+    let mut buf = Vec::new();
+    open(path)?.take(LIMIT + 1).read_to_end(&mut buf).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    if buf.len() as u64 <= LIMIT {
+        return Ok(Some(buf)); // the whole file
+    }
+    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
+    let want = n + o.skip_rows as usize + usize::from(o.has_header);
+    let start = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let (mut pos, mut records) = (start, 0);
+    while records < want {
+        let (_, next) = sniff::split_record(&buf, pos, delim, quote);
+        // The last record in the buffer may be cut off: only whole records count.
+        if next >= buf.len() {
+            return Ok(None);
+        }
+        pos = next;
+        records += 1;
+    }
+    buf.truncate(pos);
+    Ok(Some(buf))
 }
 
 /// The first non-blank record of a delimited file (its header).
@@ -234,4 +270,42 @@ fn read_json(path: &Path, format: JsonFormat) -> Result<DataFrame, ReadError> {
         .map_err(|e| ReadError::invalid(path, format!("invalid {what}: {e}")))?;
     // A JSON document that is not an array of records reads as one odd row; say so.
     Ok(df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn options() -> ReadOptions {
+        ReadOptions { delimiter: ",".into(), quote: Some("\"".into()), has_header: true, encoding: "utf-8".into(), skip_rows: 0 }
+    }
+
+    #[test]
+    fn limited_reads_of_large_files_parse_only_a_prefix_of_whole_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        writeln!(f, "id,note").unwrap();
+        // Quoted newlines make lines and records differ; 17 MiB puts the end past the prefix.
+        let mut i = 0;
+        while f.get_ref().metadata().unwrap().len() < 17 << 20 {
+            writeln!(f, "{i},\"line one\nline two, {}\"", "x".repeat(40)).unwrap();
+            i += 1;
+        }
+        f.flush().unwrap();
+        drop(f);
+        let prefix = record_prefix(&path, &options(), 1000).unwrap().expect("a prefix");
+        assert!(prefix.len() < 1 << 20);
+        let df = read_delimited(&path, &options(), Some(1000), dir.path()).unwrap();
+        assert_eq!((df.height(), df.width()), (1000, 2));
+        assert_eq!(df.column("id").unwrap().as_materialized_series().i64().unwrap().get(999), Some(999));
+
+        // One record longer than the prefix: the whole file is read instead.
+        let huge = dir.path().join("huge.csv");
+        std::fs::write(&huge, format!("id,note\n1,\"{}\"\n2,b\n", "y".repeat(17 << 20))).unwrap();
+        assert!(record_prefix(&huge, &options(), 1).unwrap().is_none());
+        let df = read_delimited(&huge, &options(), Some(1), dir.path()).unwrap();
+        assert_eq!(df.height(), 1);
+    }
 }
