@@ -120,6 +120,37 @@ fn lane_sums<const K: usize>(n: usize, f: impl Fn(usize) -> [f64; K]) -> [f64; K
     acc.map(|lanes| lanes.iter().sum())
 }
 
+/// The first `whole` values in fixed-size groups of [`LANES`].
+fn lanes_of(v: &[f64], whole: usize) -> impl Iterator<Item = [f64; LANES]> + '_ {
+    v[..whole].chunks_exact(LANES).map(|c| <[f64; LANES]>::try_from(c).unwrap_or([0.0; LANES]))
+}
+
+/// n, Σx, Σy, Σx², Σy², Σxy over rows where both masks are 1, from centred values that are 0
+/// where missing; fixed-size chunks so the compiler drops bounds checks and vectorises.
+fn masked_sums(za: &[f64], zb: &[f64], ma: &[f64], mb: &[f64]) -> [f64; 6] {
+    let n = za.len().min(zb.len()).min(ma.len()).min(mb.len());
+    let whole = n - n % LANES;
+    let mut acc = [[0.0f64; LANES]; 6];
+    for (((a, b), x), y) in lanes_of(za, whole).zip(lanes_of(zb, whole)).zip(lanes_of(ma, whole)).zip(lanes_of(mb, whole)) {
+        for l in 0..LANES {
+            let (xa, yb) = (a[l] * y[l], b[l] * x[l]);
+            acc[0][l] += x[l] * y[l];
+            acc[1][l] += xa;
+            acc[2][l] += yb;
+            acc[3][l] += a[l] * xa;
+            acc[4][l] += b[l] * yb;
+            acc[5][l] += a[l] * b[l];
+        }
+    }
+    for i in whole..n {
+        let (xa, yb) = (za[i] * mb[i], zb[i] * ma[i]);
+        for (k, v) in [ma[i] * mb[i], xa, yb, za[i] * xa, zb[i] * yb, za[i] * zb[i]].into_iter().enumerate() {
+            acc[k][0] += v;
+        }
+    }
+    acc.map(|lanes| lanes.iter().sum())
+}
+
 /// Pearson r over the rows where both values are present, in one pass without allocation.
 fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
     let len = a.z.len().min(b.z.len());
@@ -143,10 +174,7 @@ fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
                 }
                 (None, None) => return None,
             };
-            lane_sums(len, |i| {
-                let (x, y) = (za[i] * mb[i], zb[i] * ma[i]);
-                [ma[i] * mb[i], x, y, za[i] * x, zb[i] * y, za[i] * zb[i]]
-            })
+            masked_sums(za, zb, ma, mb)
         }
     };
     if n < 3.0 {
@@ -167,36 +195,16 @@ pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f6
         })
         .take(60)
         .collect();
-    let values: Vec<Centered> = numeric
-        .iter()
-        .map(|c| {
-            let v = as_f64_nan(df.column(&c.name)?.as_materialized_series(), c.distinct_count)?;
-            Ok(centered(&v, c.numeric.as_ref().map_or(0.0, |n| n.mean)))
-        })
-        .collect::<PolarsResult<_>>()?;
+    let values: Vec<Centered> = crate::par_map(&numeric, |c| {
+        let v = as_f64_nan(df.column(&c.name)?.as_materialized_series(), c.distinct_count)?;
+        Ok(centered(&v, c.numeric.as_ref().map_or(0.0, |n| n.mean)))
+    })
+    .into_iter()
+    .collect::<PolarsResult<_>>()?;
     let pairs: Vec<(usize, usize)> = (0..numeric.len()).flat_map(|i| (i + 1..numeric.len()).map(move |j| (i, j))).collect();
-    // Pairs are independent: split them over the cores.
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(pairs.len()).max(1);
-    let found: Vec<Vec<(usize, usize, f64)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (pairs, values) = (&pairs, &values);
-                scope.spawn(move || {
-                    pairs
-                        .iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .filter_map(|&(i, j)| pearson(&values[i], &values[j]).filter(|r| r.abs() >= threshold).map(|r| (i, j, r)))
-                        .collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    });
-    let mut found: Vec<(usize, usize, f64)> = found.into_iter().flatten().collect();
-    found.sort_by_key(|&(i, j, _)| (i, j));
+    let found = crate::par_map(&pairs, |&(i, j)| pearson(&values[i], &values[j]).filter(|r| r.abs() >= threshold).map(|r| (i, j, r)));
     let mut out: Vec<Correlation> =
-        found.into_iter().map(|(i, j, r)| Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r }).collect();
+        found.into_iter().flatten().map(|(i, j, r)| Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r }).collect();
     out.sort_by(|x, y| y.pearson.abs().total_cmp(&x.pearson.abs()));
     Ok(out)
 }
@@ -249,7 +257,7 @@ pub(crate) fn foreign_keys(
             if c_is_text != p_is_text || cvals.dtype().is_float() || pvals.dtype().is_float() {
                 continue;
             }
-            if !names_related(cname, &parent.table_name, pk) && !(c_is_text && cp.distinct_count >= 3) {
+            if !(names_related(cname, &parent.table_name, pk) || (c_is_text && cp.distinct_count >= 3)) {
                 continue;
             }
             let found = if c_is_text {

@@ -158,36 +158,35 @@ fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
     Ok(hashes)
 }
 
-/// Profiles columns on a few threads, each taking the next unprofiled column (columns differ
-/// a lot in cost, so a fixed split would leave a thread idle).
+/// Profiles columns on a few threads.
 fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_core::profile::ColumnProfile>> {
     let cols: Vec<&Column> = df.columns().iter().collect();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(cols.len().max(1));
+    par_map(&cols, |c| column::profile_column(c.as_materialized_series(), top_k)).into_iter().collect()
+}
+
+/// `f` over every item on one thread per core, each thread taking the next unclaimed item (the
+/// items' costs differ a lot, so a fixed split would leave a thread idle). Results keep the
+/// items' order; a panic in `f` is re-raised.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<PolarsResult<Vec<(usize, _)>>> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(c) = cols.get(i) else { return Ok(done) };
-                        done.push((i, column::profile_column(c.as_materialized_series(), top_k)?));
+                        let Some(item) = items.get(i) else { return done };
+                        done.push((i, f(item)));
                     }
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(PolarsError::ComputeError("column profiler panicked".into()))))
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
-    let mut out = Vec::with_capacity(cols.len());
-    for r in results {
-        out.extend(r?);
-    }
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out.into_iter().map(|(_, p)| p).collect())
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn read_entry(run: &RunDir, e: &CatalogEntry) -> Result<DataFrame, String> {

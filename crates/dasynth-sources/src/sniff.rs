@@ -398,6 +398,30 @@ pub fn scan_delimited(path: &Path, opts: &ReadOptions) -> Result<ScanResult, Sca
     Ok(ScanResult { records, fields, header })
 }
 
+/// Byte offset of the first invalid UTF-8 sequence, streaming.
+pub fn first_invalid_utf8(path: &Path) -> std::io::Result<Option<u64>> {
+    let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut offset: u64 = 0;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(if carry.is_empty() { None } else { Some(offset) });
+        }
+        let mut chunk = std::mem::take(&mut carry);
+        chunk.extend_from_slice(&buf[..n]);
+        match std::str::from_utf8(&chunk) {
+            Ok(_) => offset += chunk.len() as u64,
+            Err(e) if e.error_len().is_none() => {
+                carry = chunk[e.valid_up_to()..].to_vec();
+                offset += e.valid_up_to() as u64;
+            }
+            Err(e) => return Ok(Some(offset + e.valid_up_to() as u64)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,29 +496,5 @@ mod tests {
         let f = file(b"a,b\r\n1,2\r\n\r\n3,4\r\n");
         let o = sniff_dialect(f.path(), Encoding::Utf8, None).unwrap();
         assert_eq!(scan_delimited(f.path(), &o).unwrap().records, 2);
-    }
-}
-
-/// Byte offset of the first invalid UTF-8 sequence, streaming.
-pub fn first_invalid_utf8(path: &Path) -> std::io::Result<Option<u64>> {
-    let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut carry: Vec<u8> = Vec::new();
-    let mut offset: u64 = 0;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(if carry.is_empty() { None } else { Some(offset) });
-        }
-        let mut chunk = std::mem::take(&mut carry);
-        chunk.extend_from_slice(&buf[..n]);
-        match std::str::from_utf8(&chunk) {
-            Ok(_) => offset += chunk.len() as u64,
-            Err(e) if e.error_len().is_none() => {
-                carry = chunk[e.valid_up_to()..].to_vec();
-                offset += e.valid_up_to() as u64;
-            }
-            Err(e) => return Ok(Some(offset + e.valid_up_to() as u64)),
-        }
     }
 }
