@@ -218,6 +218,11 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
     if let Ok(v) = t.parse::<f64>() {
         return v.is_finite().then_some(v);
     }
+    // Anything but digits, signs, separators, exponents, currency and percent signs cannot
+    // become a number below: say so before allocating.
+    if !t.chars().all(|c| c.is_ascii_digit() || "+-.,_eE$€£% ".contains(c)) {
+        return None;
+    }
     let t = t.trim_start_matches(['$', '€', '£']).trim_end_matches('%').trim();
     let cleaned: String = t.chars().filter(|c| *c != ',' && *c != '_').collect();
     if cleaned.is_empty() || cleaned.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') {
@@ -336,9 +341,9 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
     Ok(semantic::finish(facts, examples))
 }
 
-/// The distinct values of a column with their counts (most frequent first, ties by value), the
-/// top values rendered, and for text the number of values that collide when trimmed and
-/// lower-cased.
+/// The distinct values of a column with their counts (most frequent first, ties by value; for
+/// text only the first `max(top_k, DATE_SAMPLE)` are in that order, the rest in none), the top
+/// values rendered, and for text the number of values that collide when trimmed and lower-cased.
 struct Counted {
     values: Series,
     counts: Vec<u64>,
@@ -375,12 +380,32 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
 /// [`Counted`] for text: one pass over the values into a hash map of string slices (cheaper
 /// than a general group-by, which keeps the row indices of every group).
 fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
-    let mut map: PlHashMap<&str, u64> = PlHashMap::new();
-    for v in ca.iter().flatten() {
-        *map.entry(v).or_insert(0) += 1;
+    // Long columns are counted in slices on several threads and the maps merged.
+    let threads = if ca.len() >= 1 << 20 { std::thread::available_parallelism().map_or(2, |n| n.get()).min(8) } else { 1 };
+    let part = ca.len().div_ceil(threads);
+    let slices: Vec<StringChunked> = (0..threads).map(|t| ca.slice((t * part) as i64, part)).collect();
+    let parts: Vec<usize> = (0..threads).collect();
+    let mut maps = crate::par_map(&parts, |&t| {
+        let mut map: PlHashMap<&str, u64> = PlHashMap::new();
+        for v in slices[t].iter().flatten() {
+            *map.entry(v).or_insert(0) += 1;
+        }
+        map
+    });
+    let mut map = maps.pop().unwrap_or_default();
+    for other in maps {
+        for (v, c) in other {
+            *map.entry(v).or_insert(0) += c;
+        }
     }
     let mut pairs: Vec<(&str, u64)> = map.into_iter().collect();
-    pairs.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    // Only the head needs an order (top values, the date-format sample): select it, sort it.
+    let by_count = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    let head = top_k.max(semantic::DATE_SAMPLE).min(pairs.len());
+    if head < pairs.len() {
+        pairs.select_nth_unstable_by(head, by_count);
+    }
+    pairs[..head].sort_unstable_by(by_count);
     let distinct = pairs.len() as u64;
     let values = StringChunked::from_iter_values(ca.name().clone(), pairs.iter().map(|p| p.0));
     let casing = if distinct <= 200_000 { semantic::casing_collisions(&values) } else { 0 };

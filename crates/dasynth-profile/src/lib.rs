@@ -23,7 +23,7 @@ use dasynth_core::reporter::Reporter;
 use dasynth_core::stats::StageStats;
 use dasynth_sources::read;
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Errors that stop the whole stage.
@@ -131,7 +131,7 @@ fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
     }
     // Already sorted runs: the stable sort merges them in linear time.
     sorted.sort();
-    let repeated: HashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    let repeated: PlHashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
     drop(sorted);
     if repeated.is_empty() {
         return Ok(0);

@@ -75,11 +75,14 @@ pub(crate) struct ParsedDates {
     pub format: Option<String>,
 }
 
+/// How many of the most frequent distinct values choose a date format.
+pub(crate) const DATE_SAMPLE: usize = 200;
+
 /// Tries common date formats on a column's distinct values (`counts` says how often each
-/// occurs); the format is chosen on the 200 most frequent.
+/// occurs); the format is chosen on the [`DATE_SAMPLE`] most frequent, which come first.
 pub(crate) fn parse_dates(distinct: &StringChunked, counts: &[u64]) -> ParsedDates {
     let none = |share| ParsedDates { share, parsed: Vec::new(), dtype: None, format: None };
-    let sample: Vec<&str> = distinct.iter().flatten().take(200).collect();
+    let sample: Vec<&str> = distinct.iter().flatten().take(DATE_SAMPLE).collect();
     // Text that is mostly short numbers is not dates, whatever a format might accept.
     if sample.is_empty() || sample.iter().all(|s| s.trim().parse::<f64>().is_ok()) {
         return none(0.0);
@@ -92,16 +95,16 @@ pub(crate) fn parse_dates(distinct: &StringChunked, counts: &[u64]) -> ParsedDat
     if n * 10 < sample.len() * 9 {
         return none(n as f64 / sample.len() as f64);
     }
-    let (mut ok, mut total) = (0u64, 0u64);
-    let mut parsed = Vec::new();
-    for (v, c) in distinct.iter().zip(counts) {
-        let Some(v) = v else { continue };
-        total += c;
-        if let Some(x) = parse_with(v, fmt, *dt) {
-            ok += c;
-            parsed.push((x, *c));
-        }
-    }
+    // Parsing is the costly part: split the distinct values over the cores.
+    let values: Vec<(&str, u64)> = distinct.iter().zip(counts).filter_map(|(v, c)| Some((v?, *c))).collect();
+    let total: u64 = values.iter().map(|v| v.1).sum();
+    let chunks: Vec<&[(&str, u64)]> = values.chunks(values.len().div_ceil(8).max(1)).collect();
+    let parsed: Vec<(i64, u64)> =
+        crate::par_map(&chunks, |chunk| chunk.iter().filter_map(|(v, c)| Some((parse_with(v, fmt, *dt)?, *c))).collect::<Vec<_>>())
+            .into_iter()
+            .flatten()
+            .collect();
+    let ok: u64 = parsed.iter().map(|p| p.1).sum();
     let dtype = if *dt { DataType::Datetime(TimeUnit::Milliseconds, None) } else { DataType::Date };
     ParsedDates { share: ok as f64 / total.max(1) as f64, parsed, dtype: Some(dtype), format: Some((*fmt).to_string()) }
 }
