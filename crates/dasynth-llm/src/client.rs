@@ -543,7 +543,9 @@ impl Client {
         let (endpoint, url) = (inner.name.clone(), inner.url.clone());
         match e {
             WireError::Connect(m) => LlmError::Connect { endpoint, url, message: self.redact(&m) },
-            WireError::Body(m) => LlmError::InvalidBody { endpoint, url, message: format!("truncated or unreadable body: {}", self.redact(&m)) },
+            WireError::Body(m) => {
+                LlmError::InvalidBody { endpoint, url, message: format!("truncated or unreadable body: {}", self.redact(&m)) }
+            }
             WireError::Malformed(m) => LlmError::InvalidBody { endpoint, url, message: self.redact(&m) },
         }
     }

@@ -228,14 +228,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, WireError> {
         Err(e) => return Err(WireError::Malformed(format!("invalid HTTP response head: {e}"))),
     };
     let status = resp.code.unwrap_or(0);
-    let mut head = Head {
-        status,
-        len,
-        content_length: None,
-        chunked: false,
-        keep_alive: resp.version == Some(1),
-        retry_after: None,
-    };
+    let mut head = Head { status, len, content_length: None, chunked: false, keep_alive: resp.version == Some(1), retry_after: None };
     for h in resp.headers.iter() {
         let v = std::str::from_utf8(h.value).unwrap_or("").trim();
         if h.name.eq_ignore_ascii_case("content-length") {

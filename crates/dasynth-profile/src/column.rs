@@ -182,9 +182,7 @@ pub(crate) fn numeric_stats_sorted(values: &[f64]) -> Option<NumericStats> {
     let n = values.len() as f64;
     let sum = compensated_sum(values.iter().copied());
     let mean = sum / n;
-    let std = (values.len() > 1).then(|| {
-        (compensated_sum(values.iter().map(|v| (v - mean) * (v - mean))) / (n - 1.0)).sqrt()
-    });
+    let std = (values.len() > 1).then(|| (compensated_sum(values.iter().map(|v| (v - mean) * (v - mean))) / (n - 1.0)).sqrt());
     let q = |p| quantile_sorted(values, p);
     let quantiles = Quantiles { p01: q(0.01), p05: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95), p99: q(0.99) };
     let iqr = quantiles.p75 - quantiles.p25;
@@ -682,7 +680,10 @@ mod tests {
         let a = numeric_stats_sorted(&expanded).unwrap();
         let b = numeric_stats_runs(&runs.iter().map(|(x, c)| (*x as f64, *c)).collect::<Vec<_>>()).unwrap();
         assert_eq!((a.min, a.max, a.sum, a.mean, &a.quantiles), (b.min, b.max, b.sum, b.mean, &b.quantiles));
-        assert_eq!((a.zeros, a.negatives, a.integral, a.outliers, &a.outlier_examples), (b.zeros, b.negatives, b.integral, b.outliers, &b.outlier_examples));
+        assert_eq!(
+            (a.zeros, a.negatives, a.integral, a.outliers, &a.outlier_examples),
+            (b.zeros, b.negatives, b.integral, b.outliers, &b.outlier_examples)
+        );
         assert!((a.std.unwrap() - b.std.unwrap()).abs() <= 1e-12 * a.std.unwrap());
         assert_eq!(runs_top(&v, 3).1, top_of_runs(&runs, 3));
         let one = numeric_stats_runs(&[(4.0, 1)]).unwrap();

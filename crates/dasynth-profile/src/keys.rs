@@ -203,8 +203,11 @@ pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f6
     .collect::<PolarsResult<_>>()?;
     let pairs: Vec<(usize, usize)> = (0..numeric.len()).flat_map(|i| (i + 1..numeric.len()).map(move |j| (i, j))).collect();
     let found = crate::par_map(&pairs, |&(i, j)| pearson(&values[i], &values[j]).filter(|r| r.abs() >= threshold).map(|r| (i, j, r)));
-    let mut out: Vec<Correlation> =
-        found.into_iter().flatten().map(|(i, j, r)| Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r }).collect();
+    let mut out: Vec<Correlation> = found
+        .into_iter()
+        .flatten()
+        .map(|(i, j, r)| Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r })
+        .collect();
     out.sort_by(|x, y| y.pearson.abs().total_cmp(&x.pearson.abs()));
     Ok(out)
 }

@@ -136,13 +136,8 @@ fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
     if repeated.is_empty() {
         return Ok(0);
     }
-    let candidates: Vec<IdxSize> = parts
-        .iter()
-        .flat_map(|(h, _)| h.iter())
-        .enumerate()
-        .filter(|(_, h)| repeated.contains(*h))
-        .map(|(i, _)| i as IdxSize)
-        .collect();
+    let candidates: Vec<IdxSize> =
+        parts.iter().flat_map(|(h, _)| h.iter()).enumerate().filter(|(_, h)| repeated.contains(*h)).map(|(i, _)| i as IdxSize).collect();
     let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
     Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64)
 }
