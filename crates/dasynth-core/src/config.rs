@@ -442,7 +442,7 @@ impl Settings {
                     message: format!("teacher {:?} needs `model` and `base-url`", t.label()),
                 });
             }
-            if t.weight.is_some_and(|w| !(w > 0.0)) {
+            if t.weight.is_some_and(|w| w.is_nan() || w <= 0.0) {
                 return Err(ConfigError::Invalid {
                     key: "teacher.weight",
                     message: format!("teacher {:?}: weight must be above 0", t.label()),

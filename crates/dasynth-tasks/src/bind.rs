@@ -171,9 +171,12 @@ fn table_fits(p: &TableProfile, role: &TableRole) -> bool {
     p.n_rows >= role.min_rows.max(1) && role.max_rows.is_none_or(|m| p.n_rows <= m) && (!role.needs_duplicates || p.duplicate_rows > 0)
 }
 
+/// Table roles → indexes into the tables, and link roles → (child column, parent column).
+pub type TableSet = (BTreeMap<String, usize>, BTreeMap<String, (String, String)>);
+
 /// Table assignments for a template: each maps table roles to indexes into `tables`.
 /// Single-table templates get every fitting table; linked pairs follow the profiles' foreign keys.
-pub fn table_sets(spec: &TemplateSpec, tables: &[TableInfo]) -> Vec<(BTreeMap<String, usize>, BTreeMap<String, (String, String)>)> {
+pub fn table_sets(spec: &TemplateSpec, tables: &[TableInfo]) -> Vec<TableSet> {
     let mut out = Vec::new();
     let mut roles = spec.tables.iter();
     if let (Some((role_name, role)), None) = (roles.next(), roles.next()) {

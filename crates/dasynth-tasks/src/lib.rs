@@ -147,8 +147,7 @@ pub fn build_tasks(run: &RunDir, settings: &TaskSettings, reporter: &dyn Reporte
     for t in &templates {
         for (set, links) in bind::table_sets(&t.spec, &tables) {
             let primary = *set.values().min().unwrap_or(&0);
-            let table_key: Vec<&str> =
-                set.iter().map(|(_, i)| tables[*i].table_id.as_str()).chain(set.keys().map(String::as_str)).collect();
+            let table_key: Vec<&str> = set.values().map(|i| tables[*i].table_id.as_str()).chain(set.keys().map(String::as_str)).collect();
             let seed = settings.seed.to_string();
             let mut rng = Rng::from_parts(&[&seed, &t.name, &table_key.join(",")]);
             let column_sets = bind::column_sets(&t.spec, &tables, &set, &mut rng, settings.per_template * 4);

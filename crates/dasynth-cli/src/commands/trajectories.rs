@@ -28,7 +28,10 @@ fn endpoint(t: &TeacherOptions) -> anyhow::Result<dasynth_llm::EndpointConfig> {
     serde_json::from_value(v).with_context(|| format!("teacher {:?}: invalid endpoint settings", t.label()))
 }
 
-fn teachers(s: &Settings, run: &RunDir) -> anyhow::Result<(Vec<(String, Teacher)>, Option<dasynth_llm::Budget>)> {
+/// The configured teachers by label, and the budget the LLM ones share (if any).
+type TeacherSetup = (Vec<(String, Teacher)>, Option<dasynth_llm::Budget>);
+
+fn teachers(s: &Settings, run: &RunDir) -> anyhow::Result<TeacherSetup> {
     let mut out = Vec::new();
     let mut budget = None;
     let mut cache = None;
