@@ -148,21 +148,27 @@ impl ClientBuilder {
 
         let timeout = Duration::from_secs_f64(cfg.timeout_secs);
         let connect_timeout = timeout.min(Duration::from_secs(10));
-        // Plain-HTTP endpoints without a proxy in the environment take the
-        // lean HTTP/1.1 path; everything else goes through reqwest.
-        let fast = if cfg.proxy.is_some() || proxy_configured() { None } else { Http1::new(&parsed_url, &headers, connect_timeout) };
-        let mut http = reqwest::Client::builder();
-        if let Some(p) = &cfg.proxy {
-            let proxy = reqwest::Proxy::all(p).map_err(|e| invalid(format!("proxy {p:?}: {}", error_chain(&e))))?;
-            http = http.proxy(proxy);
-        }
-        let http = http
-            .default_headers(headers)
-            .connect_timeout(connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| invalid(format!("HTTP client: {}", error_chain(&e))))?;
+        // Plain-HTTP endpoints without a proxy take the lean HTTP/1.1 path;
+        // everything else goes through reqwest.
+        let direct = if cfg.proxy.is_some() || proxy_configured() { None } else { Http1::new(&parsed_url, &headers, connect_timeout) };
+        let transport = match direct {
+            Some(h) => Transport::Http1(h),
+            None => {
+                let mut http = reqwest::Client::builder();
+                if let Some(p) = &cfg.proxy {
+                    let proxy = reqwest::Proxy::all(p).map_err(|e| invalid(format!("proxy {p:?}: {}", error_chain(&e))))?;
+                    http = http.proxy(proxy);
+                }
+                let client = http
+                    .default_headers(headers)
+                    .connect_timeout(connect_timeout)
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tcp_nodelay(true)
+                    .build()
+                    .map_err(|e| invalid(format!("HTTP client: {}", error_chain(&e))))?;
+                Transport::Reqwest { client, url: parsed_url }
+            }
+        };
 
         let rpm = cfg.requests_per_minute.map(TokenBucket::per_minute);
         let tpm = cfg.tokens_per_minute.map(TokenBucket::per_minute);
@@ -172,11 +178,9 @@ impl ClientBuilder {
                 breaker: CircuitBreaker::new(cfg.breaker_threshold, Duration::from_secs_f64(cfg.breaker_cooldown_secs)),
                 name,
                 url,
-                parsed_url,
                 base_url,
                 key,
-                http,
-                fast,
+                transport,
                 rpm,
                 tpm,
                 cache: self.cache,
@@ -204,11 +208,9 @@ struct Inner {
     cfg: EndpointConfig,
     name: String,
     url: String,
-    parsed_url: reqwest::Url,
     base_url: String,
     key: Option<ApiKey>,
-    http: reqwest::Client,
-    fast: Option<Http1>,
+    transport: Transport,
     aimd: Arc<Aimd>,
     rpm: Option<TokenBucket>,
     tpm: Option<TokenBucket>,
@@ -219,6 +221,14 @@ struct Inner {
     backoff_base: Duration,
     backoff_cap: Duration,
     counters: Counters,
+}
+
+/// How requests reach the endpoint.
+enum Transport {
+    /// The built-in HTTP/1.1 client (plain `http://`, no proxy).
+    Http1(Http1),
+    /// reqwest with rustls, for `https://` and proxied endpoints.
+    Reqwest { client: reqwest::Client, url: reqwest::Url },
 }
 
 /// A teacher endpoint client. Cheap to clone; clones share limits, breaker,
@@ -492,12 +502,15 @@ impl Client {
     async fn attempt(&self, body: bytes::Bytes) -> Result<wire::Parsed, LlmError> {
         let inner = &*self.inner;
         let fut = async {
-            if let Some(fast) = &inner.fast {
-                let r = fast.post(&body).await.map_err(|e| self.wire_error(e))?;
-                let retry_after = r.retry_after.as_deref().and_then(|v| parse_retry_after(v, SystemTime::now()));
-                return Ok((r.status, retry_after, r.body));
-            }
-            let resp = inner.http.post(inner.parsed_url.clone()).body(body).send().await.map_err(|e| self.transport_error(&e))?;
+            let (client, url) = match &inner.transport {
+                Transport::Http1(h) => {
+                    let r = h.post(&body).await.map_err(|e| self.wire_error(e))?;
+                    let retry_after = r.retry_after.as_deref().and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    return Ok((r.status, retry_after, r.body));
+                }
+                Transport::Reqwest { client, url } => (client, url),
+            };
+            let resp = client.post(url.clone()).body(body).send().await.map_err(|e| self.transport_error(&e))?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()

@@ -75,9 +75,10 @@ impl Http1 {
         }
         let host = url.host_str()?;
         let port = url.port_or_known_default()?;
-        let authority = if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        // `host_str` keeps an IPv6 address in brackets, as both uses need it.
+        let authority = format!("{host}:{port}");
         let host_header = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str()?),
+            Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
         let mut target = url.path().to_string();
@@ -146,7 +147,13 @@ impl Http1 {
         msg.extend_from_slice(b"\r\n\r\n");
         msg.extend_from_slice(body);
 
-        if let Some(mut conn) = self.checkout() {
+        let mut pooled = self.checkout();
+        loop {
+            let reused = pooled.is_some();
+            let mut conn = match pooled.take() {
+                Some(c) => c,
+                None => self.connect().await?,
+            };
             match exchange(&mut conn, &msg).await {
                 Ok((resp, keep)) => {
                     if keep {
@@ -154,21 +161,11 @@ impl Http1 {
                     }
                     return Ok(resp);
                 }
-                // Stale keep-alive connection: nothing came back. Try a fresh one.
-                Err(Exchange::NothingBack(_)) => {}
+                // A stale keep-alive connection: nothing came back. Try a fresh one.
+                Err(Exchange::NothingBack(_)) if reused => {}
+                Err(Exchange::NothingBack(e)) => return Err(WireError::Connect(format!("{}: {e}", self.authority))),
                 Err(Exchange::Failed(e)) => return Err(e),
             }
-        }
-        let mut conn = self.connect().await?;
-        match exchange(&mut conn, &msg).await {
-            Ok((resp, keep)) => {
-                if keep {
-                    self.checkin(conn);
-                }
-                Ok(resp)
-            }
-            Err(Exchange::NothingBack(e)) => Err(WireError::Connect(format!("{}: {e}", self.authority))),
-            Err(Exchange::Failed(e)) => Err(e),
         }
     }
 }

@@ -151,7 +151,7 @@ fn masked_sums(za: &[f64], zb: &[f64], ma: &[f64], mb: &[f64]) -> [f64; 6] {
     acc.map(|lanes| lanes.iter().sum())
 }
 
-/// Pearson r over the rows where both values are present, in one pass without allocation.
+/// Pearson r over the rows where both values are present, in one pass.
 fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
     let len = a.z.len().min(b.z.len());
     let (za, zb) = (&a.z[..len], &b.z[..len]);
@@ -161,19 +161,9 @@ fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
             [len as f64, a.sum, b.sum, a.sum_sq, b.sum_sq, sxy]
         }
         (ma, mb) => {
-            let ones;
-            let (ma, mb) = match (ma, mb) {
-                (Some(ma), Some(mb)) => (&ma[..len], &mb[..len]),
-                (Some(ma), None) => {
-                    ones = vec![1.0; len];
-                    (&ma[..len], &ones[..])
-                }
-                (None, Some(mb)) => {
-                    ones = vec![1.0; len];
-                    (&ones[..], &mb[..len])
-                }
-                (None, None) => return None,
-            };
+            // A complete column's mask is all ones.
+            let ones = if ma.is_none() || mb.is_none() { vec![1.0; len] } else { Vec::new() };
+            let (ma, mb) = (ma.as_deref().unwrap_or(&ones), mb.as_deref().unwrap_or(&ones));
             masked_sums(za, zb, ma, mb)
         }
     };

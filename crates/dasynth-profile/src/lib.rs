@@ -163,7 +163,10 @@ fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_cor
 /// items' costs differ a lot, so a fixed split would leave a thread idle). Results keep the
 /// items' order; a panic in `f` is re-raised.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len()).max(1);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)

@@ -98,7 +98,8 @@ pub(crate) fn parse_dates(distinct: &StringChunked, counts: &[u64]) -> ParsedDat
     // Parsing is the costly part: split the distinct values over the cores.
     let values: Vec<(&str, u64)> = distinct.iter().zip(counts).filter_map(|(v, c)| Some((v?, *c))).collect();
     let total: u64 = values.iter().map(|v| v.1).sum();
-    let chunks: Vec<&[(&str, u64)]> = values.chunks(values.len().div_ceil(8).max(1)).collect();
+    // (Pieces of at least 4,096 values: small columns parse on the calling thread.)
+    let chunks: Vec<&[(&str, u64)]> = values.chunks(values.len().div_ceil(8).max(4096)).collect();
     let parsed: Vec<(i64, u64)> =
         crate::par_map(&chunks, |chunk| chunk.iter().filter_map(|(v, c)| Some((parse_with(v, fmt, *dt)?, *c))).collect::<Vec<_>>())
             .into_iter()

@@ -208,14 +208,15 @@ fn process_input(
     let scratch = run.cache_dir().join("utf8");
     // A plain delimited file is inspected (encoding, dialect, a full ragged-row scan) from its
     // source while the store copies and hashes it: two full reads at once instead of in turn.
-    let early_format = match crate::detect::detect(&input.local, &input.name) {
+    let detected = crate::detect::detect(&input.local, &input.name);
+    let early_format = match detected {
         Ok(crate::detect::Kind::Table(f @ (TableFormat::Csv | TableFormat::Tsv))) => Some(f),
         _ => None,
     };
     let (outcome, mut early) = std::thread::scope(|scope| {
         let scratch = &scratch;
         let early = early_format.map(|f| (f, scope.spawn(move || inspect::inspect(&input.local, f, scratch, settings.max_columns))));
-        let outcome = store::store_input(run, &input.local, &input.name, &input.uri, settings.max_table_bytes, input.in_folder);
+        let outcome = store::store_input(run, &input.local, detected, &input.name, &input.uri, settings.max_table_bytes, input.in_folder);
         (outcome, early.and_then(|(f, h)| h.join().ok().map(|r| (f, r))))
     });
     for (uri, err) in outcome.failed {

@@ -165,17 +165,16 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
     };
     let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
     let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied());
-    let header = if o.has_header {
-        let scan_opts = ReadOptions { encoding: "utf-8".into(), ..o.clone() };
-        first_record(&source, &scan_opts)?
-    } else {
-        Vec::new()
-    };
     // A limited read parses only the bytes of its first records: polars would otherwise split
     // and parse the whole file before taking the first rows.
     let prefix = match n_rows {
         Some(n) => record_prefix(&source, o, n)?,
         None => None,
+    };
+    let header = match (o.has_header, &prefix) {
+        (false, _) => Vec::new(),
+        (true, Some(bytes)) => first_record_in(bytes, o),
+        (true, None) => first_record(&source, o)?,
     };
     let read = |infer: Option<usize>| -> PolarsResult<DataFrame> {
         let options = CsvReadOptions::default()
@@ -237,7 +236,12 @@ fn first_record(path: &Path, o: &ReadOptions) -> Result<Vec<String>, ReadError> 
     let mut buf = Vec::new();
     // A header longer than this is not a header a person wrote; 10,000 columns fit easily.
     (&mut f).take(8 << 20).read_to_end(&mut buf).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
-    let text = buf.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&buf);
+    Ok(first_record_in(&buf, o))
+}
+
+/// The first non-blank record (after `o.skip_rows`) of delimited text already read.
+fn first_record_in(buf: &[u8], o: &ReadOptions) -> Vec<String> {
+    let text = buf.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(buf);
     let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
     let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(b'"');
     let mut pos = 0;
@@ -252,9 +256,9 @@ fn first_record(path: &Path, o: &ReadOptions) -> Result<Vec<String>, ReadError> 
             skipped += 1;
             continue;
         }
-        return Ok(rec);
+        return rec;
     }
-    Ok(Vec::new())
+    Vec::new()
 }
 
 fn read_json(path: &Path, format: JsonFormat) -> Result<DataFrame, ReadError> {

@@ -93,11 +93,20 @@ pub struct StoreOutcome {
     pub skipped: Vec<String>,
 }
 
-/// Places the file at `src` (found as `name` at `uri`) into the store, unpacking gzip, xz and
-/// zip. `in_folder` makes documentation and code files count as skipped rather than failed.
-pub fn store_input(run: &RunDir, src: &Path, name: &str, uri: &str, cap: u64, in_folder: bool) -> StoreOutcome {
+/// Places the file at `src` (found as `name` at `uri`, `detected` by [`detect::detect`]) into
+/// the store, unpacking gzip, xz and zip. `in_folder` makes documentation and code files count as
+/// skipped rather than failed.
+pub fn store_input(
+    run: &RunDir,
+    src: &Path,
+    detected: std::io::Result<Kind>,
+    name: &str,
+    uri: &str,
+    cap: u64,
+    in_folder: bool,
+) -> StoreOutcome {
     let mut out = StoreOutcome::default();
-    let kind = match detect::detect(src, name) {
+    let kind = match detected {
         Ok(k) => k,
         Err(source) => {
             out.failed.push((uri.to_string(), StoreError::Read { uri: uri.to_string(), source }));
