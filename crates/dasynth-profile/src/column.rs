@@ -1,8 +1,10 @@
 //! Profiling one column: counts, top values, numeric / temporal / text statistics, quality.
 
 use crate::semantic;
+use crate::textmap::TextMap;
 use dasynth_core::profile::*;
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use std::collections::HashSet;
 
 /// Values a column's non-null entries are rendered as, for top values and examples.
@@ -47,13 +49,6 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let hi = pos.ceil() as usize;
     let frac = pos - lo as f64;
     sorted[lo] + (sorted[hi] - sorted[lo]) * frac
-}
-
-/// Statistics over finite numbers (NaN and infinities are left out, as pandas does for NaN).
-pub(crate) fn numeric_stats(values: &mut Vec<f64>) -> Option<NumericStats> {
-    values.retain(|v| v.is_finite());
-    values.sort_unstable_by(|a, b| a.total_cmp(b));
-    numeric_stats_sorted(values)
 }
 
 /// Distinct values and the `k` most frequent (count descending, then value ascending) of a
@@ -174,7 +169,8 @@ fn sort_outlier_examples(examples: &mut Vec<f64>, lo: f64, hi: f64) {
     examples.truncate(5);
 }
 
-/// [`numeric_stats`] over values already sorted ascending and finite.
+/// Statistics over finite numbers already sorted ascending (NaN and infinities are left out by
+/// the caller, as pandas does for NaN).
 pub(crate) fn numeric_stats_sorted(values: &[f64]) -> Option<NumericStats> {
     if values.is_empty() {
         return None;
@@ -297,13 +293,19 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
                 numeric_share = t.numeric_share;
                 text = Some(t.stats);
                 if t.numeric_share >= 0.9 {
-                    let mut v = Vec::with_capacity(nn as usize);
-                    for (value, c) in values.iter().zip(&counted.counts) {
-                        if let Some(x) = value.and_then(parse_number) {
-                            v.extend(std::iter::repeat_n(x, *c as usize));
+                    // Statistics from the distinct numbers and their counts ("1,000" and
+                    // "1000" are one number), never the expanded column.
+                    let mut parsed: Vec<(f64, u64)> =
+                        values.iter().zip(&counted.counts).filter_map(|(value, c)| Some((value.and_then(parse_number)?, *c))).collect();
+                    parsed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                    let mut runs: Vec<(f64, u64)> = Vec::with_capacity(parsed.len());
+                    for (x, c) in parsed {
+                        match runs.last_mut() {
+                            Some(last) if last.0.total_cmp(&x).is_eq() => last.1 += c,
+                            _ => runs.push((x, c)),
                         }
                     }
-                    numeric = numeric_stats(&mut v);
+                    numeric = numeric_stats_runs(&runs);
                 } else {
                     let d = semantic::parse_dates(values, &counted.counts);
                     date_share = d.share;
@@ -375,8 +377,8 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
     Ok(Counted { values, counts, distinct, top, casing })
 }
 
-/// [`Counted`] for text: one pass over the values into a hash map of string slices (cheaper
-/// than a general group-by, which keeps the row indices of every group).
+/// [`Counted`] for text: one pass over the values into a [`TextMap`] (cheaper than a general
+/// group-by, which keeps the row indices of every group).
 fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
     // Long columns are counted in slices on several threads and the maps merged.
     let threads = if ca.len() >= 1 << 20 { std::thread::available_parallelism().map_or(2, |n| n.get()).min(8) } else { 1 };
@@ -384,19 +386,20 @@ fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
     let slices: Vec<StringChunked> = (0..threads).map(|t| ca.slice((t * part) as i64, part)).collect();
     let parts: Vec<usize> = (0..threads).collect();
     let mut maps = crate::par_map(&parts, |&t| {
-        let mut map: PlHashMap<&str, u64> = PlHashMap::new();
-        for v in slices[t].iter().flatten() {
-            *map.entry(v).or_insert(0) += 1;
+        let mut map: TextMap<u64> = TextMap::default();
+        for arr in slices[t].downcast_iter() {
+            match arr.validity().filter(|v| v.unset_bits() > 0) {
+                None => (0..arr.len()).for_each(|i| *map.entry_at(arr, i, |_| 0) += 1),
+                Some(valid) => valid.true_idx_iter().for_each(|i| *map.entry_at(arr, i, |_| 0) += 1),
+            }
         }
         map
     });
     let mut map = maps.pop().unwrap_or_default();
     for other in maps {
-        for (v, c) in other {
-            *map.entry(v).or_insert(0) += c;
-        }
+        map.merge(other, |a, b| *a += b);
     }
-    let mut pairs: Vec<(&str, u64)> = map.into_iter().collect();
+    let mut pairs: Vec<(&str, u64)> = map.into_pairs().collect();
     // Only the head needs an order (top values, the date-format sample): select it, sort it.
     let by_count = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
     let head = top_k.max(semantic::DATE_SAMPLE).min(pairs.len());

@@ -1,8 +1,10 @@
 //! Candidate primary keys within a table, candidate foreign keys across the tables of a source,
 //! and strong numeric correlations.
 
+use crate::textmap::TextMap;
 use dasynth_core::profile::{ColumnProfile, Correlation, ForeignKey, SemanticType, TableProfile};
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use std::collections::HashSet;
 
 /// Most candidate keys listed per table.
@@ -53,69 +55,97 @@ pub(crate) fn primary_keys(df: &DataFrame, cols: &[ColumnProfile]) -> PolarsResu
     Ok(out)
 }
 
-/// A column as floats, NaN where the value is null or not a number. Text with few distinct
-/// values (`distinct`, from the profile) parses each of them once.
-fn as_f64_nan(s: &Series, distinct: u64) -> PolarsResult<Vec<f64>> {
-    if matches!(s.dtype(), DataType::String) {
-        let parse = |v: Option<&str>| v.and_then(crate::column::parse_number).unwrap_or(f64::NAN);
-        if distinct.saturating_mul(4) > s.len() as u64 {
-            return Ok(s.str()?.iter().map(parse).collect());
-        }
-        let mut memo: PlHashMap<&str, f64> = PlHashMap::with_capacity(distinct as usize);
-        return Ok(s.str()?.iter().map(|v| v.map_or(f64::NAN, |t| *memo.entry(t).or_insert_with(|| parse(Some(t))))).collect());
-    }
-    let f = s.cast(&DataType::Float64)?;
-    let mut out = Vec::with_capacity(f.len());
-    for arr in f.f64()?.downcast_iter() {
-        let start = out.len();
-        out.extend_from_slice(arr.values());
-        if let Some(valid) = arr.validity().filter(|v| v.unset_bits() > 0) {
-            for (i, ok) in valid.iter().enumerate() {
-                if !ok {
-                    out[start + i] = f64::NAN;
-                }
-            }
-        }
-    }
-    Ok(out)
-}
+/// Rows per block of the correlation pass: the block of every column stays in cache while
+/// all pairs read it.
+const BLOCK_ROWS: usize = 4096;
 
 const LANES: usize = 4;
 
-/// A numeric column prepared for correlations: values shifted by the column's mean (so the
-/// one-pass formulas keep their precision) with 0 where a value is missing, a 1/0 mask when any
-/// is missing, and the column's own sums.
-struct Centered {
+/// Where a column's values come from, as floats.
+enum Numbers<'a> {
+    /// Text parsed the way a person writes numbers; with few distinct values (the flag), each
+    /// is parsed once per thread.
+    Text(&'a StringChunked, bool),
+    /// A numeric column (any width; cast block by block).
+    Native(&'a Series),
+}
+
+/// One column's values over one block of rows, shifted by the column's mean (so one-pass sums
+/// keep their precision), 0 where a value is missing, with a 1/0 mask when any value of the
+/// block is missing, and the block's own count and sums.
+struct Block {
     z: Vec<f64>,
     mask: Option<Vec<f64>>,
+    /// Columns with the same missing rows in this block share a group (the lowest column index).
+    group: usize,
+    n: f64,
     sum: f64,
     sum_sq: f64,
 }
 
-fn centered(values: &[f64], center: f64) -> Centered {
-    let missing = values.iter().any(|v| !v.is_finite());
-    let mask = missing.then(|| values.iter().map(|v| if v.is_finite() { 1.0 } else { 0.0 }).collect());
-    let z: Vec<f64> = values.iter().map(|v| if v.is_finite() { v - center } else { 0.0 }).collect();
-    let [sum, sum_sq] = lane_sums(z.len(), |i| [z[i], z[i] * z[i]]);
-    Centered { z, mask, sum, sum_sq }
-}
+/// Per-thread parse memos of the text columns.
+type Memos<'a> = Vec<TextMap<'a, f64>>;
 
-/// Sums of `K` quantities over `0..n`, kept in four lanes so the loop can use vector
-/// instructions.
-fn lane_sums<const K: usize>(n: usize, f: impl Fn(usize) -> [f64; K]) -> [f64; K] {
-    let mut acc = [[0.0f64; LANES]; K];
-    let whole = n - n % LANES;
-    for base in (0..whole).step_by(LANES) {
-        for lane in 0..LANES {
-            for (a, v) in acc.iter_mut().zip(f(base + lane)) {
-                a[lane] += v;
+fn block_of<'a>(src: &Numbers<'a>, memo: &mut TextMap<'a, f64>, center: f64, offset: usize, len: usize) -> PolarsResult<Block> {
+    let mut z = Vec::with_capacity(len);
+    match src {
+        Numbers::Text(ca, use_memo) => {
+            let parse = |t: &str| crate::column::parse_number(t).unwrap_or(f64::NAN);
+            let mut first = 0;
+            for arr in ca.downcast_iter() {
+                let (start, end) = (offset.max(first), (offset + len).min(first + arr.len()));
+                for i in start..end {
+                    let at = i - first;
+                    z.push(match arr.is_null(at) {
+                        true => f64::NAN,
+                        false if *use_memo => *memo.entry_at(arr, at, parse),
+                        false => parse(arr.value(at)),
+                    });
+                }
+                first += arr.len();
+                if first >= offset + len {
+                    break;
+                }
+            }
+        }
+        Numbers::Native(s) => {
+            let f = s.slice(offset as i64, len).cast(&DataType::Float64)?;
+            for arr in f.f64()?.downcast_iter() {
+                let start = z.len();
+                z.extend_from_slice(arr.values());
+                if let Some(valid) = arr.validity().filter(|v| v.unset_bits() > 0) {
+                    for (i, ok) in valid.iter().enumerate() {
+                        if !ok {
+                            z[start + i] = f64::NAN;
+                        }
+                    }
+                }
             }
         }
     }
-    for i in whole..n {
-        for (a, v) in acc.iter_mut().zip(f(i)) {
-            a[0] += v;
+    let missing = z.iter().any(|v| !v.is_finite());
+    let mask = missing.then(|| z.iter().map(|v| if v.is_finite() { 1.0 } else { 0.0 }).collect::<Vec<f64>>());
+    for v in &mut z {
+        *v = if v.is_finite() { *v - center } else { 0.0 };
+    }
+    let [sum, sum_sq] = lane_sums(&z);
+    let n = mask.as_ref().map_or(z.len() as f64, |m| m.iter().sum());
+    Ok(Block { z, mask, group: 0, n, sum, sum_sq })
+}
+
+/// Σz and Σz², in four lanes so the loop vectorises.
+fn lane_sums(z: &[f64]) -> [f64; 2] {
+    let whole = z.len() - z.len() % LANES;
+    let mut acc = [[0.0f64; LANES]; 2];
+    for a in lanes_of(z, whole) {
+        for l in 0..LANES {
+            acc[0][l] += a[l];
+            acc[1][l] += a[l] * a[l];
         }
+    }
+    for v in &z[whole..] {
+        acc[0][0] += v;
+        acc[1][0] += v * v;
     }
     acc.map(|lanes| lanes.iter().sum())
 }
@@ -123,6 +153,41 @@ fn lane_sums<const K: usize>(n: usize, f: impl Fn(usize) -> [f64; K]) -> [f64; K
 /// The first `whole` values in fixed-size groups of [`LANES`].
 fn lanes_of(v: &[f64], whole: usize) -> impl Iterator<Item = [f64; LANES]> + '_ {
     v[..whole].chunks_exact(LANES).map(|c| <[f64; LANES]>::try_from(c).unwrap_or([0.0; LANES]))
+}
+
+/// Σ za·zb.
+fn dot(za: &[f64], zb: &[f64]) -> f64 {
+    let n = za.len().min(zb.len());
+    let whole = n - n % LANES;
+    let mut acc = [0.0f64; LANES];
+    for (a, b) in lanes_of(za, whole).zip(lanes_of(zb, whole)) {
+        for l in 0..LANES {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    for i in whole..n {
+        acc[0] += za[i] * zb[i];
+    }
+    acc.iter().sum()
+}
+
+/// Σ z·m and Σ z²·m: one column's sums over the rows another column has.
+fn masked_moments(z: &[f64], m: &[f64]) -> [f64; 2] {
+    let n = z.len().min(m.len());
+    let whole = n - n % LANES;
+    let mut acc = [[0.0f64; LANES]; 2];
+    for (a, x) in lanes_of(z, whole).zip(lanes_of(m, whole)) {
+        for l in 0..LANES {
+            let am = a[l] * x[l];
+            acc[0][l] += am;
+            acc[1][l] += a[l] * am;
+        }
+    }
+    for i in whole..n {
+        acc[0][0] += z[i] * m[i];
+        acc[1][0] += z[i] * z[i] * m[i];
+    }
+    acc.map(|lanes| lanes.iter().sum())
 }
 
 /// n, Σx, Σy, Σx², Σy², Σxy over rows where both masks are 1, from centred values that are 0
@@ -151,22 +216,27 @@ fn masked_sums(za: &[f64], zb: &[f64], ma: &[f64], mb: &[f64]) -> [f64; 6] {
     acc.map(|lanes| lanes.iter().sum())
 }
 
-/// Pearson r over the rows where both values are present, in one pass.
-fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
-    let len = a.z.len().min(b.z.len());
-    let (za, zb) = (&a.z[..len], &b.z[..len]);
-    let [n, sx, sy, sxx, syy, sxy] = match (&a.mask, &b.mask) {
-        (None, None) => {
-            let [sxy] = lane_sums(len, |i| [za[i] * zb[i]]);
-            [len as f64, a.sum, b.sum, a.sum_sq, b.sum_sq, sxy]
+/// n, Σx, Σy, Σx², Σy², Σxy of a pair over one block, over the rows where both are present.
+/// Only what the masks leave unknown is summed: a column present everywhere, or missing
+/// exactly where the other is, brings its own sums.
+fn pair_sums(a: &Block, b: &Block) -> [f64; 6] {
+    match (&a.mask, &b.mask) {
+        (None, None) => [a.z.len() as f64, a.sum, b.sum, a.sum_sq, b.sum_sq, dot(&a.z, &b.z)],
+        (Some(_), Some(_)) if a.group == b.group => [a.n, a.sum, b.sum, a.sum_sq, b.sum_sq, dot(&a.z, &b.z)],
+        (Some(ma), None) => {
+            let [sy, syy] = masked_moments(&b.z, ma);
+            [a.n, a.sum, sy, a.sum_sq, syy, dot(&a.z, &b.z)]
         }
-        (ma, mb) => {
-            // A complete column's mask is all ones.
-            let ones = if ma.is_none() || mb.is_none() { vec![1.0; len] } else { Vec::new() };
-            let (ma, mb) = (ma.as_deref().unwrap_or(&ones), mb.as_deref().unwrap_or(&ones));
-            masked_sums(za, zb, ma, mb)
+        (None, Some(mb)) => {
+            let [sx, sxx] = masked_moments(&a.z, mb);
+            [b.n, sx, b.sum, sxx, b.sum_sq, dot(&a.z, &b.z)]
         }
-    };
+        (Some(ma), Some(mb)) => masked_sums(&a.z, &b.z, ma, mb),
+    }
+}
+
+/// Pearson r from n, Σx, Σy, Σx², Σy², Σxy of centred values.
+fn pearson([n, sx, sy, sxx, syy, sxy]: [f64; 6]) -> Option<f64> {
     if n < 3.0 {
         return None;
     }
@@ -174,7 +244,9 @@ fn pearson(a: &Centered, b: &Centered) -> Option<f64> {
     (cxx > 0.0 && cyy > 0.0).then(|| (cxy / (cxx * cyy).sqrt()).clamp(-1.0, 1.0))
 }
 
-/// Numeric column pairs with |r| ≥ threshold (identifiers and booleans left out).
+/// Numeric column pairs with |r| ≥ threshold (identifiers and booleans left out), each over the
+/// rows where both values are present. Rows are taken a block at a time: every pair's sums
+/// over a block come from columns already in cache, and blocks run on every core.
 pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f64) -> PolarsResult<Vec<Correlation>> {
     let numeric: Vec<&ColumnProfile> = cols
         .iter()
@@ -185,18 +257,55 @@ pub(crate) fn correlations(df: &DataFrame, cols: &[ColumnProfile], threshold: f6
         })
         .take(60)
         .collect();
-    let values: Vec<Centered> = crate::par_map(&numeric, |c| {
-        let v = as_f64_nan(df.column(&c.name)?.as_materialized_series(), c.distinct_count)?;
-        Ok(centered(&v, c.numeric.as_ref().map_or(0.0, |n| n.mean)))
-    })
-    .into_iter()
-    .collect::<PolarsResult<_>>()?;
+    if numeric.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let sources: Vec<(Numbers, f64)> = numeric
+        .iter()
+        .map(|c| {
+            let s = df.column(&c.name)?.as_materialized_series();
+            let src = match s.dtype() {
+                DataType::String => Numbers::Text(s.str()?, c.distinct_count.saturating_mul(4) <= s.len() as u64),
+                _ => Numbers::Native(s),
+            };
+            Ok((src, c.numeric.as_ref().map_or(0.0, |n| n.mean)))
+        })
+        .collect::<PolarsResult<_>>()?;
     let pairs: Vec<(usize, usize)> = (0..numeric.len()).flat_map(|i| (i + 1..numeric.len()).map(move |j| (i, j))).collect();
-    let found = crate::par_map(&pairs, |&(i, j)| pearson(&values[i], &values[j]).filter(|r| r.abs() >= threshold).map(|r| (i, j, r)));
-    let mut out: Vec<Correlation> = found
-        .into_iter()
-        .flatten()
-        .map(|(i, j, r)| Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r })
+    let blocks: Vec<usize> = (0..df.height().div_ceil(BLOCK_ROWS)).collect();
+    let per_block = crate::par_map_with(
+        &blocks,
+        || -> Memos { (0..sources.len()).map(|_| TextMap::default()).collect() },
+        |memos, &b| -> PolarsResult<Vec<[f64; 6]>> {
+            let offset = b * BLOCK_ROWS;
+            let len = BLOCK_ROWS.min(df.height() - offset);
+            let mut cols = Vec::with_capacity(sources.len());
+            for (k, (src, center)) in sources.iter().enumerate() {
+                let mut block = block_of(src, &mut memos[k], *center, offset, len)?;
+                if let Some(m) = &block.mask {
+                    let same: Option<&Block> = cols.iter().find(|o: &&Block| o.mask.as_ref() == Some(m));
+                    block.group = same.map_or(k, |o| o.group);
+                }
+                cols.push(block);
+            }
+            Ok(pairs.iter().map(|&(i, j)| pair_sums(&cols[i], &cols[j])).collect())
+        },
+    );
+    let mut totals = vec![[0.0f64; 6]; pairs.len()];
+    for block in per_block {
+        for (t, s) in totals.iter_mut().zip(block?) {
+            for k in 0..6 {
+                t[k] += s[k];
+            }
+        }
+    }
+    let mut out: Vec<Correlation> = pairs
+        .iter()
+        .zip(totals)
+        .filter_map(|(&(i, j), sums)| {
+            let r = pearson(sums).filter(|r| r.abs() >= threshold)?;
+            Some(Correlation { a: numeric[i].name.clone(), b: numeric[j].name.clone(), pearson: r })
+        })
         .collect();
     out.sort_by(|x, y| y.pearson.abs().total_cmp(&x.pearson.abs()));
     Ok(out)
@@ -280,6 +389,54 @@ pub(crate) fn foreign_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pearson r over the rows where both are present, two passes, nothing clever.
+    fn plain_pearson(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
+        let both: Vec<(f64, f64)> = a.iter().zip(b).filter_map(|(x, y)| Some(((*x)?, (*y)?))).collect();
+        let n = both.len() as f64;
+        let (mx, my) = (both.iter().map(|p| p.0).sum::<f64>() / n, both.iter().map(|p| p.1).sum::<f64>() / n);
+        let cov: f64 = both.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+        let (vx, vy): (f64, f64) = (both.iter().map(|p| (p.0 - mx).powi(2)).sum(), both.iter().map(|p| (p.1 - my).powi(2)).sum());
+        cov / (vx * vy).sqrt()
+    }
+
+    #[test]
+    fn correlations_over_blocks_and_masks_match_a_plain_computation() {
+        // Several blocks and a short last one; columns complete, missing in the same rows,
+        // missing elsewhere, and numbers written as text with a placeholder.
+        let n = 3 * BLOCK_ROWS + 123;
+        let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 1000) as f64 / 7.0).collect();
+        let gap = |i: usize| i % 11 == 0;
+        let a: Vec<f64> = x.iter().enumerate().map(|(i, v)| v * 2.0 + (i % 13) as f64).collect();
+        let b: Vec<Option<f64>> = x.iter().enumerate().map(|(i, v)| (!gap(i)).then(|| 1e6 - v * 3.0 + (i % 7) as f64)).collect();
+        let c: Vec<Option<i64>> = (0..n).map(|i| (!gap(i)).then(|| ((i * 37) % 1000) as i64 + (i % 5) as i64)).collect();
+        let d: Vec<Option<f64>> = x.iter().enumerate().map(|(i, v)| (i % 17 != 3).then(|| v * v)).collect();
+        let e: Vec<String> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 19 == 0 { "NA".to_string() } else { format!("{}", (v * 10.0).round() / 10.0 + (i % 3) as f64) })
+            .collect();
+        let df = df!("a" => &a, "b" => &b, "c" => &c, "d" => &d, "e" => &e).unwrap();
+        let profiles: Vec<ColumnProfile> =
+            df.columns().iter().map(|col| crate::column::profile_column(col.as_materialized_series(), 10).unwrap()).collect();
+        assert!(
+            profiles.iter().all(|p| p.semantic_type == SemanticType::Numeric),
+            "{:?}",
+            profiles.iter().map(|p| p.semantic_type).collect::<Vec<_>>()
+        );
+        let got = correlations(&df, &profiles, 0.0).unwrap();
+        assert_eq!(got.len(), 10);
+        let opt = |v: &[f64]| v.iter().map(|x| Some(*x)).collect::<Vec<_>>();
+        let as_f = |v: &[Option<i64>]| v.iter().map(|x| x.map(|y| y as f64)).collect::<Vec<_>>();
+        let text: Vec<Option<f64>> = e.iter().map(|t| t.parse().ok()).collect();
+        let cols: Vec<(&str, Vec<Option<f64>>)> = vec![("a", opt(&a)), ("b", b.clone()), ("c", as_f(&c)), ("d", d.clone()), ("e", text)];
+        for corr in &got {
+            let va = &cols.iter().find(|c| c.0 == corr.a).unwrap().1;
+            let vb = &cols.iter().find(|c| c.0 == corr.b).unwrap().1;
+            let want = plain_pearson(va, vb);
+            assert!((corr.pearson - want).abs() < 1e-12, "{} {}: {} vs {want}", corr.a, corr.b, corr.pearson);
+        }
+    }
 
     #[test]
     fn related_names() {

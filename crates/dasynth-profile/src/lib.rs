@@ -14,6 +14,7 @@
 mod column;
 mod keys;
 mod semantic;
+mod textmap;
 
 use dasynth_core::catalog::{CatalogEntry, Status};
 use dasynth_core::config::ProfileSettings;
@@ -163,20 +164,27 @@ fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_cor
 /// items' costs differ a lot, so a fixed split would leave a thread idle). Results keep the
 /// items' order; a panic in `f` is re-raised.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    par_map_with(items, || (), |_, item| f(item))
+}
+
+/// [`par_map`] where each thread keeps its own state (from `init`) across the items it takes.
+pub(crate) fn par_map_with<T: Sync, S, R: Send>(items: &[T], init: impl Fn() -> S + Sync, f: impl Fn(&mut S, &T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len());
     if threads <= 1 {
-        return items.iter().map(f).collect();
+        let mut state = init();
+        return items.iter().map(|item| f(&mut state, item)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
+                    let mut state = init();
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(item) = items.get(i) else { return done };
-                        done.push((i, f(item)));
+                        done.push((i, f(&mut state, item)));
                     }
                 })
             })

@@ -1,0 +1,98 @@
+//! A hash map keyed by the text values of a column, fast for short values.
+//!
+//! Arrow keeps a text value of at most 12 bytes inside its 16-byte view (length, then the
+//! bytes, zero-padded), so such a value is looked up by its view as one integer: no string
+//! comparison, no pointer chased. Longer values are looked up by the string itself.
+
+use polars::prelude::*;
+use polars_arrow::array::{Utf8ViewArray, View};
+
+/// The longest value kept inside its view.
+const INLINE: u32 = 12;
+
+pub(crate) struct TextMap<'a, V> {
+    short: PlHashMap<u128, (&'a str, V)>,
+    long: PlHashMap<&'a str, V>,
+}
+
+impl<'a, V> Default for TextMap<'a, V> {
+    fn default() -> Self {
+        Self { short: PlHashMap::default(), long: PlHashMap::default() }
+    }
+}
+
+fn key(v: &View) -> u128 {
+    u128::from(v.length) | u128::from(v.prefix) << 32 | u128::from(v.buffer_idx) << 64 | u128::from(v.offset) << 96
+}
+
+impl<'a, V> TextMap<'a, V> {
+    /// The value for row `i` of `arr` (which must not be null), made by `new` on first sight.
+    #[inline]
+    pub(crate) fn entry_at(&mut self, arr: &'a Utf8ViewArray, i: usize, new: impl FnOnce(&'a str) -> V) -> &mut V {
+        let view = &arr.views()[i];
+        if view.length <= INLINE {
+            &mut self
+                .short
+                .entry(key(view))
+                .or_insert_with(|| {
+                    let s = arr.value(i);
+                    (s, new(s))
+                })
+                .1
+        } else {
+            let s = arr.value(i);
+            self.long.entry(s).or_insert_with(|| new(s))
+        }
+    }
+
+    /// Every distinct value with what it maps to, in no particular order.
+    pub(crate) fn into_pairs(self) -> impl Iterator<Item = (&'a str, V)> {
+        self.short.into_values().chain(self.long)
+    }
+
+    /// Adds `other`'s entries, combining the values of a text both hold.
+    pub(crate) fn merge(&mut self, other: Self, combine: impl Fn(&mut V, V)) {
+        for (k, (s, v)) in other.short {
+            match self.short.get_mut(&k) {
+                Some(mine) => combine(&mut mine.1, v),
+                None => {
+                    self.short.insert(k, (s, v));
+                }
+            }
+        }
+        for (s, v) in other.long {
+            match self.long.get_mut(s) {
+                Some(mine) => combine(mine, v),
+                None => {
+                    self.long.insert(s, v);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_values_are_counted_apart_and_merged() {
+        let words = ["a", "", "twelve bytes", "thirteen byte", "a", "thirteen byte", "é", "a\0"];
+        let ca = StringChunked::from_slice("w".into(), &words);
+        let more = StringChunked::from_slice("w".into(), &["new", "a", "thirteen byte"]);
+        let arr = ca.downcast_iter().next().unwrap();
+        let mut map: TextMap<u64> = TextMap::default();
+        for i in 0..arr.len() {
+            *map.entry_at(arr, i, |_| 0) += 1;
+        }
+        let arr = more.downcast_iter().next().unwrap();
+        let mut other: TextMap<u64> = TextMap::default();
+        for i in 0..arr.len() {
+            *other.entry_at(arr, i, |_| 0) += 10;
+        }
+        map.merge(other, |a, b| *a += b);
+        let mut got: Vec<(&str, u64)> = map.into_pairs().collect();
+        got.sort();
+        assert_eq!(got, vec![("", 1), ("a", 12), ("a\0", 1), ("new", 10), ("thirteen byte", 12), ("twelve bytes", 1), ("é", 1)]);
+    }
+}
