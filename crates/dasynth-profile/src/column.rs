@@ -269,10 +269,8 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
         (0, Vec::new())
     } else if dtype.is_primitive_numeric() {
         // Numbers: one sort gives distinct values, top values and every statistic.
-        let (distinct, top, stats) = sorted_numeric(&non_null, top_k)?;
-        if let Some(ns) = &stats {
-            quality.sentinels = semantic::numeric_sentinels(&non_null, ns)?;
-        }
+        let (distinct, top, stats, sentinels) = sorted_numeric(&non_null, top_k)?;
+        quality.sentinels = sentinels;
         numeric = stats;
         (distinct, top)
     } else if naive_temporal {
@@ -381,7 +379,7 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
 /// group-by, which keeps the row indices of every group).
 fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
     // Long columns are counted in slices on several threads and the maps merged.
-    let threads = if ca.len() >= 1 << 20 { std::thread::available_parallelism().map_or(2, |n| n.get()).min(8) } else { 1 };
+    let threads = if ca.len() >= 1 << 20 { crate::cores().min(8) } else { 1 };
     let part = ca.len().div_ceil(threads);
     let slices: Vec<StringChunked> = (0..threads).map(|t| ca.slice((t * part) as i64, part)).collect();
     let parts: Vec<usize> = (0..threads).collect();
@@ -389,8 +387,8 @@ fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
         let mut map: TextMap<u64> = TextMap::default();
         for arr in slices[t].downcast_iter() {
             match arr.validity().filter(|v| v.unset_bits() > 0) {
-                None => (0..arr.len()).for_each(|i| *map.entry_at(arr, i, |_| 0) += 1),
-                Some(valid) => valid.true_idx_iter().for_each(|i| *map.entry_at(arr, i, |_| 0) += 1),
+                None => map.count_rows(arr, 0..arr.len()),
+                Some(valid) => map.count_rows(arr, valid.true_idx_iter()),
             }
         }
         map
@@ -510,15 +508,21 @@ pub(crate) fn values_of<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<T::Na
     out
 }
 
-/// Distinct count, top values and statistics of a numeric column from one sort. Integers sort
-/// as integers (exact, and faster than floats); NaN is left out of the statistics as pandas does.
-fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, Option<NumericStats>)> {
+/// Distinct count, top values, statistics and placeholder values (like -999) of a numeric
+/// column from one sort. Integers sort as integers (exact, and faster than floats); NaN is left
+/// out of the statistics as pandas does.
+type NumericSummary = (u64, Vec<ValueCount>, Option<NumericStats>, Vec<ValueCount>);
+
+fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<NumericSummary> {
     if non_null.dtype().is_integer() {
         let ints = non_null.cast(&DataType::Int64)?;
         let runs = int_runs(values_of(ints.i64()?));
         let top = top_of_runs(&runs, top_k).into_iter().map(|(x, c)| ValueCount { value: x.to_string(), count: c }).collect();
         let f: Vec<(f64, u64)> = runs.iter().map(|(x, c)| (*x as f64, *c)).collect();
-        return Ok((runs.len() as u64, top, numeric_stats_runs(&f)));
+        let stats = numeric_stats_runs(&f);
+        let count = |v: f64| f.binary_search_by(|r| r.0.total_cmp(&v)).map_or(0, |i| f[i].1);
+        let sentinels = stats.as_ref().map(|ns| semantic::numeric_sentinels(ns, count)).unwrap_or_default();
+        return Ok((runs.len() as u64, top, stats, sentinels));
     }
     let floats = non_null.cast(&DataType::Float64)?;
     let mut v: Vec<f64> = values_of(floats.f64()?);
@@ -527,7 +531,10 @@ fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<Val
     let (distinct, top) = runs_top(&v, top_k);
     let top = top.into_iter().map(|(x, c)| ValueCount { value: fmt_f64(x), count: c }).collect();
     let finite: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
-    Ok((distinct, top, numeric_stats_sorted(&finite)))
+    let stats = numeric_stats_sorted(&finite);
+    let count = |x: f64| (finite.partition_point(|v| *v < x) - finite.partition_point(|v| *v <= x)) as u64;
+    let sentinels = stats.as_ref().map(|ns| semantic::numeric_sentinels(ns, count)).unwrap_or_default();
+    Ok((distinct, top, stats, sentinels))
 }
 
 struct TextFacts {

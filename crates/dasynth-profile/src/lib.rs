@@ -24,7 +24,9 @@ use dasynth_core::reporter::Reporter;
 use dasynth_core::stats::StageStats;
 use dasynth_sources::read;
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::time::Instant;
 
 /// Errors that stop the whole stage.
@@ -105,59 +107,154 @@ pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSet
 /// Rows equal to an earlier row. Rows are hashed column by column; only rows whose hash
 /// occurs more than once can be duplicates, and those few are compared exactly.
 fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
-    // Each thread hashes and sorts one slice of the rows; sorting finds repeated hashes with
-    // sequential memory access (a hash map of millions of entries would miss the cache on
-    // nearly every insert), and the sorted slices are then merged.
+    // Repeated hashes are found without sorting or hashing millions of values at once (both
+    // miss the cache on nearly every value): each slice of rows groups its hashes by their top
+    // bits, and each group, a few thousand hashes from every slice, is sorted in cache.
     let n = df.height();
-    let threads = std::thread::available_parallelism().map_or(2, |t| t.get()).clamp(1, 8).min(n.div_ceil(100_000)).max(1);
+    let threads = cores().min(8).min(n.div_ceil(100_000)).max(1);
     let part = n.div_ceil(threads);
-    let parts: Vec<PolarsResult<(Vec<u64>, Vec<u64>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let rows = df.slice((t * part) as i64, part);
-                scope.spawn(move || {
-                    let hashes = row_hashes(&rows)?;
-                    let mut sorted = hashes.clone();
-                    sorted.sort_unstable();
-                    Ok((hashes, sorted))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(PolarsError::ComputeError("row hashing panicked".into())))).collect()
-    });
-    let parts = parts.into_iter().collect::<PolarsResult<Vec<_>>>()?;
-    let mut sorted: Vec<u64> = Vec::with_capacity(n);
-    for (_, s) in &parts {
-        sorted.extend_from_slice(s);
-    }
-    // Already sorted runs: the stable sort merges them in linear time.
-    sorted.sort();
-    let repeated: PlHashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-    drop(sorted);
+    let bits = (n / 2048).max(1).next_power_of_two().trailing_zeros().min(8);
+    let slices: Vec<usize> = (0..threads).collect();
+    let hashed = par_map(&slices, |&t| {
+        let hashes = row_hashes(&df.slice((t * part) as i64, part))?;
+        let grouped = group_by_bits(&hashes, 0, bits);
+        Ok((hashes, grouped))
+    })
+    .into_iter()
+    .collect::<PolarsResult<Vec<_>>>()?;
+    let groups: Vec<usize> = (0..1usize << bits).collect();
+    let repeated: PlHashSet<u64> = par_map(&groups, |&g| {
+        let v: Vec<u64> = hashed.iter().flat_map(|(_, (values, starts))| values[starts[g]..starts[g + 1]].iter().copied()).collect();
+        // Grouped again by the next bits, the pieces are small enough to sort in a few steps.
+        let (mut v, starts) = group_by_bits(&v, bits, 8);
+        let mut repeated = Vec::new();
+        for piece in starts.windows(2) {
+            let piece = &mut v[piece[0]..piece[1]];
+            piece.sort_unstable();
+            repeated.extend(piece.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        }
+        repeated
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     if repeated.is_empty() {
         return Ok(0);
     }
-    let candidates: Vec<IdxSize> =
-        parts.iter().flat_map(|(h, _)| h.iter()).enumerate().filter(|(_, h)| repeated.contains(*h)).map(|(i, _)| i as IdxSize).collect();
+    // A bit per top-16-bit prefix of the repeated hashes rules out nearly every row in cache.
+    let mut prefixes = vec![0u64; 1 << 10];
+    for h in &repeated {
+        prefixes[(h >> 54) as usize] |= 1 << ((h >> 48) & 63);
+    }
+    let maybe = |h: u64| prefixes[(h >> 54) as usize] & (1 << ((h >> 48) & 63)) != 0;
+    let candidates: Vec<IdxSize> = hashed
+        .iter()
+        .flat_map(|(h, _)| h.iter())
+        .enumerate()
+        .filter(|(_, h)| maybe(**h) && repeated.contains(*h))
+        .map(|(i, _)| i as IdxSize)
+        .collect();
     let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
     Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64)
 }
 
-/// One 64-bit hash per row, combining every column's value hash.
+/// `values` grouped by `bits` of their bits, after the top `skip` (a counting sort on them):
+/// group `g` is `out[starts[g]..starts[g + 1]]`.
+fn group_by_bits(values: &[u64], skip: u32, bits: u32) -> (Vec<u64>, Vec<usize>) {
+    let group = |v: u64| (v << skip).checked_shr(64 - bits).unwrap_or(0) as usize;
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for v in values {
+        starts[group(*v) + 1] += 1;
+    }
+    for g in 1..starts.len() {
+        starts[g] += starts[g - 1];
+    }
+    let mut next = starts.clone();
+    let mut out = vec![0u64; values.len()];
+    for v in values {
+        let g = group(*v);
+        out[next[g]] = *v;
+        next[g] += 1;
+    }
+    (out, starts)
+}
+
+/// One 64-bit hash per row, mixing in every column's value. Text, 64-bit integers and floats
+/// are mixed in as they are (their bits; text of at most 12 bytes by its Arrow view, without
+/// reading the string; longer text by its hash); other types by polars' value hash. Values polars' row comparison calls equal hash equally
+/// (every null alike, -0.0 as 0.0, every NaN alike); unequal ones rarely collide, and those
+/// that do are told apart by the exact comparison after.
 fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
+    const NULL: u64 = 0x2d35_8dcc_aa6c_78a5;
     let state = PlSeedableRandomStateQuality::seed_from_u64(0x5eed);
-    let mut hashes = Vec::with_capacity(df.height());
-    for (i, c) in df.columns().iter().enumerate() {
+    let mut hashes = vec![0x5eed_u64; df.height()];
+    let mut other = Vec::new();
+    for c in df.columns() {
         let s = c.as_materialized_series();
-        if i == 0 { s.vec_hash(state.clone(), &mut hashes)? } else { s.vec_hash_combine(state.clone(), &mut hashes)? }
+        let mut row = 0;
+        match s.dtype() {
+            DataType::String => {
+                for arr in s.str()?.downcast_iter() {
+                    let views = arr.views();
+                    for i in 0..arr.len() {
+                        let v = &views[i];
+                        let x = if arr.is_null(i) {
+                            NULL
+                        } else if v.length <= 12 {
+                            let k = v.as_u128();
+                            (k as u64) ^ ((k >> 64) as u64).rotate_left(29)
+                        } else {
+                            state.hash_one(arr.value(i).as_bytes())
+                        };
+                        hashes[row + i] = mix(hashes[row + i], x);
+                    }
+                    row += arr.len();
+                }
+            }
+            DataType::Int64 => {
+                for arr in s.i64()?.downcast_iter() {
+                    for (i, v) in arr.iter().enumerate() {
+                        hashes[row + i] = mix(hashes[row + i], v.map_or(NULL, |v| *v as u64));
+                    }
+                    row += arr.len();
+                }
+            }
+            DataType::Float64 => {
+                let canonical = |v: f64| if v.is_nan() { f64::NAN.to_bits() } else { (v + 0.0).to_bits() };
+                for arr in s.f64()?.downcast_iter() {
+                    for (i, v) in arr.iter().enumerate() {
+                        hashes[row + i] = mix(hashes[row + i], v.map_or(NULL, |v| canonical(*v)));
+                    }
+                    row += arr.len();
+                }
+            }
+            _ => {
+                s.vec_hash(state.clone(), &mut other)?;
+                for (h, x) in hashes.iter_mut().zip(&other) {
+                    *h = mix(*h, *x);
+                }
+            }
+        }
     }
     Ok(hashes)
+}
+
+/// A row hash so far combined with the next value's hash.
+fn mix(h: u64, x: u64) -> u64 {
+    let full = u128::from(h.rotate_left(23) ^ x) * 0x9e37_79b9_7f4a_7c15;
+    (full as u64) ^ ((full >> 64) as u64)
 }
 
 /// Profiles columns on a few threads.
 fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_core::profile::ColumnProfile>> {
     let cols: Vec<&Column> = df.columns().iter().collect();
     par_map(&cols, |c| column::profile_column(c.as_materialized_series(), top_k)).into_iter().collect()
+}
+
+/// The cores this process may use, asked once (the answer reads cgroup files each time).
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(1))
 }
 
 /// `f` over every item on one thread per core, each thread taking the next unclaimed item (the
@@ -169,7 +266,7 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
 
 /// [`par_map`] where each thread keeps its own state (from `init`) across the items it takes.
 pub(crate) fn par_map_with<T: Sync, S, R: Send>(items: &[T], init: impl Fn() -> S + Sync, f: impl Fn(&mut S, &T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         let mut state = init();
         return items.iter().map(|item| f(&mut state, item)).collect();
@@ -305,8 +402,21 @@ mod tests {
         // Rows repeat at least every 300 (the lcm of the periods below).
         let a: Vec<i64> = (0..n).map(|i| i % 100).collect();
         let b: Vec<Option<&str>> = (0..n).map(|i| if i % 5 == 0 { None } else { Some(["x", "y", "z"][(i % 3) as usize]) }).collect();
-        let c: Vec<f64> = (0..n).map(|i| (i % 50) as f64 / 4.0).collect();
-        let df = df!("a" => a, "b" => b, "c" => c).unwrap();
+        let c: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 50 == 7 {
+                    -0.0
+                } else if i % 50 == 8 {
+                    f64::NAN
+                } else {
+                    (i % 50) as f64 / 4.0
+                }
+            })
+            .collect();
+        // Text longer than an Arrow view holds, and a type hashed by polars.
+        let d: Vec<String> = (0..n).map(|i| format!("a value longer than twelve bytes {}", i % 4)).collect();
+        let e: Vec<bool> = (0..n).map(|i| i % 6 == 0).collect();
+        let df = df!("a" => a, "b" => b, "c" => c, "d" => d, "e" => e).unwrap();
         let exact = df.height() - df.unique_stable(None, UniqueKeepStrategy::First, None).unwrap().height();
         assert!(exact >= 250_000 - 300, "{exact}");
         assert_eq!(duplicate_rows(&df).unwrap(), exact as u64);

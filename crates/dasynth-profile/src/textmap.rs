@@ -71,20 +71,45 @@ impl<'a, V> TextMap<'a, V> {
     }
 }
 
+impl<'a> TextMap<'a, u64> {
+    /// Counts the values of `arr` at `rows` (none null). A run of equal values in a row, common
+    /// in sorted or grouped columns, is one lookup.
+    pub(crate) fn count_rows(&mut self, arr: &'a Utf8ViewArray, rows: impl Iterator<Item = usize>) {
+        let views = arr.views();
+        let mut run: Option<(usize, u64)> = None;
+        for i in rows {
+            if let Some((at, n)) = &mut run {
+                let (a, b) = (&views[*at], &views[i]);
+                let same = a.length == b.length
+                    && a.prefix == b.prefix
+                    && if a.length <= INLINE { key(a) == key(b) } else { arr.value(*at) == arr.value(i) };
+                if same {
+                    *n += 1;
+                    continue;
+                }
+                *self.entry_at(arr, *at, |_| 0) += *n;
+            }
+            run = Some((i, 1));
+        }
+        if let Some((at, n)) = run {
+            *self.entry_at(arr, at, |_| 0) += n;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn short_and_long_values_are_counted_apart_and_merged() {
-        let words = ["a", "", "twelve bytes", "thirteen byte", "a", "thirteen byte", "é", "a\0"];
+        // Runs of equal values, and neighbours equal in length and first four bytes only.
+        let words = ["a", "a", "", "twelve bytes", "thirteen byte", "thirteen byte", "thirteen bytf", "a", "é", "a\0", "a\0"];
         let ca = StringChunked::from_slice("w".into(), &words);
         let more = StringChunked::from_slice("w".into(), &["new", "a", "thirteen byte"]);
         let arr = ca.downcast_iter().next().unwrap();
         let mut map: TextMap<u64> = TextMap::default();
-        for i in 0..arr.len() {
-            *map.entry_at(arr, i, |_| 0) += 1;
-        }
+        map.count_rows(arr, 0..arr.len());
         let arr = more.downcast_iter().next().unwrap();
         let mut other: TextMap<u64> = TextMap::default();
         for i in 0..arr.len() {
@@ -93,6 +118,9 @@ mod tests {
         map.merge(other, |a, b| *a += b);
         let mut got: Vec<(&str, u64)> = map.into_pairs().collect();
         got.sort();
-        assert_eq!(got, vec![("", 1), ("a", 12), ("a\0", 1), ("new", 10), ("thirteen byte", 12), ("twelve bytes", 1), ("é", 1)]);
+        assert_eq!(
+            got,
+            vec![("", 1), ("a", 13), ("a\0", 2), ("new", 10), ("thirteen byte", 12), ("thirteen bytf", 1), ("twelve bytes", 1), ("é", 1)]
+        );
     }
 }
