@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn shipped_role_prompts_render() {
-        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates");
+        let templates = dasynth_testkit::repo_root().join("templates");
         let q = render(&templates, "questioner", serde_json::json!({"table": {"name": "t", "file": "t.csv", "ref": "`t.csv`", "rows": 3,
             "columns": [{"name": "a", "dtype": "i64", "semantic": "numeric", "nulls": 0, "distinct": 3, "top": "1, 2"}]}, "family": "data-insight", "index": 0}))
         .unwrap();

@@ -44,7 +44,10 @@ pub fn stale(dir: &std::path::Path, schemas: &[(&'static str, String)]) -> std::
 /// For the drift tests of every crate that owns a written type: an error naming the stale
 /// schemas and the command that regenerates them.
 pub fn check_committed(schemas: &[(&'static str, String)]) -> Result<(), String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    // The running test's crate folder, not this crate's compile-time path: clones that share a
+    // target folder reuse each other's builds of this crate.
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from);
+    let dir = crate_dir.join("../../schemas");
     let stale = stale(&dir, schemas).map_err(|e| format!("{}: {e}", dir.display()))?;
     if stale.is_empty() {
         return Ok(());

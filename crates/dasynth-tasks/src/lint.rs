@@ -113,6 +113,12 @@ pub fn check(t: &Template) -> Vec<TemplateError> {
                     if let Err(e) = truth::run_sql(&placeholder_frames(spec), &text) {
                         errors.push(err(line, format!("truth query fails on the declared columns: {e}")));
                     }
+                    for alias in grouped_aliases(&text) {
+                        errors.push(err(
+                            line,
+                            format!("the truth query groups by `{alias}`, which a table column of that name would take over: name it `__{alias}`"),
+                        ));
+                    }
                 }
                 Ok(text) if block == "prompt" && variant == 0 && crate::split_paraphrases(&text).is_empty() => {
                     errors.push(err(line, "the prompt block is empty".into()));
@@ -125,6 +131,28 @@ pub fn check(t: &Template) -> Vec<TemplateError> {
         }
     }
     errors
+}
+
+/// Output names (`AS name`, not starting with `__`) that a `GROUP BY` uses. A table with a
+/// column of the same name (`month`, `year`, `day` are common) makes the query group by that
+/// column instead.
+fn grouped_aliases(sql: &str) -> Vec<String> {
+    let words: Vec<&str> = sql.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
+    let aliases: Vec<&str> = words.windows(2).filter(|w| is(w[0], "AS") && !w[1].starts_with("__")).map(|w| w[1]).collect();
+    let mut out: Vec<String> = Vec::new();
+    for (i, w) in words.windows(2).enumerate() {
+        if !(is(w[0], "GROUP") && is(w[1], "BY")) {
+            continue;
+        }
+        let ends = ["ORDER", "HAVING", "LIMIT", "SELECT", "FROM", "WHERE", "UNION", "WINDOW"];
+        for item in words[i + 2..].iter().take_while(|x| !ends.iter().any(|e| is(x, e))) {
+            if aliases.contains(item) && !out.iter().any(|o| o == item) {
+                out.push((*item).to_string());
+            }
+        }
+    }
+    out
 }
 
 fn placeholder_context(spec: &TemplateSpec) -> serde_json::Map<String, serde_json::Value> {
@@ -250,5 +278,13 @@ mod tests {
         assert!(find("syntax.j2").contains(":10:"), "{text:?}");
         assert!(find("missing.j2").contains("price"), "{text:?}");
         assert!(find("role.j2").contains("unknown table role `other`"), "{text:?}");
+    }
+
+    #[test]
+    fn grouping_by_an_output_name_a_column_could_take_is_flagged() {
+        assert_eq!(grouped_aliases("SELECT EXTRACT(YEAR FROM w) AS year, AVG(x) AS m FROM df GROUP BY year ORDER BY m"), vec!["year"]);
+        assert!(grouped_aliases("SELECT EXTRACT(YEAR FROM w) AS __year, AVG(x) AS m FROM df GROUP BY __year ORDER BY m").is_empty());
+        assert!(grouped_aliases("SELECT cat AS g, COUNT(*) AS n FROM df GROUP BY cat ORDER BY n DESC").is_empty());
+        assert_eq!(grouped_aliases("SELECT a AS k, b AS j, COUNT(*) FROM df GROUP BY k, j HAVING COUNT(*) > 1"), vec!["k", "j"]);
     }
 }
