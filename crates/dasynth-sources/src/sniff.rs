@@ -259,9 +259,23 @@ fn bytes_equal(w: u64, b: u8) -> u64 {
     !(((t & !HIGH_BITS) + !HIGH_BITS) | t) & HIGH_BITS
 }
 
-/// [`scan_delimited`] over any reader. With `words`, stretches outside quotes are taken eight
-/// bytes at a time while they hold no line end or quote (only delimiters need counting there);
-/// without, byte by byte. Both give the same answer.
+/// One bit per byte (bit `i` for byte `i`) from the high bits [`bytes_equal`] sets.
+fn byte_bits(high: u64) -> u8 {
+    (((high >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56) as u8
+}
+
+/// Bit `i` is the XOR of bits `0..=i`.
+fn prefix_xor(bits: u8) -> u8 {
+    let mut p = bits;
+    p ^= p << 1;
+    p ^= p << 2;
+    p ^= p << 4;
+    p
+}
+
+/// [`scan_delimited`] over any reader. With `words`, stretches without line ends are taken
+/// eight bytes at a time (delimiters counted outside quotes, quoting followed through the
+/// quote bits); without, byte by byte. Both give the same answer.
 fn scan(file: impl Read, opts: &ReadOptions, words: bool) -> Result<ScanResult, ScanError> {
     let delim = opts.delimiter.as_bytes().first().copied().unwrap_or(b',');
     let quote = opts.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
@@ -325,19 +339,24 @@ fn scan(file: impl Read, opts: &ReadOptions, words: bool) -> Result<ScanResult, 
         }
         let mut i = 0;
         while i < chunk.len() {
-            if words && !collecting_header && !in_quotes && !prev_cr {
+            if words && !collecting_header && !prev_cr {
                 while let Some(w) = chunk.get(i..i + 8) {
                     let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-                    let stop = bytes_equal(w, b'\n') | bytes_equal(w, b'\r') | if quote != 0 { bytes_equal(w, quote) } else { 0 };
-                    if stop != 0 {
+                    if bytes_equal(w, b'\n') | bytes_equal(w, b'\r') != 0 {
                         break;
                     }
-                    let delims = bytes_equal(w, delim);
+                    // Every quote toggles quoting (a doubled quote closes and reopens), so the
+                    // bytes inside quotes are a running XOR of the quote bits.
+                    let quotes = if quote != 0 { byte_bits(bytes_equal(w, quote)) } else { 0 };
+                    let inside = prefix_xor(quotes) ^ if in_quotes { 0xff } else { 0 };
+                    let delims = byte_bits(bytes_equal(w, delim)) & !inside;
                     fields_in_record += u64::from(delims.count_ones());
                     // Eight bytes without a line end give the record content whatever they are
-                    // (a lone space at a field start would not, but seven more bytes follow).
+                    // (a lone space at a field start would not, but seven more bytes follow; an
+                    // open quote gave it content when it opened).
                     record_has_content = true;
-                    at_field_start = delims >> 63 != 0; // the last byte is a delimiter
+                    in_quotes = inside & 0x80 != 0;
+                    at_field_start = delims & 0x80 != 0; // the last byte is a delimiter
                     i += 8;
                 }
                 if i == chunk.len() {
