@@ -96,7 +96,10 @@ pub fn write_rows<T: serde::Serialize>(path: &Path, rows: &[T], schema: Schema) 
             .map_err(|e| werr(std::io::Error::other(e)))?
     };
     dasynth_core::atomic::write_atomic_with(path, |f| {
-        ParquetWriter::new(f).with_statistics(StatisticsOptions::full()).finish(&mut df).map(|_| ()).map_err(std::io::Error::other)
+        // Buffered: the Parquet writer makes thousands of writes of a few bytes each.
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        ParquetWriter::new(&mut w).with_statistics(StatisticsOptions::full()).finish(&mut df).map_err(std::io::Error::other)?;
+        std::io::Write::flush(&mut w)
     })
     .map_err(|e| CatalogError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })
 }
