@@ -6,6 +6,9 @@
     python3 bench/profile/run.py         # all tables, all tools
     python3 bench/profile/run.py --tables flights.csv flights.parquet --tools ydata pandas
 
+With --repeat N the tools take turns (dasynth, ydata, pandas, dasynth, ...), so drift in
+machine load during one table weighs on all three alike; the median time is kept. Before each
+run the input file is read once, so every tool starts with it in the page cache.
 Each tool runs as its own subprocess, started from a fresh measuring child process, so
 the peak RSS is that of the tool's own process tree (getrusage(RUSAGE_CHILDREN).ru_maxrss:
 the largest resident set of any one descendant; dasynth's crawl and profile are two
@@ -119,7 +122,17 @@ def measure(cmds: list[list[str]], timeout: float) -> dict:
     return json.loads(p.stdout)
 
 
+def warm(path: str) -> None:
+    """Reads the input once so every run starts with it in the page cache (the machine's cache
+    is sometimes dropped between runs, which would charge a disk read to whichever tool came
+    next)."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
 def run_tool(tool: str, path: str, py: str, dasynth: str | None, timeout: float) -> dict:
+    warm(path)
     if tool == "dasynth":
         rundir = tempfile.mkdtemp(prefix="dasynth-bench-")
         try:
@@ -164,7 +177,8 @@ def main() -> int:
     ap.add_argument("--tables", nargs="*", default=None,
                     help="file names in bench/data or paths (default: %s)" % ", ".join(DEFAULT_TABLES))
     ap.add_argument("--tools", nargs="*", default=TOOLS, choices=TOOLS)
-    ap.add_argument("--repeat", type=int, default=1, help="runs per tool and table; the median wall time and the largest peak are kept")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per tool and table, the tools taking turns; the median wall time and the largest peak are kept")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per tool run (default 3600)")
     ap.add_argument("--out", default=os.path.join(RESULTS, "profile.md"))
     ap.add_argument("--worker", nargs=2, metavar=("TOOL", "PATH"), help=argparse.SUPPRESS)
@@ -198,20 +212,25 @@ def main() -> int:
         print("no tables to run", file=sys.stderr)
         return 2
 
+    # The tools take turns run by run (dasynth, ydata, pandas, dasynth, ...), so a change in
+    # machine load while one table is measured weighs on every tool alike.
     results: dict[tuple[str, str], dict] = {}
     for path in tables:
-        for tool in tools:
-            runs = []
-            for i in range(args.repeat):
+        runs: dict[str, list] = {tool: [] for tool in tools}
+        for i in range(args.repeat):
+            for tool in tools:
+                if runs[tool] and runs[tool][-1].get("rc") != 0:
+                    continue
                 print(f"[{os.path.basename(path)}] {tool} run {i + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
                 r = run_tool(tool, path, py, dasynth, args.timeout)
-                runs.append(r)
+                runs[tool].append(r)
                 if r.get("rc") != 0:
                     print(f"  FAILED rc={r.get('rc')}: {(r.get('stderr') or '').strip()[-800:]}", file=sys.stderr)
-                    break
+                    continue
                 print(f"  {r['wall_s']:.2f}s, peak {r['maxrss_kib'] / 1024:.0f} MiB  {r.get('detail', '')}", file=sys.stderr)
-            ok = [r for r in runs if r.get("rc") == 0]
-            if ok and len(ok) == len(runs):
+        for tool in tools:
+            ok = [r for r in runs[tool] if r.get("rc") == 0]
+            if ok and len(ok) == len(runs[tool]):
                 results[(path, tool)] = {
                     "wall_s": statistics.median(r["wall_s"] for r in ok),
                     "mib": max(r["maxrss_kib"] for r in ok) / 1024,
@@ -220,7 +239,7 @@ def main() -> int:
                 }
             else:
                 results[(path, tool)] = {"wall_s": None, "mib": None, "failed": True,
-                                         "detail": f"failed rc={runs[-1].get('rc')}"}
+                                         "detail": f"failed rc={runs[tool][-1].get('rc')}"}
 
     def cell(path, tool, key):
         r = results.get((path, tool))
