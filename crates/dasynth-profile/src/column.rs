@@ -60,11 +60,16 @@ pub(crate) fn runs_top<T: PartialEq + Copy>(sorted: &[T], k: usize) -> (u64, Vec
 
 /// Runs of equal values of a sorted slice, as (value, count).
 fn runs_of<T: PartialEq + Copy>(sorted: &[T]) -> Vec<(T, u64)> {
+    merge_runs(sorted.iter().map(|&x| (x, 1)), |a, b| a == b)
+}
+
+/// Counted values in sorted order with neighbours that are `same` merged into one.
+fn merge_runs<T>(sorted: impl IntoIterator<Item = (T, u64)>, same: impl Fn(&T, &T) -> bool) -> Vec<(T, u64)> {
     let mut runs: Vec<(T, u64)> = Vec::new();
-    for &x in sorted {
+    for (x, c) in sorted {
         match runs.last_mut() {
-            Some((last, c)) if *last == x => *c += 1,
-            _ => runs.push((x, 1)),
+            Some((last, n)) if same(last, &x) => *n += c,
+            _ => runs.push((x, c)),
         }
     }
     runs
@@ -296,14 +301,7 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
                     let mut parsed: Vec<(f64, u64)> =
                         values.iter().zip(&counted.counts).filter_map(|(value, c)| Some((value.and_then(parse_number)?, *c))).collect();
                     parsed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-                    let mut runs: Vec<(f64, u64)> = Vec::with_capacity(parsed.len());
-                    for (x, c) in parsed {
-                        match runs.last_mut() {
-                            Some(last) if last.0.total_cmp(&x).is_eq() => last.1 += c,
-                            _ => runs.push((x, c)),
-                        }
-                    }
-                    numeric = numeric_stats_runs(&runs);
+                    numeric = numeric_stats_runs(&merge_runs(parsed, |a, b| a.total_cmp(b).is_eq()));
                 } else {
                     let d = semantic::parse_dates(values, &counted.counts);
                     date_share = d.share;
@@ -379,13 +377,11 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
 /// group-by, which keeps the row indices of every group).
 fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
     // Long columns are counted in slices on several threads and the maps merged.
-    let threads = if ca.len() >= 1 << 20 { crate::cores().min(8) } else { 1 };
-    let part = ca.len().div_ceil(threads);
-    let slices: Vec<StringChunked> = (0..threads).map(|t| ca.slice((t * part) as i64, part)).collect();
-    let parts: Vec<usize> = (0..threads).collect();
-    let mut maps = crate::par_map(&parts, |&t| {
+    let owned: Vec<StringChunked> = crate::row_slices(ca.len(), 1 << 19).into_iter().map(|(offset, len)| ca.slice(offset, len)).collect();
+    let slices: Vec<&StringChunked> = owned.iter().collect();
+    let mut maps = crate::par_map(&slices, |&slice| {
         let mut map: TextMap<u64> = TextMap::default();
-        for arr in slices[t].downcast_iter() {
+        for arr in slice.downcast_iter() {
             match arr.validity().filter(|v| v.unset_bits() > 0) {
                 None => map.count_rows(arr, 0..arr.len()),
                 Some(valid) => map.count_rows(arr, valid.true_idx_iter()),

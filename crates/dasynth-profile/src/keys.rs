@@ -66,7 +66,7 @@ enum Numbers<'a> {
     /// Text parsed the way a person writes numbers; with few distinct values (the flag), each
     /// is parsed once per thread.
     Text(&'a StringChunked, bool),
-    /// A numeric column (any width; cast block by block).
+    /// A numeric column (64-bit read in place, other widths cast block by block).
     Native(&'a Series),
 }
 
@@ -91,38 +91,19 @@ fn block_of<'a>(src: &Numbers<'a>, memo: &mut TextMap<'a, f64>, center: f64, off
     match src {
         Numbers::Text(ca, use_memo) => {
             let parse = |t: &str| crate::column::parse_number(t).unwrap_or(f64::NAN);
-            let mut first = 0;
-            for arr in ca.downcast_iter() {
-                let (start, end) = (offset.max(first), (offset + len).min(first + arr.len()));
-                for i in start..end {
-                    let at = i - first;
-                    z.push(match arr.is_null(at) {
-                        true => f64::NAN,
-                        false if *use_memo => *memo.entry_at(arr, at, parse),
-                        false => parse(arr.value(at)),
-                    });
-                }
-                first += arr.len();
-                if first >= offset + len {
-                    break;
-                }
+            for (arr, rows) in rows_of_chunks(ca, offset, len) {
+                z.extend(rows.map(|i| match arr.is_null(i) {
+                    true => f64::NAN,
+                    false if *use_memo => *memo.entry_at(arr, i, parse),
+                    false => parse(arr.value(i)),
+                }));
             }
         }
         Numbers::Native(s) if s.dtype() == &DataType::Int64 => extend_floats(&mut z, s.i64()?, offset, len, |v| v as f64),
         Numbers::Native(s) if s.dtype() == &DataType::Float64 => extend_floats(&mut z, s.f64()?, offset, len, |v| v),
         Numbers::Native(s) => {
             let f = s.slice(offset as i64, len).cast(&DataType::Float64)?;
-            for arr in f.f64()?.downcast_iter() {
-                let start = z.len();
-                z.extend_from_slice(arr.values());
-                if let Some(valid) = arr.validity().filter(|v| v.unset_bits() > 0) {
-                    for (i, ok) in valid.iter().enumerate() {
-                        if !ok {
-                            z[start + i] = f64::NAN;
-                        }
-                    }
-                }
-            }
+            extend_floats(&mut z, f.f64()?, 0, len, |v| v);
         }
     }
     let missing = z.iter().any(|v| !v.is_finite());
@@ -135,6 +116,24 @@ fn block_of<'a>(src: &Numbers<'a>, memo: &mut TextMap<'a, f64>, center: f64, off
     Ok(Block { z, mask, group: 0, n, sum, sum_sq })
 }
 
+/// The arrays of a column holding rows `offset..offset + len`, each with those rows' positions
+/// inside it.
+fn rows_of_chunks<T: PolarsDataType>(ca: &ChunkedArray<T>, offset: usize, len: usize) -> Vec<(&T::Array, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut first = 0;
+    for arr in ca.downcast_iter() {
+        let (start, end) = (offset.max(first), (offset + len).min(first + arr.len()));
+        if start < end {
+            out.push((arr, start - first..end - first));
+        }
+        first += arr.len();
+        if first >= offset + len {
+            break;
+        }
+    }
+    out
+}
+
 /// Rows `offset..offset + len` of a numeric column as floats (NaN where null), read from its
 /// arrays in place: no sliced copy, no cast kernel per block.
 fn extend_floats<T: PolarsNumericType>(
@@ -144,21 +143,11 @@ fn extend_floats<T: PolarsNumericType>(
     len: usize,
     to_f64: impl Fn(T::Native) -> f64,
 ) {
-    let mut first = 0;
-    for arr in ca.downcast_iter() {
-        let (start, end) = (offset.max(first), (offset + len).min(first + arr.len()));
-        if start < end {
-            let values = &arr.values()[start - first..end - first];
-            match arr.validity().filter(|v| v.unset_bits() > 0) {
-                Some(valid) => {
-                    z.extend(values.iter().enumerate().map(|(k, v)| if valid.get_bit(start - first + k) { to_f64(*v) } else { f64::NAN }))
-                }
-                None => z.extend(values.iter().map(|v| to_f64(*v))),
-            }
-        }
-        first += arr.len();
-        if first >= offset + len {
-            break;
+    for (arr, rows) in rows_of_chunks(ca, offset, len) {
+        let values = &arr.values()[rows.clone()];
+        match arr.validity().filter(|v| v.unset_bits() > 0) {
+            Some(valid) => z.extend(values.iter().zip(rows).map(|(v, i)| if valid.get_bit(i) { to_f64(*v) } else { f64::NAN })),
+            None => z.extend(values.iter().map(|v| to_f64(*v))),
         }
     }
 }

@@ -111,12 +111,10 @@ fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
     // miss the cache on nearly every value): each slice of rows groups its hashes by their top
     // bits, and each group, a few thousand hashes from every slice, is sorted in cache.
     let n = df.height();
-    let threads = cores().min(8).min(n.div_ceil(100_000)).max(1);
-    let part = n.div_ceil(threads);
     let bits = (n / 2048).max(1).next_power_of_two().trailing_zeros().min(8);
-    let slices: Vec<usize> = (0..threads).collect();
-    let hashed = par_map(&slices, |&t| {
-        let hashes = row_hashes(&df.slice((t * part) as i64, part))?;
+    let slices: Vec<DataFrame> = row_slices(n, 100_000).into_iter().map(|(offset, len)| df.slice(offset, len)).collect();
+    let hashed = par_map(&slices, |slice| {
+        let hashes = row_hashes(slice)?;
         let grouped = group_by_bits(&hashes, 0, bits);
         Ok((hashes, grouped))
     })
@@ -181,9 +179,10 @@ fn group_by_bits(values: &[u64], skip: u32, bits: u32) -> (Vec<u64>, Vec<usize>)
 
 /// One 64-bit hash per row, mixing in every column's value. Text, 64-bit integers and floats
 /// are mixed in as they are (their bits; text of at most 12 bytes by its Arrow view, without
-/// reading the string; longer text by its hash); other types by polars' value hash. Values polars' row comparison calls equal hash equally
-/// (every null alike, -0.0 as 0.0, every NaN alike); unequal ones rarely collide, and those
-/// that do are told apart by the exact comparison after.
+/// reading the string; longer text by its hash); other types by polars' value hash. Values
+/// polars' row comparison calls equal hash equally (every null alike, -0.0 as 0.0, every NaN
+/// alike); unequal ones rarely collide, and those that do are told apart by the exact
+/// comparison after.
 fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
     const NULL: u64 = 0x2d35_8dcc_aa6c_78a5;
     let state = PlSeedableRandomStateQuality::seed_from_u64(0x5eed);
@@ -195,16 +194,11 @@ fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
         match s.dtype() {
             DataType::String => {
                 for arr in s.str()?.downcast_iter() {
-                    let views = arr.views();
-                    for i in 0..arr.len() {
-                        let v = &views[i];
-                        let x = if arr.is_null(i) {
-                            NULL
-                        } else if v.length <= 12 {
-                            let k = v.as_u128();
-                            (k as u64) ^ ((k >> 64) as u64).rotate_left(29)
-                        } else {
-                            state.hash_one(arr.value(i).as_bytes())
+                    for (i, view) in arr.views().iter().enumerate() {
+                        let x = match textmap::inline_key(view) {
+                            _ if arr.is_null(i) => NULL,
+                            Some(k) => (k as u64) ^ ((k >> 64) as u64).rotate_left(29),
+                            None => state.hash_one(arr.value(i).as_bytes()),
                         };
                         hashes[row + i] = mix(hashes[row + i], x);
                     }
@@ -249,6 +243,14 @@ fn mix(h: u64, x: u64) -> u64 {
 fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_core::profile::ColumnProfile>> {
     let cols: Vec<&Column> = df.columns().iter().collect();
     par_map(&cols, |c| column::profile_column(c.as_materialized_series(), top_k)).into_iter().collect()
+}
+
+/// `n` rows cut into one slice per core (at most 8), each of at least `min_rows` rows when
+/// there are enough, as (offset, length).
+pub(crate) fn row_slices(n: usize, min_rows: usize) -> Vec<(i64, usize)> {
+    let parts = cores().min(8).min(n.div_ceil(min_rows)).max(1);
+    let len = n.div_ceil(parts);
+    (0..parts).map(|p| ((p * len) as i64, len)).collect()
 }
 
 /// The cores this process may use, asked once (the answer reads cgroup files each time).

@@ -112,14 +112,13 @@ mod iso {
             millis = rest.iter().take(3).fold(0, |m, d| m * 10 + i64::from(d - b'0')) * 10i64.pow(3 - rest.len().min(3) as u32);
             b = &[];
         }
-        let valid = b.is_empty()
-            && (1..=12).contains(&month)
-            && day >= 1
-            && day <= days_in_month(year, month)
-            && clock[0] < 24
-            && clock[1] < 60
-            && clock[2] < 60;
-        valid.then(|| (days_from_civil(year, month, day) * 86_400 + clock[0] * 3600 + clock[1] * 60 + clock[2]) * 1000 + millis)
+        if !b.is_empty() {
+            return None;
+        }
+        // chrono's own constructors check the calendar (leap days, hour 24, second 60).
+        let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, u32::try_from(month).ok()?, u32::try_from(day).ok()?)?;
+        let [h, m, s] = clock.map(|c| c as u32);
+        Some(date.and_hms_opt(h, m, s)?.and_utc().timestamp_millis() + millis)
     }
 
     fn digits(d: &[u8]) -> Option<i64> {
@@ -130,27 +129,6 @@ mod iso {
     fn field(b: &[u8], at: usize, sep: u8) -> Option<i64> {
         (b.get(at) == Some(&sep)).then_some(())?;
         digits(b.get(at + 1..at + 3)?)
-    }
-
-    fn days_in_month(year: i64, month: i64) -> i64 {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        match month {
-            2 if leap => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-        let y = if month <= 2 { year - 1 } else { year };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (month + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + day - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
     }
 }
 

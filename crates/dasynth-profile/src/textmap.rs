@@ -7,9 +7,6 @@
 use polars::prelude::*;
 use polars_arrow::array::{Utf8ViewArray, View};
 
-/// The longest value kept inside its view.
-const INLINE: u32 = 12;
-
 pub(crate) struct TextMap<'a, V> {
     short: PlHashMap<u128, (&'a str, V)>,
     long: PlHashMap<&'a str, V>,
@@ -21,19 +18,19 @@ impl<'a, V> Default for TextMap<'a, V> {
     }
 }
 
-fn key(v: &View) -> u128 {
-    u128::from(v.length) | u128::from(v.prefix) << 32 | u128::from(v.buffer_idx) << 64 | u128::from(v.offset) << 96
+/// A value of at most 12 bytes as one integer: its whole view (length and zero-padded bytes).
+pub(crate) fn inline_key(v: &View) -> Option<u128> {
+    (v.length <= View::MAX_INLINE_SIZE).then(|| v.as_u128())
 }
 
 impl<'a, V> TextMap<'a, V> {
     /// The value for row `i` of `arr` (which must not be null), made by `new` on first sight.
     #[inline]
     pub(crate) fn entry_at(&mut self, arr: &'a Utf8ViewArray, i: usize, new: impl FnOnce(&'a str) -> V) -> &mut V {
-        let view = &arr.views()[i];
-        if view.length <= INLINE {
+        if let Some(key) = inline_key(&arr.views()[i]) {
             &mut self
                 .short
-                .entry(key(view))
+                .entry(key)
                 .or_insert_with(|| {
                     let s = arr.value(i);
                     (s, new(s))
@@ -80,9 +77,10 @@ impl<'a> TextMap<'a, u64> {
         for i in rows {
             if let Some((at, n)) = &mut run {
                 let (a, b) = (&views[*at], &views[i]);
-                let same = a.length == b.length
-                    && a.prefix == b.prefix
-                    && if a.length <= INLINE { key(a) == key(b) } else { arr.value(*at) == arr.value(i) };
+                let same = match inline_key(a) {
+                    Some(k) => Some(k) == inline_key(b),
+                    None => a.length == b.length && a.prefix == b.prefix && arr.value(*at) == arr.value(i),
+                };
                 if same {
                     *n += 1;
                     continue;

@@ -361,7 +361,7 @@ fn scan(file: impl Read, opts: &ReadOptions, words: bool) -> Result<ScanResult, 
                     let quotes = if quote != 0 { bytes_equal(w, quote) } else { 0 };
                     if quotes == 0 && !in_quotes {
                         // Byte sums in the top byte: the number of delimiters.
-                        fields_in_record += ((delims >> 7).wrapping_mul(LOW_BITS) >> 56) as u64;
+                        fields_in_record += (delims >> 7).wrapping_mul(LOW_BITS) >> 56;
                         at_field_start = delims >> 63 != 0; // the last byte is a delimiter
                     } else if quotes != 0 {
                         // Every quote toggles quoting (a doubled quote closes and reopens), so

@@ -198,23 +198,6 @@ fn store_zip(run: &RunDir, src: &Path, uri: &str, cap: u64, out: &mut StoreOutco
     }
 }
 
-/// `std::io::copy` with a 1 MiB buffer: its 8 KiB one made thousands of read and write calls
-/// per stored table.
-fn copy_in_large_pieces(reader: &mut impl Read, writer: &mut impl Write) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        writer.write_all(&buf[..n])?;
-        total += n as u64;
-    }
-}
-
 /// Streams `reader` into the store. Returns `None` for content that is not a table.
 fn store_stream(
     run: &RunDir,
@@ -232,8 +215,9 @@ fn store_stream(
         .tempfile_in(&dir)
         .map_err(|source| StoreError::Write { path: dir.clone(), source })?;
     let file = tmp.as_file().try_clone().map_err(|source| StoreError::Write { path: tmp.path().to_path_buf(), source })?;
-    let mut w = HashingWriter { inner: file, hasher: Sha256::new(), written: 0, cap };
-    if let Err(e) = copy_in_large_pieces(&mut reader, &mut w) {
+    // io::copy reads straight into a BufWriter's buffer: 1 MiB pieces, not its usual 8 KiB.
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter { inner: file, hasher: Sha256::new(), written: 0, cap });
+    if let Err(e) = std::io::copy(&mut reader, &mut w).and_then(|_| w.flush()) {
         return Err(match e.kind() {
             std::io::ErrorKind::FileTooLarge if by_ratio => StoreError::Bomb { uri: uri.to_string(), limit: cap },
             std::io::ErrorKind::FileTooLarge => StoreError::TooLarge { uri: uri.to_string(), cap },
@@ -245,8 +229,8 @@ fn store_stream(
             _ => StoreError::Read { uri: uri.to_string(), source: e },
         });
     }
-    w.flush().map_err(|source| StoreError::Write { path: tmp.path().to_path_buf(), source })?;
-    let HashingWriter { inner, hasher, written: bytes, .. } = w;
+    let HashingWriter { inner, hasher, written: bytes, .. } =
+        w.into_inner().map_err(|e| StoreError::Write { path: tmp.path().to_path_buf(), source: e.into_error() })?;
     drop(inner);
     let sha = hex::encode(hasher.finalize());
     if bytes == 0 {
