@@ -13,6 +13,7 @@
 
 pub mod catalog_io;
 pub mod crawl;
+mod delimited;
 pub mod detect;
 pub mod excel;
 pub mod fetch;

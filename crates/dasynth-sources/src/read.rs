@@ -1,6 +1,7 @@
 //! Reading a crawled table into a polars `DataFrame`, the same way every time: the read options
 //! recorded in the catalog drive the reader, so profile, tasks and pandas all see one table.
 
+use crate::delimited;
 use crate::sniff::{self, Encoding};
 use dasynth_core::catalog::{ReadOptions, TableFormat};
 use polars::prelude::*;
@@ -176,6 +177,37 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
         (true, Some(bytes)) => first_record_in(bytes, o),
         (true, None) => first_record(&source, o)?,
     };
+    let fast = quote.and_then(|quote| {
+        let dialect = delimited::Dialect {
+            delimiter: delim,
+            quote,
+            skip_records: o.skip_rows as usize + usize::from(o.has_header),
+            has_header: o.has_header,
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let result = match &prefix {
+            Some(bytes) => delimited::read(bytes, &dialect, n_rows, threads),
+            None => map(&source)?.and_then(|m| delimited::read(&m, &dialect, n_rows, threads)),
+        };
+        result.inspect_err(|why| tracing::debug!(file = %path.display(), why = why.0, "reading with polars")).ok()
+    });
+    let mut df = match fast {
+        Some(df) => df,
+        None => read_with_polars(&source, o, n_rows, prefix.as_deref())
+            .map_err(|e| ReadError::invalid(path, format!("cannot parse as delimited text: {e}")))?,
+    };
+    let names = if o.has_header { mangle_names(&header).0 } else { (1..=df.width()).map(|i| format!("column_{i}")).collect() };
+    if names.len() == df.width() {
+        df.set_column_names(&names).map_err(|e| ReadError::invalid(path, format!("bad column names: {e}")))?;
+    }
+    Ok(df)
+}
+
+/// Reads delimited text with polars' CSV reader: `prefix` (whole records) when given, else the
+/// file. Types come from the first records; if a later value contradicts them, from all records.
+pub(crate) fn read_with_polars(source: &Path, o: &ReadOptions, n_rows: Option<usize>, prefix: Option<&[u8]>) -> PolarsResult<DataFrame> {
+    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied());
     let read = |infer: Option<usize>| -> PolarsResult<DataFrame> {
         let options = CsvReadOptions::default()
             .with_has_header(false)
@@ -184,21 +216,21 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
             .with_n_rows(n_rows)
             .with_raise_if_empty(false)
             .map_parse_options(|p| p.with_separator(delim).with_quote_char(quote).with_encoding(CsvEncoding::Utf8));
-        match &prefix {
-            Some(bytes) => options.into_reader_with_file_handle(std::io::Cursor::new(bytes.as_slice())).finish(),
-            None => options.try_into_reader_with_file_path(Some(source.clone()))?.finish(),
+        match prefix {
+            Some(bytes) => options.into_reader_with_file_handle(std::io::Cursor::new(bytes)).finish(),
+            None => options.try_into_reader_with_file_path(Some(source.to_path_buf()))?.finish(),
         }
     };
-    // Infer types from a large prefix; if a later value contradicts them, infer from all rows.
-    let mut df = match read(Some(10_000)) {
-        Ok(df) => df,
-        Err(_) => read(None).map_err(|e| ReadError::invalid(path, format!("cannot parse as delimited text: {e}")))?,
-    };
-    let names = if o.has_header { mangle_names(&header).0 } else { (1..=df.width()).map(|i| format!("column_{i}")).collect() };
-    if names.len() == df.width() {
-        df.set_column_names(&names).map_err(|e| ReadError::invalid(path, format!("bad column names: {e}")))?;
-    }
-    Ok(df)
+    read(Some(delimited::INFER_ROWS)).or_else(|_| read(None))
+}
+
+/// The file's bytes, mapped into memory; `None` (the polars reader then opens it itself) when it
+/// cannot be opened or mapped.
+fn map(path: &Path) -> Option<Result<memmap2::Mmap, delimited::Declined>> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: the files read here are the run's own stored copies, written once and never
+    // changed in place; polars' reader maps them the same way.
+    Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|_| delimited::Declined("the file cannot be mapped")))
 }
 
 /// The bytes of a delimited file up to the end of its first `n` data records (after skipped rows
