@@ -42,6 +42,8 @@ struct Field<'a> {
     inner: &'a [u8],
     quoted: bool,
     escaped: bool,
+    /// The data from the start of `inner` to the end, to load short text in one piece.
+    rest: &'a [u8],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,12 +330,12 @@ fn record<'a>(
                     break;
                 }
             }
-            field = Field { inner: &b[start..p], quoted: true, escaped };
+            field = Field { inner: &b[start..p], quoted: true, escaped, rest: &b[start..] };
             pos = p + 1;
         } else {
             let start = pos;
             pos = scan.field_end(b, pos);
-            field = Field { inner: &b[start..pos], quoted: false, escaped: false };
+            field = Field { inner: &b[start..pos], quoted: false, escaped: false, rest: &b[start..] };
         }
         each(col, field)?;
         col += 1;
@@ -409,11 +411,20 @@ struct StrBuf {
 }
 
 impl StrBuf {
+    /// Adds `bytes`; `rest` starts with them and may run on (so short text loads in one piece).
     #[inline]
-    fn push(&mut self, bytes: &[u8]) {
+    fn push(&mut self, bytes: &[u8], rest: &[u8]) {
         self.total_bytes += bytes.len();
         let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
-            View::new_inline(bytes)
+            match rest.get(..16) {
+                // An inline view is the length in the low 32 bits, then the bytes, zero-padded.
+                Some(word) => {
+                    let word = u128::from_le_bytes(word.try_into().unwrap_or_default());
+                    let text = word & ((1u128 << (8 * bytes.len())) - 1);
+                    View::from((text << 32) | bytes.len() as u128)
+                }
+                None => View::new_inline(bytes),
+            }
         } else {
             if self.current.len() + bytes.len() > u32::MAX as usize {
                 let full = std::mem::replace(&mut self.current, Vec::with_capacity(bytes.len().max(1 << 20)));
@@ -503,9 +514,9 @@ impl ColumnBuf {
                     a.push_null();
                 } else if f.escaped {
                     unescape(f.inner, quote, scratch);
-                    a.push(scratch);
+                    a.push(scratch, scratch);
                 } else {
-                    a.push(f.inner);
+                    a.push(f.inner, f.rest);
                 }
             }
             Self::Int(v, valid) => {
@@ -791,6 +802,20 @@ mod tests {
         // Most files are read; the odd values make some decline, for more than one reason.
         assert!(accepted > total * 2 / 3, "read {accepted} of {total}; declined {declined:?}");
         assert!(declined.len() >= 2, "{declined:?}");
+    }
+
+    #[test]
+    fn short_text_views_equal_polars_inline_views() {
+        let data = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 0..=12 {
+            let mut buf = ColumnBuf::new(Kind::Str, 1, 0);
+            let ColumnBuf::Str(a) = &mut buf else { unreachable!() };
+            a.push(&data[3..3 + len], &data[3..]);
+            // Near the end of the data the view is made the plain way.
+            a.push(&data[data.len() - len..], &data[data.len() - len..]);
+            assert_eq!(a.views[0].as_u128(), View::new_inline(&data[3..3 + len]).as_u128(), "{len}");
+            assert_eq!(a.views[1].as_u128(), View::new_inline(&data[data.len() - len..]).as_u128(), "{len}");
+        }
     }
 
     #[test]
