@@ -11,6 +11,7 @@
 //! [`read::read_table`] reads a catalogued table into a polars `DataFrame` with the recorded
 //! read options; later stages use it so every stage sees the same table.
 
+mod blockscan;
 pub mod catalog_io;
 pub mod crawl;
 mod delimited;

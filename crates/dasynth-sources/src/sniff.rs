@@ -247,7 +247,18 @@ pub enum ScanError {
 /// Streams the file once, quote-aware, counting records and checking that every record has the
 /// header's number of fields. Blank lines are ignored. Memory stays constant.
 pub fn scan_delimited(path: &Path, opts: &ReadOptions) -> Result<ScanResult, ScanError> {
+    if let Some(result) = block_scan(std::fs::File::open(path)?, opts)? {
+        return Ok(result);
+    }
     scan(std::fs::File::open(path)?, opts, true)
+}
+
+/// [`crate::blockscan::scan`] with the options' delimiter, quote and header.
+fn block_scan(file: impl Read, opts: &ReadOptions) -> std::io::Result<Option<ScanResult>> {
+    let delim = opts.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let quote = opts.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
+    let encoding = Encoding::from_label(&opts.encoding).unwrap_or(Encoding::Utf8);
+    crate::blockscan::scan(file, delim, quote, opts.has_header, |bytes| header_names(bytes, encoding, delim, quote))
 }
 
 const LOW_BITS: u64 = 0x0101_0101_0101_0101;
@@ -457,18 +468,22 @@ fn scan(file: impl Read, opts: &ReadOptions, words: bool) -> Result<ScanResult, 
         return Err(ScanError::Empty);
     };
     let header = if opts.has_header {
-        let text = match encoding {
-            Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode(&header_bytes).0.into_owned(),
-            _ => String::from_utf8_lossy(&header_bytes).into_owned(),
-        };
-        let text = text.trim_start_matches('\u{feff}');
-        let (names, _) = split_record(text.as_bytes(), 0, delim, if quote == 0 { b'"' } else { quote });
-        names
+        header_names(&header_bytes, encoding, delim, quote)
     } else {
         records += 1; // the first record was data
         (1..=fields).map(|i| format!("column_{i}")).collect()
     };
     Ok(ScanResult { records, fields, header })
+}
+
+/// Column names from the bytes of a header record.
+fn header_names(bytes: &[u8], encoding: Encoding, delim: u8, quote: u8) -> Vec<String> {
+    let text = match encoding {
+        Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    };
+    let text = text.trim_start_matches('\u{feff}');
+    split_record(text.as_bytes(), 0, delim, if quote == 0 { b'"' } else { quote }).0
 }
 
 /// Byte offset of the first invalid UTF-8 sequence, streaming.
@@ -518,14 +533,20 @@ mod tests {
             state % n
         };
         let alphabet = b",,,,\"\n\n\r  aaaaaaaaaaaaaaaaaaab;";
+        let mut by_blocks = 0;
         for case in 0..400 {
             let len = if case % 40 == 0 { 300_000 + next(5_000) } else { next(600) } as usize;
             // Mostly rectangular: a record is fields of random text, some quoted (with
             // delimiters, line ends and doubled quotes inside), now and then a stray byte.
             let fields = 1 + next(6);
+            // Every third file is regular: no stray bytes, no blank lines.
+            let regular = case % 3 == 0;
             let mut text = Vec::with_capacity(len + 64);
+            if case % 7 == 0 {
+                text.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+            }
             while text.len() < len {
-                if case % 2 == 1 && next(300) == 0 {
+                if case % 2 == 1 && !regular && next(300) == 0 {
                     text.push(alphabet[next(alphabet.len() as u64) as usize]);
                 }
                 for f in 0..fields {
@@ -547,8 +568,8 @@ mod tests {
                 }
                 text.extend_from_slice(match next(8) {
                     0 => b"\r\n",
-                    1 => b"\n\n",
-                    2 => b"\n \n",
+                    1 if !regular => b"\n\n",
+                    2 if !regular => b"\n \n",
                     _ => b"\n",
                 });
             }
@@ -568,8 +589,20 @@ mod tests {
                     "case {case}, quote {quote:?}, header {has_header}: {:?}",
                     String::from_utf8_lossy(&text[..text.len().min(200)])
                 );
+                // Sixty-four bytes at a time, where the text is regular enough.
+                if let Some(blocks) = block_scan(std::io::Cursor::new(&text), &o).unwrap() {
+                    assert_eq!(
+                        format!("{:?}", Ok::<_, ScanError>(blocks)),
+                        slow,
+                        "case {case}, quote {quote:?}, header {has_header}: {:?}",
+                        String::from_utf8_lossy(&text[..text.len().min(200)])
+                    );
+                    by_blocks += 1;
+                }
             }
         }
+        // Regular files (a third of 400, three ways each) mostly go by blocks.
+        assert!(by_blocks > 250, "{by_blocks}");
     }
 
     #[test]
