@@ -401,11 +401,14 @@ enum ColumnBuf {
     Str(StrBuf),
 }
 
-/// Text values as Arrow views: up to 12 bytes inside the view, longer ones in a byte buffer.
+/// Text values as Arrow views: up to 12 bytes inside the view, longer ones in a byte buffer (a
+/// value equal to the last long one, as in a sorted or grouped column, shares its bytes).
 struct StrBuf {
     views: Vec<View>,
     buffers: Vec<Buffer<u8>>,
     current: Vec<u8>,
+    /// Where the last long value lies in `current`.
+    last_long: Option<(usize, usize)>,
     validity: Validity,
     total_bytes: usize,
 }
@@ -426,13 +429,20 @@ impl StrBuf {
                 None => View::new_inline(bytes),
             }
         } else {
-            if self.current.len() + bytes.len() > u32::MAX as usize {
-                let full = std::mem::replace(&mut self.current, Vec::with_capacity(bytes.len().max(1 << 20)));
-                self.buffers.push(full.into());
-            }
-            let offset = self.current.len() as u32;
-            self.current.extend_from_slice(bytes);
-            View::new_from_bytes(bytes, self.buffers.len() as u32, offset)
+            let offset = match self.last_long {
+                Some((at, len)) if len == bytes.len() && &self.current[at..at + len] == bytes => at,
+                _ => {
+                    if self.current.len() + bytes.len() > u32::MAX as usize {
+                        let full = std::mem::replace(&mut self.current, Vec::with_capacity(bytes.len().max(1 << 20)));
+                        self.buffers.push(full.into());
+                    }
+                    let at = self.current.len();
+                    self.current.extend_from_slice(bytes);
+                    self.last_long = Some((at, bytes.len()));
+                    at
+                }
+            };
+            View::new_from_bytes(bytes, self.buffers.len() as u32, offset as u32)
         };
         self.validity.push(self.views.len(), true);
         self.views.push(view);
@@ -499,6 +509,7 @@ impl ColumnBuf {
                 views: Vec::with_capacity(rows),
                 buffers: Vec::new(),
                 current: Vec::with_capacity(long_bytes.min(u32::MAX as usize)),
+                last_long: None,
                 validity: Validity::default(),
                 total_bytes: 0,
             }),
@@ -816,6 +827,21 @@ mod tests {
             assert_eq!(a.views[0].as_u128(), View::new_inline(&data[3..3 + len]).as_u128(), "{len}");
             assert_eq!(a.views[1].as_u128(), View::new_inline(&data[data.len() - len..]).as_u128(), "{len}");
         }
+    }
+
+    #[test]
+    fn repeated_long_text_shares_its_bytes() {
+        let (a, b) = ("2001-01-01 00:01:00.000000", "2001-01-01 00:02:00.000000");
+        let mut buf = ColumnBuf::new(Kind::Str, 8, 0);
+        let ColumnBuf::Str(s) = &mut buf else { unreachable!() };
+        for v in [a, a, a, b, b, a] {
+            s.push(v.as_bytes(), v.as_bytes());
+        }
+        // Runs share bytes; a value seen before the last run is stored again.
+        assert_eq!(s.current.len(), 3 * a.len());
+        let ColumnBuf::Str(s) = buf else { unreachable!() };
+        let arr = s.finish();
+        assert_eq!(arr.values_iter().collect::<Vec<_>>(), vec![a, a, a, b, b, a]);
     }
 
     #[test]
