@@ -79,7 +79,7 @@ impl<'a> TextMap<'a, u64> {
                 let (a, b) = (&views[*at], &views[i]);
                 let same = match inline_key(a) {
                     Some(k) => Some(k) == inline_key(b),
-                    None => a.length == b.length && a.prefix == b.prefix && arr.value(*at) == arr.value(i),
+                    None => a.as_u128() == b.as_u128() || (a.length == b.length && a.prefix == b.prefix && arr.value(*at) == arr.value(i)),
                 };
                 if same {
                     *n += 1;

@@ -533,11 +533,7 @@ impl ColumnBuf {
             Self::Int(v, valid) => {
                 let s = number_text(f)?;
                 valid.push(v.len(), !s.is_empty());
-                v.push(if s.is_empty() {
-                    0
-                } else {
-                    atoi_simd::parse::<i64, true, true>(s).map_err(|_| Declined("a value that is not an integer"))?
-                });
+                v.push(if s.is_empty() { 0 } else { parse_int(s).ok_or(Declined("a value that is not an integer"))? });
             }
             Self::Float(v, valid) => {
                 let s = number_text(f)?;
@@ -568,6 +564,21 @@ impl ColumnBuf {
         }
         Ok(())
     }
+}
+
+/// An integer as polars' reader parses it: up to 18 plain digits (no overflow possible) here,
+/// anything else by the same `atoi_simd` call.
+#[inline]
+fn parse_int(s: &[u8]) -> Option<i64> {
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+        let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        return Some(if negative { -v } else { v });
+    }
+    atoi_simd::parse::<i64, true, true>(s).ok()
 }
 
 /// A numeric field's text: quotes dropped; empty means null. polars skips leading blanks
@@ -826,6 +837,21 @@ mod tests {
             a.push(&data[data.len() - len..], &data[data.len() - len..]);
             assert_eq!(a.views[0].as_u128(), View::new_inline(&data[3..3 + len]).as_u128(), "{len}");
             assert_eq!(a.views[1].as_u128(), View::new_inline(&data[data.len() - len..]).as_u128(), "{len}");
+        }
+    }
+
+    #[test]
+    fn integers_parse_as_atoi_simd_parses_them() {
+        let mut rng = Rng(7);
+        let fixed = ["0", "-0", "007", "-007", "-", "", "+5", "1a", "9223372036854775807", "-9223372036854775808", "9223372036854775808"];
+        let mut cases: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+        for _ in 0..20_000 {
+            let len = 1 + rng.below(20) as usize;
+            let digits: String = (0..len).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
+            cases.push(if rng.below(2) == 0 { format!("-{digits}") } else { digits });
+        }
+        for c in &cases {
+            assert_eq!(parse_int(c.as_bytes()), atoi_simd::parse::<i64, true, true>(c.as_bytes()).ok(), "{c:?}");
         }
     }
 
