@@ -38,42 +38,12 @@ impl Encoding {
 /// Streams the whole file to decide its encoding: a BOM, else valid UTF-8, else Windows-1252
 /// (a superset of Latin-1 in which every byte decodes).
 pub fn detect_encoding(path: &Path) -> std::io::Result<Encoding> {
-    let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut carry: Vec<u8> = Vec::new();
-    let mut first = true;
-    let mut bom = false;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let mut chunk = std::mem::take(&mut carry);
-        chunk.extend_from_slice(&buf[..n]);
-        let mut body: &[u8] = &chunk;
-        if first {
-            first = false;
-            if body.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                bom = true;
-                body = &body[3..];
-            }
-        }
-        match std::str::from_utf8(body) {
-            Ok(_) => {}
-            Err(e) => {
-                // An incomplete sequence at the end of the chunk is carried over.
-                if e.error_len().is_none() && body.len() - e.valid_up_to() < 4 {
-                    carry = body[e.valid_up_to()..].to_vec();
-                } else {
-                    return Ok(Encoding::Windows1252);
-                }
-            }
-        }
-    }
-    if !carry.is_empty() {
+    if first_invalid_utf8(path)?.is_some() {
         return Ok(Encoding::Windows1252);
     }
-    Ok(if bom { Encoding::Utf8Bom } else { Encoding::Utf8 })
+    let mut head = Vec::with_capacity(3);
+    std::fs::File::open(path)?.take(3).read_to_end(&mut head)?;
+    Ok(if head == [0xEF, 0xBB, 0xBF] { Encoding::Utf8Bom } else { Encoding::Utf8 })
 }
 
 /// Splits one record of `text` starting at `pos`; returns the fields and the next position.
@@ -486,24 +456,28 @@ fn header_names(bytes: &[u8], encoding: Encoding, delim: u8, quote: u8) -> Vec<S
     split_record(text.as_bytes(), 0, delim, if quote == 0 { b'"' } else { quote }).0
 }
 
-/// Byte offset of the first invalid UTF-8 sequence, streaming.
+/// Byte offset of the first invalid UTF-8 sequence (or of an incomplete one at the end),
+/// checked 1 MiB at a time in place.
 pub fn first_invalid_utf8(path: &Path) -> std::io::Result<Option<u64>> {
-    let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut carry: Vec<u8> = Vec::new();
-    let mut offset: u64 = 0;
+    // Tests read a few bytes at a time, so characters straddle the pieces.
+    const PIECE: usize = if cfg!(test) { 7 } else { 1 << 20 };
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; PIECE];
+    // `buf[..kept]` is the start of a character cut off by the last read; `offset` is the file
+    // offset of `buf[0]`.
+    let (mut kept, mut offset) = (0usize, 0u64);
     loop {
-        let n = f.read(&mut buf)?;
+        let n = f.read(&mut buf[kept..])?;
         if n == 0 {
-            return Ok(if carry.is_empty() { None } else { Some(offset) });
+            return Ok((kept > 0).then_some(offset));
         }
-        let mut chunk = std::mem::take(&mut carry);
-        chunk.extend_from_slice(&buf[..n]);
-        match std::str::from_utf8(&chunk) {
-            Ok(_) => offset += chunk.len() as u64,
+        let filled = kept + n;
+        match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) => (kept, offset) = (0, offset + filled as u64),
             Err(e) if e.error_len().is_none() => {
-                carry = chunk[e.valid_up_to()..].to_vec();
-                offset += e.valid_up_to() as u64;
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..filled, 0);
+                (kept, offset) = (filled - valid, offset + valid as u64);
             }
             Err(e) => return Ok(Some(offset + e.valid_up_to() as u64)),
         }
@@ -634,6 +608,14 @@ mod tests {
 
     #[test]
     fn encodings() {
+        // Characters of two, three and four bytes across the pieces, then a bad or cut-off end.
+        let text = "aé€😀b".repeat(5);
+        for tail in [&b""[..], b"\xff", b"\xe2\x82", b"x\x80yz"] {
+            let mut bytes = text.as_bytes().to_vec();
+            bytes.extend_from_slice(tail);
+            let expected = std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to() as u64);
+            assert_eq!(first_invalid_utf8(file(&bytes).path()).unwrap(), expected, "{tail:?}");
+        }
         assert_eq!(detect_encoding(file(b"a,b\n1,2\n").path()).unwrap(), Encoding::Utf8);
         assert_eq!(detect_encoding(file(b"\xEF\xBB\xBFa,b\n").path()).unwrap(), Encoding::Utf8Bom);
         assert_eq!(detect_encoding(file(b"name\nJos\xe9\n").path()).unwrap(), Encoding::Windows1252);
