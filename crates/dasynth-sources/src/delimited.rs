@@ -508,7 +508,8 @@ impl ColumnBuf {
             Kind::Str => Self::Str(StrBuf {
                 views: Vec::with_capacity(rows),
                 buffers: Vec::new(),
-                current: Vec::with_capacity(long_bytes.min(u32::MAX as usize)),
+                // Reserved, not touched; capped so a guess for a huge file stays a modest one.
+                current: Vec::with_capacity(long_bytes.min(256 << 20)),
                 last_long: None,
                 validity: Validity::default(),
                 total_bytes: 0,
@@ -617,14 +618,16 @@ fn parse_segment(
     sample: &Sample,
     n_rows: Option<usize>,
 ) -> Result<Vec<ColumnBuf>, Declined> {
-    // Pieces meet at record starts, so no character is split between two checks.
+    // Pieces meet at record starts, so no character is split between two checks. (A limited
+    // read checks all its bytes too, as polars does.)
     std::str::from_utf8(&data[start..end]).map_err(|_| Declined("invalid UTF-8"))?;
+    let limit = n_rows.unwrap_or(usize::MAX);
     let (rows, long_bytes) = sample.room(end - start);
     let width = sample.kinds.len();
+    let rows = rows.min(limit.saturating_add(16));
     let mut bufs: Vec<ColumnBuf> = sample.kinds.iter().zip(long_bytes).map(|(&k, long)| ColumnBuf::new(k, rows, long)).collect();
     let mut scratch = Vec::new();
     let (mut pos, mut rows) = (start, 0);
-    let limit = n_rows.unwrap_or(usize::MAX);
     while pos < end && rows < limit {
         let (next, n) = record(data, pos, d, scan, width, &mut |c, f| bufs[c].push(f, d.quote, &mut scratch))?;
         if n != width {
