@@ -874,6 +874,19 @@ mod tests {
     }
 
     #[test]
+    fn a_header_with_a_quoted_line_break_is_one_record_to_both_readers() {
+        let text = "\"a\nb\",c\n1,2\n3,4\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("header.csv");
+        std::fs::write(&path, text).unwrap();
+        let o = ReadOptions { delimiter: ",".into(), quote: Some("\"".into()), has_header: true, encoding: "utf-8".into(), skip_rows: 0 };
+        let slow = crate::read::read_with_polars(&path, &o, None, None).unwrap();
+        let fast = read(text.as_bytes(), &dialect(&o), None, 1).unwrap();
+        assert_same(&fast, &slow, text);
+        assert_eq!(fast.shape(), (2, 2));
+    }
+
+    #[test]
     fn a_value_that_contradicts_the_inferred_type_declines() {
         // Integers for the first 10,000 records, then text: polars infers again from every record.
         let mut text = String::from("id,n\n");
