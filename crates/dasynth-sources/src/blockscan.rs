@@ -80,10 +80,11 @@ struct Scan {
     has_header: bool,
     /// All ones while inside quotes at the end of the last block.
     inside: u64,
-    /// The last byte of the last block ended a record (bit 0) / was a carriage return outside
-    /// quotes (bit 0) / was a space that began a record (bit 0).
+    /// Bit 0 set: the last byte of the last block ended a record (so a record starts here).
     after_end: u64,
+    /// Bit 0 set: the last byte of the last block was a carriage return outside quotes.
     pending_cr: u64,
+    /// Bit 0 set: the last byte of the last block was a space that began a record.
     start_space: u64,
     /// Delimiters outside quotes so far, and at the start of the current record.
     delimiters: u64,
