@@ -460,9 +460,9 @@ fn header_names(bytes: &[u8], encoding: Encoding, delim: u8, quote: u8) -> Vec<S
 /// checked 1 MiB at a time in place.
 pub fn first_invalid_utf8(path: &Path) -> std::io::Result<Option<u64>> {
     // Tests read a few bytes at a time, so characters straddle the pieces.
-    const PIECE: usize = if cfg!(test) { 7 } else { 1 << 20 };
+    let piece: usize = if cfg!(test) { 7 } else { 1 << 20 };
     let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; PIECE];
+    let mut buf = vec![0u8; piece];
     // `buf[..kept]` is the start of a character cut off by the last read; `offset` is the file
     // offset of `buf[0]`.
     let (mut kept, mut offset) = (0usize, 0u64);
