@@ -66,6 +66,18 @@ pub struct ReadOptions {
     pub skip_rows: u32,
 }
 
+impl ReadOptions {
+    /// The delimiter as a byte (`,` when unset).
+    pub fn delimiter_byte(&self) -> u8 {
+        self.delimiter.as_bytes().first().copied().unwrap_or(b',')
+    }
+
+    /// The quote character as a byte, if there is one.
+    pub fn quote_byte(&self) -> Option<u8> {
+        self.quote.as_deref().and_then(|q| q.as_bytes().first().copied())
+    }
+}
+
 impl Default for ReadOptions {
     fn default() -> Self {
         Self { delimiter: ",".into(), quote: Some("\"".into()), has_header: true, encoding: "utf-8".into(), skip_rows: 0 }

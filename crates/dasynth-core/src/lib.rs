@@ -6,7 +6,8 @@
 //! the run folder ([`layout`]), content-hash ids ([`ids`]), atomic writes ([`atomic`]), the
 //! configuration file and its resolution into settings ([`config`]), the source-definition
 //! files under `sources/` ([`sourcedef`]), the environment variables dasynth reads ([`env`]),
-//! and the JSON Schemas generated from all of these ([`schemas`]).
+//! the cores it may use ([`machine`]), and the JSON Schemas generated from all of these
+//! ([`schemas`]).
 //!
 //! The crate is deliberately light: no polars, no I/O beyond small files, so every other crate
 //! can depend on it without paying for heavy builds.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod env;
 pub mod ids;
 pub mod layout;
+pub mod machine;
 pub mod profile;
 pub mod reporter;
 pub mod schemas;

@@ -258,15 +258,9 @@ fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_cor
 /// `n` rows cut into one slice per core (at most 8), each of at least `min_rows` rows when
 /// there are enough, as (offset, length).
 pub(crate) fn row_slices(n: usize, min_rows: usize) -> Vec<(i64, usize)> {
-    let parts = cores().min(8).min(n.div_ceil(min_rows)).max(1);
+    let parts = dasynth_core::machine::cores().min(8).min(n.div_ceil(min_rows)).max(1);
     let len = n.div_ceil(parts);
     (0..parts).map(|p| ((p * len) as i64, len)).collect()
-}
-
-/// The cores this process may use, asked once (the answer reads cgroup files each time).
-pub(crate) fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(1))
 }
 
 /// `f` over every item on one thread per core, each thread taking the next unclaimed item (the
@@ -278,7 +272,7 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
 
 /// [`par_map`] where each thread keeps its own state (from `init`) across the items it takes.
 pub(crate) fn par_map_with<T: Sync, S, R: Send>(items: &[T], init: impl Fn() -> S + Sync, f: impl Fn(&mut S, &T) -> R + Sync) -> Vec<R> {
-    let threads = cores().min(items.len());
+    let threads = dasynth_core::machine::cores().min(items.len());
     if threads <= 1 {
         let mut state = init();
         return items.iter().map(|item| f(&mut state, item)).collect();

@@ -9,7 +9,7 @@
 //! the end. For anything else this returns `None` and the byte-by-byte scan in `sniff.rs` gives
 //! the answer (and, for ragged rows, the line to name).
 
-use crate::sniff::ScanResult;
+use crate::sniff::{ScanResult, prefix_xor};
 use std::io::Read;
 
 /// Bytes read at a time (a multiple of 64; small in tests, so files span many reads).
@@ -60,17 +60,6 @@ fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
         m.space |= if b == b' ' { bit } else { 0 };
     }
     m
-}
-
-/// Bit `i` is the XOR of bits `0..=i`.
-fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
 }
 
 /// The state carried from block to block.

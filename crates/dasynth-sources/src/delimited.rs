@@ -14,6 +14,8 @@ use polars_arrow::array::{BooleanArray, PrimitiveArray, Utf8ViewArray, View};
 use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_buffer::Buffer;
 
+use crate::sniff::bytes_equal;
+
 /// Records whose values decide the column types (polars' `infer_schema_length` in `read.rs`).
 pub(crate) const INFER_ROWS: usize = 10_000;
 
@@ -62,17 +64,8 @@ const STR: u8 = 8;
 /// Finds the bytes that end or open a field, eight at a time.
 struct Scanner {
     classes: [bool; 256],
-    delimiter: u64,
-    quote: u64,
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of every zero byte of `x` (exact for the lowest one, which is all that is used).
-#[inline]
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGHS
+    delimiter: u8,
+    quote: u8,
 }
 
 impl Scanner {
@@ -81,7 +74,7 @@ impl Scanner {
         for b in [d.delimiter, d.quote, b'\n', b'\r'] {
             classes[b as usize] = true;
         }
-        Self { classes, delimiter: ONES * u64::from(d.delimiter), quote: ONES * u64::from(d.quote) }
+        Self { classes, delimiter: d.delimiter, quote: d.quote }
     }
 
     /// The first delimiter, quote, line feed or carriage return at or after `pos` (or the end).
@@ -89,8 +82,7 @@ impl Scanner {
     fn field_end(&self, b: &[u8], mut pos: usize) -> usize {
         while let Some(word) = b.get(pos..pos + 8) {
             let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let hits =
-                zero_bytes(w ^ self.delimiter) | zero_bytes(w ^ self.quote) | zero_bytes(w ^ (ONES * 10)) | zero_bytes(w ^ (ONES * 13));
+            let hits = bytes_equal(w, self.delimiter) | bytes_equal(w, self.quote) | bytes_equal(w, b'\n') | bytes_equal(w, b'\r');
             if hits != 0 {
                 return pos + (hits.trailing_zeros() / 8) as usize;
             }
@@ -107,14 +99,13 @@ impl Scanner {
     fn next_quote(&self, b: &[u8], mut pos: usize) -> Option<usize> {
         while let Some(word) = b.get(pos..pos + 8) {
             let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let hits = zero_bytes(w ^ self.quote);
+            let hits = bytes_equal(w, self.quote);
             if hits != 0 {
                 return Some(pos + (hits.trailing_zeros() / 8) as usize);
             }
             pos += 8;
         }
-        let q = self.quote as u8;
-        b[pos..].iter().position(|&c| c == q).map(|i| pos + i)
+        b[pos..].iter().position(|&c| c == self.quote).map(|i| pos + i)
     }
 }
 
@@ -147,7 +138,6 @@ pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: us
     }
     // polars types a limited read from the same first records as a whole one.
     let sample = infer(data, d, &scan, INFER_ROWS)?;
-    let kinds = &sample.kinds;
 
     let parts = if n_rows.is_some() { 1 } else { threads.clamp(1, (data.len() / MIN_PART).max(1)) };
     let bounds = boundaries(data, d.quote, parts);
@@ -162,18 +152,21 @@ pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: us
         out
     });
     let segments = segments.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let mut columns: Vec<Vec<ColumnBuf>> = (0..kinds.len()).map(|_| Vec::with_capacity(parts)).collect();
+    let mut columns: Vec<Vec<ColumnBuf>> = (0..sample.kinds.len()).map(|_| Vec::with_capacity(parts)).collect();
     for seg in segments {
         for (c, buf) in seg.into_iter().enumerate() {
             columns[c].push(buf);
         }
     }
-    let columns: Vec<Column> = columns
+    let columns = columns
         .into_iter()
-        .zip(kinds)
         .enumerate()
-        .map(|(i, (bufs, kind))| finish_column(format!("column_{}", i + 1).into(), *kind, bufs))
-        .collect();
+        .map(|(i, bufs)| {
+            let arrays = bufs.into_iter().map(ColumnBuf::finish).collect();
+            Series::from_arrow_chunks(format!("column_{}", i + 1).into(), arrays).map(Series::into_column)
+        })
+        .collect::<PolarsResult<Vec<Column>>>()
+        .map_err(|_| Declined("arrays polars does not take"))?;
     DataFrame::new_infer_height(columns).map_err(|_| Declined("columns of different lengths"))
 }
 
@@ -517,6 +510,16 @@ impl ColumnBuf {
         }
     }
 
+    /// The Arrow array of the values added.
+    fn finish(self) -> ArrayRef {
+        match self {
+            Self::Int(v, valid) => PrimitiveArray::<i64>::new(ArrowDataType::Int64, v.into(), valid.finish()).boxed(),
+            Self::Float(v, valid) => PrimitiveArray::<f64>::new(ArrowDataType::Float64, v.into(), valid.finish()).boxed(),
+            Self::Bool(v, valid) => BooleanArray::new(ArrowDataType::Boolean, v.into(), valid.finish()).boxed(),
+            Self::Str(a) => a.finish().boxed(),
+        }
+    }
+
     /// Adds one field as polars' builders would, or declines where polars would fail.
     #[inline]
     fn push(&mut self, f: Field<'_>, quote: u8, scratch: &mut Vec<u8>) -> Result<(), Declined> {
@@ -640,44 +643,6 @@ fn parse_segment(
         return Err(Declined("records that do not meet at the split points"));
     }
     Ok(bufs)
-}
-
-fn finish_column(name: PlSmallStr, kind: Kind, bufs: Vec<ColumnBuf>) -> Column {
-    let column = match kind {
-        Kind::Int => Int64Chunked::from_chunk_iter(
-            name,
-            bufs.into_iter().map(|b| match b {
-                ColumnBuf::Int(v, valid) => PrimitiveArray::<i64>::new(ArrowDataType::Int64, v.into(), valid.finish()),
-                _ => unreachable!("a column's pieces share its kind"),
-            }),
-        )
-        .into_series(),
-        Kind::Float => Float64Chunked::from_chunk_iter(
-            name,
-            bufs.into_iter().map(|b| match b {
-                ColumnBuf::Float(v, valid) => PrimitiveArray::<f64>::new(ArrowDataType::Float64, v.into(), valid.finish()),
-                _ => unreachable!("a column's pieces share its kind"),
-            }),
-        )
-        .into_series(),
-        Kind::Bool => BooleanChunked::from_chunk_iter(
-            name,
-            bufs.into_iter().map(|b| match b {
-                ColumnBuf::Bool(v, valid) => BooleanArray::new(ArrowDataType::Boolean, v.into(), valid.finish()),
-                _ => unreachable!("a column's pieces share its kind"),
-            }),
-        )
-        .into_series(),
-        Kind::Str => StringChunked::from_chunk_iter(
-            name,
-            bufs.into_iter().map(|b| match b {
-                ColumnBuf::Str(a) => a.finish(),
-                _ => unreachable!("a column's pieces share its kind"),
-            }),
-        )
-        .into_series(),
-    };
-    column.into_column()
 }
 
 #[cfg(test)]

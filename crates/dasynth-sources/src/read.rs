@@ -164,32 +164,31 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
         Encoding::Windows1252 => utf8_copy(path, scratch)?,
         _ => path.to_path_buf(),
     };
-    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied());
-    // A limited read parses only the bytes of its first records: polars would otherwise split
-    // and parse the whole file before taking the first rows.
+    // A limited read parses only the bytes of its first records (polars would otherwise split
+    // and parse the whole file before taking the first rows); a whole read maps the file. The
+    // header and the fast reader both take these bytes.
     let prefix = match n_rows {
         Some(n) => record_prefix(&source, o, n)?,
         None => None,
     };
-    let header = match (o.has_header, &prefix) {
-        (false, _) => Vec::new(),
-        (true, Some(bytes)) => first_record_in(bytes, o),
-        (true, None) => first_record(&source, o)?,
+    let mapped = if prefix.is_none() { map(&source) } else { None };
+    let bytes = prefix.as_deref().or(mapped.as_deref());
+    let header = match (o.has_header, &prefix, &mapped) {
+        (false, ..) => Vec::new(),
+        (true, Some(prefix), _) => first_record_in(prefix, o),
+        (true, None, Some(m)) => first_record_in(&m[..m.len().min(HEADER_LIMIT)], o),
+        (true, None, None) => first_record(&source, o)?,
     };
-    let fast = quote.and_then(|quote| {
+    let fast = bytes.zip(o.quote_byte()).and_then(|(bytes, quote)| {
         let dialect = delimited::Dialect {
-            delimiter: delim,
+            delimiter: o.delimiter_byte(),
             quote,
             skip_records: o.skip_rows as usize + usize::from(o.has_header),
             has_header: o.has_header,
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let result = match &prefix {
-            Some(bytes) => delimited::read(bytes, &dialect, n_rows, threads),
-            None => map(&source)?.and_then(|m| delimited::read(&m, &dialect, n_rows, threads)),
-        };
-        result.inspect_err(|why| tracing::debug!(file = %path.display(), why = why.0, "reading with polars")).ok()
+        delimited::read(bytes, &dialect, n_rows, dasynth_core::machine::cores())
+            .inspect_err(|why| tracing::debug!(file = %path.display(), why = why.0, "reading with polars"))
+            .ok()
     });
     let mut df = match fast {
         Some(df) => df,
@@ -206,8 +205,7 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
 /// Reads delimited text with polars' CSV reader: `prefix` (whole records) when given, else the
 /// file. Types come from the first records; if a later value contradicts them, from all records.
 pub(crate) fn read_with_polars(source: &Path, o: &ReadOptions, n_rows: Option<usize>, prefix: Option<&[u8]>) -> PolarsResult<DataFrame> {
-    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied());
+    let (delim, quote) = (o.delimiter_byte(), o.quote_byte());
     let read = |infer: Option<usize>| -> PolarsResult<DataFrame> {
         let options = CsvReadOptions::default()
             .with_has_header(false)
@@ -224,13 +222,13 @@ pub(crate) fn read_with_polars(source: &Path, o: &ReadOptions, n_rows: Option<us
     read(Some(delimited::INFER_ROWS)).or_else(|_| read(None))
 }
 
-/// The file's bytes, mapped into memory; `None` (the polars reader then opens it itself) when it
+/// The file's bytes, mapped into memory; `None` (polars' reader then opens it itself) when it
 /// cannot be opened or mapped.
-fn map(path: &Path) -> Option<Result<memmap2::Mmap, delimited::Declined>> {
+fn map(path: &Path) -> Option<memmap2::Mmap> {
     let file = std::fs::File::open(path).ok()?;
     // SAFETY: the files read here are the run's own stored copies, written once and never
     // changed in place; polars' reader maps them the same way.
-    Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|_| delimited::Declined("the file cannot be mapped")))
+    unsafe { memmap2::Mmap::map(&file) }.ok()
 }
 
 /// The bytes of a delimited file up to the end of its first `n` data records (after skipped rows
@@ -243,8 +241,7 @@ fn record_prefix(path: &Path, o: &ReadOptions, n: usize) -> Result<Option<Vec<u8
     if buf.len() as u64 <= LIMIT {
         return Ok(Some(buf)); // the whole file
     }
-    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
+    let (delim, quote) = (o.delimiter_byte(), o.quote_byte().unwrap_or(0));
     let want = n + o.skip_rows as usize + usize::from(o.has_header);
     let start = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
     let (mut pos, mut records) = (start, 0);
@@ -266,16 +263,18 @@ fn first_record(path: &Path, o: &ReadOptions) -> Result<Vec<String>, ReadError> 
     use std::io::Read;
     let mut f = open(path)?;
     let mut buf = Vec::new();
-    // A header longer than this is not a header a person wrote; 10,000 columns fit easily.
-    (&mut f).take(8 << 20).read_to_end(&mut buf).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    (&mut f).take(HEADER_LIMIT as u64).read_to_end(&mut buf).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
     Ok(first_record_in(&buf, o))
 }
+
+/// Bytes looked at for a header: a header longer than this is not one a person wrote; 10,000
+/// columns fit easily.
+const HEADER_LIMIT: usize = 8 << 20;
 
 /// The first non-blank record (after `o.skip_rows`) of delimited text already read.
 fn first_record_in(buf: &[u8], o: &ReadOptions) -> Vec<String> {
     let text = buf.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(buf);
-    let delim = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    let quote = o.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(b'"');
+    let (delim, quote) = (o.delimiter_byte(), o.quote_byte().unwrap_or(b'"'));
     let mut pos = 0;
     let mut skipped = 0;
     while pos < text.len() {

@@ -225,8 +225,7 @@ pub fn scan_delimited(path: &Path, opts: &ReadOptions) -> Result<ScanResult, Sca
 
 /// [`crate::blockscan::scan`] with the options' delimiter, quote and header.
 fn block_scan(file: impl Read, opts: &ReadOptions) -> std::io::Result<Option<ScanResult>> {
-    let delim = opts.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    let quote = opts.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
+    let (delim, quote) = (opts.delimiter_byte(), opts.quote_byte().unwrap_or(0));
     let encoding = Encoding::from_label(&opts.encoding).unwrap_or(Encoding::Utf8);
     crate::blockscan::scan(file, delim, quote, opts.has_header, |bytes| header_names(bytes, encoding, delim, quote))
 }
@@ -235,7 +234,7 @@ const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of every byte of `w` that equals `b`, exactly (no carries cross bytes).
-fn bytes_equal(w: u64, b: u8) -> u64 {
+pub(crate) fn bytes_equal(w: u64, b: u8) -> u64 {
     let t = w ^ (LOW_BITS * u64::from(b));
     !(((t & !HIGH_BITS) + !HIGH_BITS) | t) & HIGH_BITS
 }
@@ -258,20 +257,21 @@ const BITS_SET: [u8; 256] = {
 };
 
 /// Bit `i` is the XOR of bits `0..=i`.
-fn prefix_xor(bits: u8) -> u8 {
-    let mut p = bits;
-    p ^= p << 1;
-    p ^= p << 2;
-    p ^= p << 4;
-    p
+pub(crate) fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
 }
 
 /// [`scan_delimited`] over any reader. With `words`, stretches without line ends are taken
 /// eight bytes at a time (delimiters counted outside quotes, quoting followed through the
 /// quote bits); without, byte by byte. Both give the same answer.
 fn scan(file: impl Read, opts: &ReadOptions, words: bool) -> Result<ScanResult, ScanError> {
-    let delim = opts.delimiter.as_bytes().first().copied().unwrap_or(b',');
-    let quote = opts.quote.as_deref().and_then(|q| q.as_bytes().first().copied()).unwrap_or(0);
+    let (delim, quote) = (opts.delimiter_byte(), opts.quote_byte().unwrap_or(0));
     let encoding = Encoding::from_label(&opts.encoding).unwrap_or(Encoding::Utf8);
     let mut reader = BufReader::with_capacity(1 << 17, file);
     let mut buf = vec![0u8; 1 << 17];
@@ -347,7 +347,7 @@ fn scan(file: impl Read, opts: &ReadOptions, words: bool) -> Result<ScanResult, 
                     } else if quotes != 0 {
                         // Every quote toggles quoting (a doubled quote closes and reopens), so
                         // the bytes inside quotes are a running XOR of the quote bits.
-                        let inside = prefix_xor(byte_bits(quotes)) ^ if in_quotes { 0xff } else { 0 };
+                        let inside = prefix_xor(u64::from(byte_bits(quotes))) as u8 ^ if in_quotes { 0xff } else { 0 };
                         let counted = byte_bits(delims) & !inside;
                         fields_in_record += u64::from(BITS_SET[usize::from(counted)]);
                         in_quotes = inside & 0x80 != 0;
