@@ -17,16 +17,17 @@ const CHUNK: usize = if cfg!(test) { 256 } else { 1 << 20 };
 
 /// The bits of one block.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Masks {
-    quote: u64,
-    delimiter: u64,
-    line_feed: u64,
-    carriage_return: u64,
-    space: u64,
+pub(crate) struct Masks {
+    pub quote: u64,
+    pub delimiter: u64,
+    pub line_feed: u64,
+    pub carriage_return: u64,
+    pub space: u64,
 }
 
 #[cfg(target_arch = "x86_64")]
-fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
+#[inline(always)]
+pub(crate) fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
     use std::arch::x86_64::*;
     let mut m = Masks::default();
     for k in 0..4 {
@@ -49,7 +50,7 @@ fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
+pub(crate) fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
     let mut m = Masks::default();
     for (i, &b) in block.iter().enumerate() {
         let bit = 1u64 << i;

@@ -16,11 +16,16 @@ use polars_buffer::Buffer;
 
 use crate::sniff::bytes_equal;
 
+mod index;
+
 /// Records whose values decide the column types (polars' `infer_schema_length` in `read.rs`).
 pub(crate) const INFER_ROWS: usize = 10_000;
 
 /// Below this many bytes of data one thread reads the whole file (tests split tiny files too).
 const MIN_PART: usize = if cfg!(test) { 64 } else { 256 << 10 };
+
+/// A piece's records ran past the start of the next piece.
+const MISSED_SPLIT: Declined = Declined("records that do not meet at the split points");
 
 /// Why the fast path left a file to polars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,20 +144,27 @@ pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: us
     // polars types a limited read from the same first records as a whole one.
     let sample = infer(data, d, &scan, INFER_ROWS)?;
 
-    let parts = if n_rows.is_some() { 1 } else { threads.clamp(1, (data.len() / MIN_PART).max(1)) };
-    let bounds = boundaries(data, d.quote, parts);
-    let segments: Vec<Result<Vec<ColumnBuf>, Declined>> = std::thread::scope(|scope| {
-        let parse = |i: usize| {
-            let (start, end) = (bounds[i], bounds[i + 1]);
-            parse_segment(data, start, end, d, &scan, &sample, n_rows)
-        };
-        let handles: Vec<_> = (1..parts).map(|i| scope.spawn(move || parse(i))).collect();
-        let mut out = vec![parse(0)];
-        out.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))));
-        out
-    });
-    let segments = segments.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let mut columns: Vec<Vec<ColumnBuf>> = (0..sample.kinds.len()).map(|_| Vec::with_capacity(parts)).collect();
+    // More pieces than threads, taken in turn, so a thread that runs slower holds up little.
+    let points = if n_rows.is_some() { vec![0, data.len()] } else { split_points(data.len(), threads) };
+    let parse = |bounds: &[usize]| {
+        let pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+        dasynth_core::machine::par_map_with(
+            threads,
+            &pieces,
+            || (),
+            |_, &(start, end)| parse_segment(data, start, end, d, &scan, &sample, n_rows),
+        )
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+    };
+    // Pieces first start after the first line feed past each split point; a piece that does not
+    // end where the next begins shows that a point fell inside a quoted line break, and the
+    // starts are found again from the parity of the quotes (a whole pass over the file).
+    let segments = match parse(&line_starts(data, &points)) {
+        Err(MISSED_SPLIT) => parse(&boundaries(data, d.quote, &points, threads))?,
+        other => other?,
+    };
+    let mut columns: Vec<Vec<ColumnBuf>> = (0..sample.kinds.len()).map(|_| Vec::with_capacity(segments.len())).collect();
     for seg in segments {
         for (c, buf) in seg.into_iter().enumerate() {
             columns[c].push(buf);
@@ -344,35 +356,49 @@ fn record<'a>(
     }
 }
 
-/// Where each of `parts` pieces of `data` starts (and, last, where the data ends): the first record
-/// start at or after an even split, found from the parity of the quotes before it (quotes come in
-/// pairs in a strictly quoted file; a file that is not is declined by the parse that follows).
-fn boundaries(data: &[u8], quote: u8, parts: usize) -> Vec<usize> {
-    let targets: Vec<usize> = (0..=parts).map(|i| data.len() / parts * i).map(|t| t.min(data.len())).collect();
-    let mut bounds = vec![0; parts + 1];
-    bounds[parts] = data.len();
-    if parts == 1 {
-        return bounds;
+/// Where the pieces of `len` bytes to be read by `threads` threads are cut, ending with `len`:
+/// each piece a share of what is left, so they shrink towards the end and the threads, taking
+/// them in turn, finish close together.
+fn split_points(len: usize, threads: usize) -> Vec<usize> {
+    let mut points = vec![0];
+    let mut at = 0;
+    while len - at >= 2 * MIN_PART && threads > 1 {
+        at += ((len - at) / (2 * threads)).max(MIN_PART);
+        points.push(at);
     }
-    let counts: Vec<usize> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..parts - 1)
-            .map(|i| {
-                let piece = &data[targets[i]..targets[i + 1]];
-                scope.spawn(move || count_byte(piece, quote))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    });
+    points.push(len);
+    points
+}
+
+/// The start of each piece (and, last, the end of the data), guessed: just after the first line
+/// feed at or after each split point.
+fn line_starts(data: &[u8], points: &[usize]) -> Vec<usize> {
+    let mut bounds = points.to_vec();
+    for i in 1..bounds.len() - 1 {
+        let target = points[i];
+        let start = memchr::memchr(b'\n', &data[target..]).map_or(data.len(), |j| target + j + 1);
+        bounds[i] = start.max(bounds[i - 1]);
+    }
+    bounds
+}
+
+/// The start of each piece (and, last, the end of the data): the first record start at or
+/// after each split point, found from the parity of the quotes before it (quotes come in pairs
+/// in a strictly quoted file; a file that is not is declined by the parse that follows).
+fn boundaries(data: &[u8], quote: u8, points: &[usize], threads: usize) -> Vec<usize> {
+    let pieces: Vec<&[u8]> = points.windows(2).map(|w| &data[w[0]..w[1]]).collect();
+    let counts = dasynth_core::machine::par_map_with(threads, &pieces, || (), |_, piece| count_byte(piece, quote));
+    let mut bounds = points.to_vec();
     let mut inside = false;
-    for i in 1..parts {
+    for i in 1..bounds.len() - 1 {
         inside ^= counts[i - 1] % 2 == 1;
         let mut q = inside;
         let mut start = data.len();
-        for (j, &b) in data[targets[i]..].iter().enumerate() {
+        for (j, &b) in data[points[i]..].iter().enumerate() {
             if b == quote {
                 q = !q;
             } else if b == b'\n' && !q {
-                start = targets[i] + j + 1;
+                start = points[i] + j + 1;
                 break;
             }
         }
@@ -408,7 +434,7 @@ struct StrBuf {
 
 impl StrBuf {
     /// Adds `bytes`; `rest` starts with them and may run on (so short text loads in one piece).
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, bytes: &[u8], rest: &[u8]) {
         self.total_bytes += bytes.len();
         let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
@@ -523,62 +549,95 @@ impl ColumnBuf {
     /// Adds one field as polars' builders would, or declines where polars would fail.
     #[inline]
     fn push(&mut self, f: Field<'_>, quote: u8, scratch: &mut Vec<u8>) -> Result<(), Declined> {
+        self.push_all(std::iter::once(f), quote, scratch)
+    }
+
+    /// [`ColumnBuf::push`] for each of `fields`, with the column's type looked at once.
+    #[inline]
+    fn push_all<'a>(&mut self, fields: impl Iterator<Item = Field<'a>>, quote: u8, scratch: &mut Vec<u8>) -> Result<(), Declined> {
         match self {
             Self::Str(a) => {
-                if !f.quoted && f.inner.is_empty() {
-                    a.push_null();
-                } else if f.escaped {
-                    unescape(f.inner, quote, scratch);
-                    a.push(scratch, scratch);
-                } else {
-                    a.push(f.inner, f.rest);
+                for f in fields {
+                    if !f.quoted && f.inner.is_empty() {
+                        a.push_null();
+                    } else if f.escaped {
+                        unescape(f.inner, quote, scratch);
+                        a.push(scratch, scratch);
+                    } else {
+                        a.push(f.inner, f.rest);
+                    }
                 }
             }
             Self::Int(v, valid) => {
-                let s = number_text(f)?;
-                valid.push(v.len(), !s.is_empty());
-                v.push(if s.is_empty() { 0 } else { parse_int(s).ok_or(Declined("a value that is not an integer"))? });
+                for f in fields {
+                    let s = number_text(f)?;
+                    valid.push(v.len(), !s.is_empty());
+                    v.push(if s.is_empty() { 0 } else { parse_int(s, f.rest).ok_or(Declined("a value that is not an integer"))? });
+                }
             }
             Self::Float(v, valid) => {
-                let s = number_text(f)?;
-                valid.push(v.len(), !s.is_empty());
-                v.push(if s.is_empty() {
-                    0.0
-                } else {
-                    fast_float2::parse::<f64, _>(s).map_err(|_| Declined("a value that is not a number"))?
-                });
+                for f in fields {
+                    let s = number_text(f)?;
+                    valid.push(v.len(), !s.is_empty());
+                    v.push(if s.is_empty() {
+                        0.0
+                    } else {
+                        fast_float2::parse::<f64, _>(s).map_err(|_| Declined("a value that is not a number"))?
+                    });
+                }
             }
             Self::Bool(v, valid) => {
-                if f.escaped {
-                    return Err(Declined("a value that is not a boolean"));
+                for f in fields {
+                    if f.escaped {
+                        return Err(Declined("a value that is not a boolean"));
+                    }
+                    let s = f.inner;
+                    let value = if s.eq_ignore_ascii_case(b"true") {
+                        Some(true)
+                    } else if s.eq_ignore_ascii_case(b"false") {
+                        Some(false)
+                    } else if s.is_empty() {
+                        None
+                    } else {
+                        return Err(Declined("a value that is not a boolean"));
+                    };
+                    valid.push(v.len(), value.is_some());
+                    v.push(value.unwrap_or(false));
                 }
-                let s = f.inner;
-                let value = if s.eq_ignore_ascii_case(b"true") {
-                    Some(true)
-                } else if s.eq_ignore_ascii_case(b"false") {
-                    Some(false)
-                } else if s.is_empty() {
-                    None
-                } else {
-                    return Err(Declined("a value that is not a boolean"));
-                };
-                valid.push(v.len(), value.is_some());
-                v.push(value.unwrap_or(false));
             }
         }
         Ok(())
     }
 }
 
-/// An integer as polars' reader parses it: up to 18 plain digits (no overflow possible) here,
-/// anything else by the same `atoi_simd` call.
-#[inline]
-fn parse_int(s: &[u8]) -> Option<i64> {
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
+/// An integer as polars' reader parses it: up to eight digits from one 8-byte load of `rest`
+/// (which starts with `s` and may run on), up to 18 plain digits (no overflow possible) one by
+/// one, anything else by the same `atoi_simd` call.
+#[inline(always)]
+fn parse_int(s: &[u8], rest: &[u8]) -> Option<i64> {
+    let (negative, digits, rest) = match s.split_first() {
+        Some((b'-', tail)) => (true, tail, rest.get(1..).unwrap_or_default()),
+        _ => (false, s, rest),
     };
-    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+    let n = digits.len();
+    if (1..=8).contains(&n)
+        && let Some(word) = rest.first_chunk::<8>()
+    {
+        // The digits moved to the high bytes (the first digit lowest), zeros below them.
+        let w = u64::from_le_bytes(*word) << (8 * (8 - n));
+        let threes = 0x3030_3030_3030_3030u64 << (8 * (8 - n));
+        const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+        // A byte is a digit when its high nibble is 3 and stays 3 with 6 added.
+        if w & HIGH_NIBBLES == threes && (w + (0x0606_0606_0606_0606u64 << (8 * (8 - n)))) & HIGH_NIBBLES == threes {
+            let mut x = w & 0x0F0F_0F0F_0F0F_0F0F;
+            x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+            x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
+            x = (x * 10_000 + (x >> 32)) & 0xFFFF_FFFF;
+            let v = x as i64;
+            return Some(if negative { -v } else { v });
+        }
+    }
+    if !digits.is_empty() && n <= 18 && digits.iter().all(u8::is_ascii_digit) {
         let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
         return Some(if negative { -v } else { v });
     }
@@ -631,16 +690,32 @@ fn parse_segment(
     let mut bufs: Vec<ColumnBuf> = sample.kinds.iter().zip(long_bytes).map(|(&k, long)| ColumnBuf::new(k, rows, long)).collect();
     let mut scratch = Vec::new();
     let (mut pos, mut rows) = (start, 0);
+    // A limited read takes few records; a single column has too little to index.
+    let mut index = (n_rows.is_none() && width >= 2).then(index::Index::default);
     while pos < end && rows < limit {
-        let (next, n) = record(data, pos, d, scan, width, &mut |c, f| bufs[c].push(f, d.quote, &mut scratch))?;
-        if n != width {
-            return Err(Declined("records with different numbers of fields"));
+        // Up to the end of a window: indexed when the text is plain, otherwise record by record.
+        let to = (pos + index::WINDOW).min(end);
+        if let Some(ix) = &mut index
+            && let Some(next) = ix.scan(data, pos, to, d, width)
+        {
+            ix.fill(data, pos, d, &mut bufs, &mut scratch)?;
+            #[cfg(test)]
+            tests::INDEXED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            rows += ix.records();
+            pos = next;
+            continue;
         }
-        pos = next;
-        rows += 1;
+        while pos < end && rows < limit && (pos < to || index.is_none()) {
+            let (next, n) = record(data, pos, d, scan, width, &mut |c, f| bufs[c].push(f, d.quote, &mut scratch))?;
+            if n != width {
+                return Err(Declined("records with different numbers of fields"));
+            }
+            pos = next;
+            rows += 1;
+        }
     }
     if pos != end && rows < limit {
-        return Err(Declined("records that do not meet at the split points"));
+        return Err(MISSED_SPLIT);
     }
     Ok(bufs)
 }
@@ -794,6 +869,105 @@ mod tests {
         assert!(declined.len() >= 2, "{declined:?}");
     }
 
+    /// Comma-separated text with a header.
+    const COMMAS: Dialect = Dialect { delimiter: b',', quote: b'"', skip_records: 1, has_header: true };
+
+    /// Windows the index took (each test runs in a process of its own).
+    pub(super) static INDEXED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[test]
+    fn indexed_windows_read_as_record_by_record() {
+        // A limited read goes record by record; a whole one indexes what it can.
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let (mut both, mut declined) = (0, 0);
+        for case in 0..400 {
+            let delimiter = if case % 3 == 0 { '\t' } else { ',' };
+            let (mut text, o) = random_csv(&mut rng, delimiter);
+            if case % 2 == 0 {
+                // Half the files without doubled quotes, so whole files are indexed.
+                text = text.replace("\"say \"\"hi\"\"\"", "say hi");
+            }
+            let d = dialect(&o);
+            let whole = super::read(text.as_bytes(), &d, None, 1 + case % 3);
+            let by_record = super::read(text.as_bytes(), &d, Some(usize::MAX), 1);
+            match (whole, by_record) {
+                (Ok(a), Ok(b)) => {
+                    assert_same(&a, &b, &text);
+                    both += 1;
+                }
+                (Err(_), Err(_)) => declined += 1,
+                (a, b) => panic!("one reader declined: {:?} / {:?} for {text:?}", a.err(), b.err()),
+            }
+        }
+        let indexed = INDEXED.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(both > 250 && declined > 0, "{both} read, {declined} declined");
+        assert!(indexed > 300, "{indexed} windows indexed");
+    }
+
+    #[test]
+    fn irregular_text_past_the_typed_records_declines_as_record_by_record() {
+        // The first 10,000 records are read record by record to type the columns, so the index
+        // first meets irregular text after them.
+        let mut head = String::from("a,b\n");
+        for i in 0..INFER_ROWS + 700 {
+            head.push_str(&format!("{i},\"v{i}\"\n"));
+        }
+        let d = COMMAS;
+        let cases: &[(&str, &str)] = &[
+            ("1,x\"y\"\n2,z\n", "a quote inside an unquoted field"),
+            ("1, \"y\"\n2,z\n", "a quote inside an unquoted field"),
+            ("1,\"y\"z\n2,z\n", "text after a closing quote"),
+            ("1,\"y\"\"\n", "a quote that is never closed"),
+            ("1,2,3\n4,5\n", "records with different numbers of fields"),
+            ("1\n4,5\n", "records with different numbers of fields"),
+            ("\n4,5\n", "a blank line"),
+            ("\r\n4,5\n", "a blank line"),
+            ("1,x\ry\n", "a carriage return inside an unquoted field"),
+            ("1,x\r", "a carriage return inside an unquoted field"),
+            ("1,\"y\"\r", "a carriage return inside an unquoted field"),
+        ];
+        for (tail, why) in cases {
+            assert_eq!(read(format!("{head}{tail}").as_bytes(), &d, Some(usize::MAX), 1).unwrap_err(), Declined(why), "{tail:?}");
+            // A record of every length before it puts the tail at every place in a 64-byte block.
+            for pad in 0..66 {
+                let text = format!("{head}7,\"{}\"\n{tail}", "w".repeat(pad));
+                for threads in [1, 3] {
+                    assert_eq!(read(text.as_bytes(), &d, None, threads).unwrap_err(), Declined(why), "{tail:?} after {pad}");
+                }
+            }
+        }
+        // Regular text in the same place reads, the last record with or without a line end.
+        for tail in ["1,\"y\"", "1,y", "1,\"\"\r\n", "1,\"a,\nb\"\n"] {
+            let text = format!("{head}{tail}");
+            let whole = read(text.as_bytes(), &d, None, 2).unwrap();
+            assert!(whole.equals_missing(&read(text.as_bytes(), &d, Some(usize::MAX), 1).unwrap()), "{tail:?}");
+            assert_eq!(whole.height(), INFER_ROWS + 701);
+        }
+        assert!(INDEXED.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    }
+
+    #[test]
+    fn irregular_windows_go_record_by_record() {
+        // Doubled quotes, a CRLF, a quoted line break and a blank-looking quoted field in one file,
+        // in windows of every size: the same table as read record by record.
+        let mut text = String::from("a,b,c\n");
+        for i in 0..3_000 {
+            let note = match i % 7 {
+                0 => "\"say \"\"hi\"\"\"".to_string(),
+                1 => "\"two\nlines\"".to_string(),
+                2 => "\"\"".to_string(),
+                _ => format!("plain {i}"),
+            };
+            text.push_str(&format!("{i},{note},{}{}", i % 3 == 0, if i % 5 == 0 { "\r\n" } else { "\n" }));
+        }
+        let d = COMMAS;
+        let by_record = read(text.as_bytes(), &d, Some(usize::MAX), 1).unwrap();
+        for threads in [1, 2, 5] {
+            assert!(read(text.as_bytes(), &d, None, threads).unwrap().equals_missing(&by_record));
+        }
+        assert!(INDEXED.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    }
+
     #[test]
     fn short_text_views_equal_polars_inline_views() {
         let data = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -817,9 +991,16 @@ mod tests {
             let len = 1 + rng.below(20) as usize;
             let digits: String = (0..len).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
             cases.push(if rng.below(2) == 0 { format!("-{digits}") } else { digits });
+            // Short text with bytes just outside the digits ('/', ':', '?', 0x7F-ish) in it.
+            let mixed: String = (0..1 + rng.below(9)).map(|_| char::from(b"0123456789/:?;-+ \x7f"[rng.below(18) as usize])).collect();
+            cases.push(mixed);
         }
         for c in &cases {
-            assert_eq!(parse_int(c.as_bytes()), atoi_simd::parse::<i64, true, true>(c.as_bytes()).ok(), "{c:?}");
+            let expected = atoi_simd::parse::<i64, true, true>(c.as_bytes()).ok();
+            // With no bytes after it, and with other text after it (read in one load).
+            assert_eq!(parse_int(c.as_bytes(), c.as_bytes()), expected, "{c:?}");
+            let run_on = format!("{c},9;x\"0123456789");
+            assert_eq!(parse_int(c.as_bytes(), run_on.as_bytes()), expected, "{c:?}");
         }
     }
 
@@ -859,18 +1040,20 @@ mod tests {
             text.push_str(&format!("{i},{i}\n"));
         }
         text.push_str("x,1\n");
-        let d = Dialect { delimiter: b',', quote: b'"', skip_records: 1, has_header: true };
+        let d = COMMAS;
         assert_eq!(read(text.as_bytes(), &d, None, 2).unwrap_err(), Declined("a value that is not an integer"));
     }
 
     #[test]
     fn files_polars_reads_its_own_way_decline() {
-        let d = Dialect { delimiter: b',', quote: b'"', skip_records: 1, has_header: true };
+        let d = COMMAS;
         let cases: &[(&str, &str)] = &[
             ("a,b\n1,2\n\n3,4\n", "a blank line"),
             ("a,b\n1,2\n3\n", "records with different numbers of fields"),
             ("a,b\n1,2\n1,2,3\n", "records with different numbers of fields"),
             ("a,b\n1,x\"y\n", "a quote inside an unquoted field"),
+            ("a,b\n1,x\"y\"\n2,3\n", "a quote inside an unquoted field"),
+            ("a,b\n1, \"y\"\n2,3\n", "a quote inside an unquoted field"),
             ("a,b\n1,\"x\"y\n", "text after a closing quote"),
             ("a,b\n1,\"never closed\n", "a quote that is never closed"),
             ("a,b\n1,x\ry\n", "a carriage return inside an unquoted field"),
@@ -888,17 +1071,36 @@ mod tests {
     }
 
     #[test]
+    fn pieces_shrink_towards_the_end_and_cover_the_data() {
+        for (len, threads) in [(0, 2), (100, 1), (127, 2), (100_000, 2), (1 << 20, 8)] {
+            let points = split_points(len, threads);
+            assert_eq!((points[0], *points.last().unwrap()), (0, len));
+            let sizes: Vec<usize> = points.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1] || w[1] < 2 * MIN_PART), "{sizes:?}");
+            if threads > 1 && len >= 2 * MIN_PART * threads * 4 {
+                // Many more pieces than threads, the last ones small.
+                assert!(sizes.len() > 4 * threads && *sizes.last().unwrap() < len / 100, "{sizes:?}");
+            }
+        }
+    }
+
+    #[test]
     fn pieces_split_inside_quoted_newlines_still_meet() {
         // Every record holds a quoted field with line breaks, so most even splits fall inside one.
         let mut text = String::from("id,note\n");
         for i in 0..5_000 {
             text.push_str(&format!("{i},\"line one\nline \"\"two\"\", {}\"\n", "x".repeat(i % 30)));
         }
-        let d = Dialect { delimiter: b',', quote: b'"', skip_records: 1, has_header: true };
+        let d = COMMAS;
         let one = read(text.as_bytes(), &d, None, 1).unwrap();
+        // The guessed starts (after the next line feed) fall inside quotes; found again, they meet.
+        let data = &text.as_bytes()[8..];
+        let points = split_points(data.len(), 3);
+        let guessed = line_starts(data, &points);
+        assert_ne!(guessed, boundaries(data, b'"', &points, 3));
         for threads in [2, 3, 7] {
             let many = read(text.as_bytes(), &d, None, threads).unwrap();
-            assert_eq!(many.column("column_1").unwrap().as_materialized_series().n_chunks(), threads);
+            assert!(many.column("column_1").unwrap().as_materialized_series().n_chunks() > threads);
             assert!(one.equals_missing(&many));
         }
         let note = one.column("column_2").unwrap().as_materialized_series().str().unwrap().get(4_999).unwrap().to_string();
