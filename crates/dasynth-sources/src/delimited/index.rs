@@ -123,22 +123,8 @@ impl Index {
         scratch: &mut Vec<u8>,
     ) -> Result<(), Declined> {
         let width = bufs.len();
-        for (c, buf) in bufs.iter_mut().enumerate() {
-            let last = c + 1 == width;
-            let fields = (0..self.records).map(|r| {
-                let i = r * width + c;
-                let start = from + self.ends[i].wrapping_add(1) as usize;
-                let mut end = from + self.ends[i + 1] as usize;
-                // The last field of a CRLF record ends before the carriage return.
-                if last && end > start && data[end - 1] == b'\r' {
-                    end -= 1;
-                }
-                if end > start && data[start] == d.quote {
-                    Field { inner: &data[start + 1..end - 1], quoted: true, escaped: false, rest: &data[start + 1..] }
-                } else {
-                    Field { inner: &data[start..end], quoted: false, escaped: false, rest: &data[start..] }
-                }
-            });
+        for (column, buf) in bufs.iter_mut().enumerate() {
+            let fields = Fields { data, from, ends: &self.ends, width, column, next: column, end: self.records * width, quote: d.quote };
             buf.push_all(fields, d.quote, scratch)?;
         }
         Ok(())
@@ -146,5 +132,43 @@ impl Index {
 
     pub(super) fn records(&self) -> usize {
         self.records
+    }
+}
+
+/// The fields of one column of an indexed window, record by record.
+struct Fields<'a> {
+    data: &'a [u8],
+    from: usize,
+    ends: &'a [u32],
+    width: usize,
+    column: usize,
+    /// Index of the next field (record times width plus column), and the end of the fields.
+    next: usize,
+    end: usize,
+    quote: u8,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Field<'a>;
+
+    // Always inlined: it runs once per field, in the column's loop.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Field<'a>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let (i, data) = (self.next, self.data);
+        self.next += self.width;
+        let start = self.from + self.ends[i].wrapping_add(1) as usize;
+        let mut end = self.from + self.ends[i + 1] as usize;
+        // The last field of a CRLF record ends before the carriage return.
+        if self.column + 1 == self.width && end > start && data[end - 1] == b'\r' {
+            end -= 1;
+        }
+        Some(if end > start && data[start] == self.quote {
+            Field { inner: &data[start + 1..end - 1], quoted: true, escaped: false, rest: &data[start + 1..] }
+        } else {
+            Field { inner: &data[start..end], quoted: false, escaped: false, rest: &data[start..] }
+        })
     }
 }

@@ -449,7 +449,7 @@ impl StrBuf {
             }
         } else {
             let offset = match self.last_long {
-                Some((at, len)) if len == bytes.len() && &self.current[at..at + len] == bytes => at,
+                Some((at, len)) if len == bytes.len() && same_long_text(&self.current[at..at + len], bytes) => at,
                 _ => {
                     if self.current.len() + bytes.len() > u32::MAX as usize {
                         let full = std::mem::replace(&mut self.current, Vec::with_capacity(bytes.len().max(1 << 20)));
@@ -491,6 +491,23 @@ impl StrBuf {
             )
         }
     }
+}
+
+/// Whether two texts of the same length, longer than a view holds, are equal: eight bytes at a
+/// time, inline (most such texts are a few dozen bytes, where a call to `memcmp` costs more).
+#[inline(always)]
+fn same_long_text(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| w.first_chunk::<8>()).map(|w| u64::from_le_bytes(*w));
+    let n = a.len();
+    debug_assert!(n == b.len() && n > 8);
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// A validity bitmap made only once a null turns up.
@@ -1001,6 +1018,19 @@ mod tests {
             assert_eq!(parse_int(c.as_bytes(), c.as_bytes()), expected, "{c:?}");
             let run_on = format!("{c},9;x\"0123456789");
             assert_eq!(parse_int(c.as_bytes(), run_on.as_bytes()), expected, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn long_texts_are_equal_exactly_when_their_bytes_are() {
+        for n in 9..70 {
+            let a: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+            assert!(same_long_text(&a, &a.clone()));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 1;
+                assert!(!same_long_text(&a, &b), "{n} {at}");
+            }
         }
     }
 
