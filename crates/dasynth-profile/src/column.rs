@@ -89,26 +89,45 @@ fn top_of_runs<T: Copy>(runs: &[(T, u64)], k: usize) -> Vec<(T, u64)> {
     top
 }
 
-/// Distinct integers with their counts, ascending. When a sample of the first values repeats a
-/// lot, they are counted in a hash map (a few thousand entries stay in cache), which is several
-/// times faster than sorting millions of values; otherwise they are sorted.
-fn int_runs(mut v: Vec<i64>) -> Vec<(i64, u64)> {
+/// Distinct integers (the non-null values of `ca`) with their counts, ascending. Values in a
+/// range no wider than the column is long are counted in an array indexed by their offset from
+/// the smallest (one pass, no hashing, no copy). Otherwise, when a sample of the first values
+/// repeats a lot, they are counted in a hash map (a few thousand entries stay in cache), which
+/// is several times faster than sorting millions of values; otherwise they are sorted.
+fn int_runs(ca: &Int64Chunked) -> Vec<(i64, u64)> {
     const SAMPLE: usize = 1 << 16;
-    if v.len() > 4 * SAMPLE {
+    let values = || ca.downcast_iter().flat_map(|arr| arr.iter().flatten().copied());
+    let n = ca.len() - ca.null_count();
+    if let (Some(lo), Some(hi)) = (ca.min(), ca.max()) {
+        let span = (i128::from(hi) - i128::from(lo)) as u128;
+        if span < (n as u128).clamp(1 << 12, 1 << 24) {
+            let mut counts = vec![0u32; span as usize + 1];
+            for arr in ca.downcast_iter() {
+                match arr.validity().filter(|v| v.unset_bits() > 0) {
+                    None => arr.values().iter().for_each(|v| counts[(v.wrapping_sub(lo)) as u64 as usize] += 1),
+                    Some(_) => arr.iter().flatten().for_each(|v| counts[(v.wrapping_sub(lo)) as u64 as usize] += 1),
+                }
+            }
+            // (u32 counts: a column of more than 4 billion values is not profiled in memory.)
+            return (lo..=hi).zip(counts).filter(|(_, c)| *c > 0).map(|(v, c)| (v, u64::from(c))).collect();
+        }
+    }
+    if n > 4 * SAMPLE {
         let mut sample: PlHashMap<i64, ()> = PlHashMap::new();
-        for x in &v[..SAMPLE] {
-            sample.insert(*x, ());
+        for x in values().take(SAMPLE) {
+            sample.insert(x, ());
         }
         if sample.len() <= SAMPLE / 16 {
             let mut map: PlHashMap<i64, u64> = PlHashMap::with_capacity(sample.len() * 2);
-            for x in &v {
-                *map.entry(*x).or_insert(0) += 1;
+            for x in values() {
+                *map.entry(x).or_insert(0) += 1;
             }
             let mut runs: Vec<(i64, u64)> = map.into_iter().collect();
             runs.sort_unstable();
             return runs;
         }
     }
+    let mut v = values_of(ca);
     v.sort_unstable();
     runs_of(&v)
 }
@@ -214,13 +233,14 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
     if t.is_empty() {
         return None;
     }
+    // Anything but digits, signs, separators, exponents, currency and percent signs is no
+    // number (the only other text a float parser takes spells infinity or NaN, not finite).
+    let allowed = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | ',' | '_' | 'e' | 'E' | '$' | '€' | '£' | '%' | ' ');
+    if !(if t.is_ascii() { t.bytes().all(|b| allowed(char::from(b))) } else { t.chars().all(allowed) }) {
+        return None;
+    }
     if let Ok(v) = t.parse::<f64>() {
         return v.is_finite().then_some(v);
-    }
-    // Anything but digits, signs, separators, exponents, currency and percent signs cannot
-    // become a number below: say so before allocating.
-    if !t.chars().all(|c| c.is_ascii_digit() || "+-.,_eE$€£% ".contains(c)) {
-        return None;
     }
     let t = t.trim_start_matches(['$', '€', '£']).trim_end_matches('%').trim();
     let cleaned: String = t.chars().filter(|c| *c != ',' && *c != '_').collect();
@@ -248,14 +268,17 @@ pub(crate) struct ColumnFacts<'a> {
     pub date_share: f64,
 }
 
-pub(crate) fn profile_column(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile> {
+/// Profiles one column; `split` lets a long text column be counted in slices on several threads
+/// (worth it only when too few columns are profiled at once to keep the cores busy: otherwise
+/// the slices' maps only add a merge).
+pub(crate) fn profile_column(s: &Series, top_k: usize, split: bool) -> PolarsResult<ColumnProfile> {
     let started = std::time::Instant::now();
-    let p = profile_column_inner(s, top_k);
+    let p = profile_column_inner(s, top_k, split);
     tracing::debug!(column = %s.name(), ms = started.elapsed().as_millis() as u64, "column profiled");
     p
 }
 
-fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile> {
+fn profile_column_inner(s: &Series, top_k: usize, split: bool) -> PolarsResult<ColumnProfile> {
     let len = s.len() as u64;
     let null_count = s.null_count() as u64;
     let non_null = s.drop_nulls();
@@ -286,7 +309,7 @@ fn profile_column_inner(s: &Series, top_k: usize) -> PolarsResult<ColumnProfile>
     } else {
         // Everything else: distinct values and the most frequent ones, in one hash pass; text
         // statistics, number and date parsing then look at each distinct value once.
-        let counted = hashed_counts(&non_null, top_k)?;
+        let counted = hashed_counts(&non_null, top_k, split)?;
         quality.inconsistent_casing = counted.casing;
         match &dtype {
             DataType::Datetime(_, Some(_)) => temporal = temporal_stats(&non_null)?,
@@ -349,9 +372,9 @@ struct Counted {
 }
 
 /// [`Counted`] from one hash pass.
-fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
+fn hashed_counts(non_null: &Series, top_k: usize, split: bool) -> PolarsResult<Counted> {
     if let DataType::String = non_null.dtype() {
-        return counted_strings(non_null.str()?, top_k);
+        return counted_strings(non_null.str()?, top_k, split);
     }
     let name = non_null.name().clone();
     let counts_name = PlSmallStr::from_static("__dasynth_count");
@@ -375,9 +398,10 @@ fn hashed_counts(non_null: &Series, top_k: usize) -> PolarsResult<Counted> {
 
 /// [`Counted`] for text: one pass over the values into a [`TextMap`] (cheaper than a general
 /// group-by, which keeps the row indices of every group).
-fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
-    // Long columns are counted in slices on several threads and the maps merged.
-    let owned: Vec<StringChunked> = crate::row_slices(ca.len(), 1 << 19).into_iter().map(|(offset, len)| ca.slice(offset, len)).collect();
+fn counted_strings(ca: &StringChunked, top_k: usize, split: bool) -> PolarsResult<Counted> {
+    // Long columns may be counted in slices on several threads and the maps merged.
+    let slices = if split { crate::row_slices(ca.len(), 1 << 19) } else { vec![(0, ca.len())] };
+    let owned: Vec<StringChunked> = slices.into_iter().map(|(offset, len)| ca.slice(offset, len)).collect();
     let slices: Vec<&StringChunked> = owned.iter().collect();
     let mut maps = crate::par_map(&slices, |&slice| {
         let mut map: TextMap<u64> = TextMap::default();
@@ -394,13 +418,9 @@ fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
         map.merge(other, |a, b| *a += b);
     }
     let mut pairs: Vec<(&str, u64)> = map.into_pairs().collect();
-    // Only the head needs an order (top values, the date-format sample): select it, sort it.
-    let by_count = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    // Only the head needs an order (top values, the date-format sample).
     let head = top_k.max(semantic::DATE_SAMPLE).min(pairs.len());
-    if head < pairs.len() {
-        pairs.select_nth_unstable_by(head, by_count);
-    }
-    pairs[..head].sort_unstable_by(by_count);
+    order_head(&mut pairs, head);
     let distinct = pairs.len() as u64;
     let values = StringChunked::from_iter_values(ca.name().clone(), pairs.iter().map(|p| p.0));
     let casing = if distinct <= 200_000 { semantic::casing_collisions(&values) } else { 0 };
@@ -409,11 +429,42 @@ fn counted_strings(ca: &StringChunked, top_k: usize) -> PolarsResult<Counted> {
     Ok(Counted { values: values.into_series(), counts, distinct, top, casing })
 }
 
+/// Puts the `head` most frequent values (ties by text) first, in that order. Values are
+/// selected by count alone; texts are compared only among those tied at the cut (comparing
+/// texts all along costs a cache miss per comparison on a column with many distinct values).
+fn order_head(pairs: &mut [(&str, u64)], head: usize) {
+    if 0 < head && head < pairs.len() {
+        pairs.select_nth_unstable_by(head, |a, b| b.1.cmp(&a.1));
+        let cut = pairs[head].1;
+        // Counts above the cut, then (from both sides of it) those equal to it, side by side.
+        let above = partition(&mut pairs[..head], |p| p.1 > cut);
+        let tied_after = partition(&mut pairs[head..], |p| p.1 == cut);
+        let tied = &mut pairs[above..head + tied_after];
+        if head - above < tied.len() {
+            tied.select_nth_unstable_by(head - above, |a, b| a.0.cmp(b.0));
+        }
+    }
+    let head = head.min(pairs.len());
+    pairs[..head].sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+}
+
+/// Moves the items for which `keep` holds to the front; returns how many there are.
+fn partition<T>(items: &mut [T], keep: impl Fn(&T) -> bool) -> usize {
+    let mut kept = 0;
+    for i in 0..items.len() {
+        if keep(&items[i]) {
+            items.swap(i, kept);
+            kept += 1;
+        }
+    }
+    kept
+}
+
 /// Distinct count, top values and statistics of a date or time-zone-free datetime column from
 /// one sort of its physical integers (days, or ticks of the column's time unit).
 fn sorted_temporal(non_null: &Series, top_k: usize) -> PolarsResult<(u64, Vec<ValueCount>, Option<TemporalStats>)> {
     let phys = non_null.to_physical_repr().cast(&DataType::Int64)?;
-    let runs = int_runs(values_of(phys.i64()?));
+    let runs = int_runs(phys.i64()?);
     let top = top_of_runs(&runs, top_k);
     let shown = render_temporal(&top.iter().map(|t| t.0).collect::<Vec<_>>(), non_null.dtype())?;
     let top = top.iter().zip(shown).map(|((_, c), value)| ValueCount { value, count: *c }).collect();
@@ -512,7 +563,7 @@ type NumericSummary = (u64, Vec<ValueCount>, Option<NumericStats>, Vec<ValueCoun
 fn sorted_numeric(non_null: &Series, top_k: usize) -> PolarsResult<NumericSummary> {
     if non_null.dtype().is_integer() {
         let ints = non_null.cast(&DataType::Int64)?;
-        let runs = int_runs(values_of(ints.i64()?));
+        let runs = int_runs(ints.i64()?);
         let top = top_of_runs(&runs, top_k).into_iter().map(|(x, c)| ValueCount { value: x.to_string(), count: c }).collect();
         let f: Vec<(f64, u64)> = runs.iter().map(|(x, c)| (*x as f64, *c)).collect();
         let stats = numeric_stats_runs(&f);
@@ -538,6 +589,25 @@ struct TextFacts {
     numeric_share: f64,
 }
 
+/// A text's length in characters, its words, and whether it starts or ends with white space.
+/// ASCII text (the common case) is measured byte by byte, with the same answers.
+fn text_shape(v: &str) -> (usize, usize, bool) {
+    if !v.is_ascii() {
+        return (v.chars().count(), v.split_whitespace().count(), v.len() != v.trim().len());
+    }
+    let b = v.as_bytes();
+    // The ASCII characters Unicode calls white space: tab, line feed, vertical tab, form feed,
+    // carriage return, space.
+    let space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let (mut words, mut after_space) = (0, true);
+    for &x in b {
+        let here = space(x);
+        words += usize::from(after_space && !here);
+        after_space = here;
+    }
+    (b.len(), words, b.first().is_some_and(|&x| space(x)) || b.last().is_some_and(|&x| space(x)))
+}
+
 /// Text statistics from distinct values and their counts.
 fn text_facts(distinct: &StringChunked, counts: &[u64], quality: &mut ColumnQuality) -> TextFacts {
     let mut min_len = u64::MAX;
@@ -549,13 +619,14 @@ fn text_facts(distinct: &StringChunked, counts: &[u64], quality: &mut ColumnQual
     let mut non_numeric = 0u64;
     for (v, c) in distinct.iter().zip(counts) {
         let (Some(v), c) = (v, *c) else { continue };
-        let l = v.chars().count() as u64;
+        let (l, words, padded) = text_shape(v);
+        let l = l as u64;
         min_len = min_len.min(l);
         max_len = max_len.max(l);
         total_len += l * c;
-        total_words += v.split_whitespace().count() as u64 * c;
+        total_words += words as u64 * c;
         n += c;
-        if v.len() != v.trim().len() {
+        if padded {
             quality.stray_whitespace += c;
         }
         if semantic::is_text_sentinel(v) {
@@ -662,9 +733,40 @@ mod tests {
     }
 
     #[test]
+    fn the_head_is_ordered_as_a_full_sort_orders_it() {
+        let texts: Vec<String> = (0..3000).map(|i| format!("v{}", (i * 7919) % 3001)).collect();
+        for spread in [1, 3, 40, 5000] {
+            let pairs: Vec<(&str, u64)> = texts.iter().enumerate().map(|(i, t)| (t.as_str(), (i as u64 * 31) % spread)).collect();
+            let mut sorted = pairs.clone();
+            sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            for head in [0, 1, 10, 200, 2999, 3000, 4000] {
+                let mut got = pairs.clone();
+                order_head(&mut got, head);
+                let n = head.min(got.len());
+                assert_eq!(got[..n], sorted[..n], "spread {spread} head {head}");
+                let mut rest: Vec<_> = got[n..].to_vec();
+                rest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+                assert_eq!(rest, sorted[n..], "spread {spread} head {head}");
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_text_is_measured_as_characters_are() {
+        let bytes: Vec<u8> = (0u8..128).collect();
+        let mut texts: Vec<String> = vec!["".into(), " ".into(), "a b".into(), "\x0ba\x0c".into(), "x  y ".into(), "\x1f\x1c".into()];
+        // Every ASCII byte alone, and between letters and spaces.
+        texts.extend(bytes.iter().map(|&b| char::from(b).to_string()));
+        texts.extend(bytes.iter().map(|&b| format!("a{}b {} ", char::from(b), char::from(b))));
+        for v in &texts {
+            assert_eq!(text_shape(v), (v.chars().count(), v.split_whitespace().count(), v.len() != v.trim().len()), "{v:?}");
+        }
+    }
+
+    #[test]
     fn text_statistics_count_every_row() {
         let s = Series::new("t".into(), ["a b", "a b", " c", "12", "12", "12", "N/A"]);
-        let p = profile_column(&s, 3).unwrap();
+        let p = profile_column(&s, 3, true).unwrap();
         let t = p.text.unwrap();
         assert_eq!((t.min_length, t.max_length), (2, 3));
         assert!((t.mean_length - 17.0 / 7.0).abs() < 1e-12);
@@ -678,10 +780,26 @@ mod tests {
     fn statistics_from_counted_values_equal_those_of_the_expanded_column() {
         let mut v: Vec<i64> = (0..400_000).map(|i: i64| (i * 7919) % 1201 - 300).collect();
         v.extend([90_000, -80_000, 75_000, 75_000, 0, 0]);
-        let runs = int_runs(v.clone());
-        assert!(runs.len() < 1300, "counted in a map");
+        let runs = int_runs(&Int64Chunked::from_vec("v".into(), v.clone()));
+        assert!(runs.len() < 1300);
         v.sort_unstable();
         assert_eq!(runs, runs_of(&v));
+        // The same counts whichever way they are made: in an array (a narrow range, with nulls
+        // and in two chunks), in a hash map (a wide range of few values), by sorting (many).
+        let wide: Vec<i64> = v.iter().map(|x| x * 1_000_003).collect();
+        let many: Vec<i64> = (0..300_000).map(|i: i64| (i * 7919) % 250_007 * 1_000_003 - i64::MAX / 2).collect();
+        for values in [v.clone(), wide, many, vec![i64::MIN, i64::MAX, 0, i64::MIN]] {
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let expected = runs_of(&sorted);
+            let mut ca = Int64Chunked::from_iter(values.iter().map(|x| Some(*x)).chain([None]));
+            ca.append(&Int64Chunked::from_iter([None, values.first().copied()])).unwrap();
+            let mut expected_more = expected.clone();
+            if let Some(first) = values.first() {
+                expected_more.iter_mut().find(|r| r.0 == *first).unwrap().1 += 1;
+            }
+            assert_eq!(int_runs(&ca), expected_more);
+        }
         let expanded: Vec<f64> = v.iter().map(|x| *x as f64).collect();
         let a = numeric_stats_sorted(&expanded).unwrap();
         let b = numeric_stats_runs(&runs.iter().map(|(x, c)| (*x as f64, *c)).collect::<Vec<_>>()).unwrap();

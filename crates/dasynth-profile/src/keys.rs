@@ -425,7 +425,7 @@ mod tests {
         // missing elsewhere, and numbers written as text with a placeholder.
         let n = 3 * BLOCK_ROWS + 123;
         let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 1000) as f64 / 7.0).collect();
-        let gap = |i: usize| i % 11 == 0;
+        let gap = |i: usize| i.is_multiple_of(11);
         let a: Vec<f64> = x.iter().enumerate().map(|(i, v)| v * 2.0 + (i % 13) as f64).collect();
         let b: Vec<Option<f64>> = x.iter().enumerate().map(|(i, v)| (!gap(i)).then(|| 1e6 - v * 3.0 + (i % 7) as f64)).collect();
         let c: Vec<Option<i64>> = (0..n).map(|i| (!gap(i)).then(|| ((i * 37) % 1000) as i64 + (i % 5) as i64)).collect();
@@ -437,7 +437,7 @@ mod tests {
             .collect();
         let df = df!("a" => &a, "b" => &b, "c" => &c, "d" => &d, "e" => &e).unwrap();
         let profiles: Vec<ColumnProfile> =
-            df.columns().iter().map(|col| crate::column::profile_column(col.as_materialized_series(), 10).unwrap()).collect();
+            df.columns().iter().map(|col| crate::column::profile_column(col.as_materialized_series(), 10, true).unwrap()).collect();
         assert!(
             profiles.iter().all(|p| p.semantic_type == SemanticType::Numeric),
             "{:?}",

@@ -114,7 +114,12 @@ fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
     let bits = (n / 2048).max(1).next_power_of_two().trailing_zeros().min(8);
     let slices: Vec<DataFrame> = row_slices(n, 100_000).into_iter().map(|(offset, len)| df.slice(offset, len)).collect();
     let hashed = par_map(&slices, |slice| {
-        let hashes = row_hashes(slice)?;
+        // Hashed a few thousand rows at a time, so the hashes being mixed stay in cache while
+        // every column passes over them.
+        let mut hashes = vec![0u64; slice.height()];
+        for (offset, part) in hashes.chunks_mut(HASH_ROWS).enumerate() {
+            row_hashes(&slice.slice((offset * HASH_ROWS) as i64, part.len()), part)?;
+        }
         let grouped = group_by_bits(&hashes, 0, bits);
         Ok((hashes, grouped))
     })
@@ -177,16 +182,16 @@ fn group_by_bits(values: &[u64], skip: u32, bits: u32) -> (Vec<u64>, Vec<usize>)
     (out, starts)
 }
 
-/// One 64-bit hash per row, mixing in every column's value. Text, 64-bit integers and floats
+/// One 64-bit hash per row of `df`, into `hashes`, mixing in every column's value. Text, 64-bit integers and floats
 /// are mixed in as they are (their bits; text of at most 12 bytes by its Arrow view, without
 /// reading the string; longer text by its hash); other types by polars' value hash. Values
 /// polars' row comparison calls equal hash equally (every null alike, -0.0 as 0.0, every NaN
 /// alike); unequal ones rarely collide, and those that do are told apart by the exact
 /// comparison after.
-fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
+fn row_hashes(df: &DataFrame, hashes: &mut [u64]) -> PolarsResult<()> {
     const NULL: u64 = 0x2d35_8dcc_aa6c_78a5;
     let state = PlSeedableRandomStateQuality::seed_from_u64(0x5eed);
-    let mut hashes = vec![0x5eed_u64; df.height()];
+    hashes.fill(0x5eed);
     let mut other = Vec::new();
     for c in df.columns() {
         let s = c.as_materialized_series();
@@ -240,8 +245,11 @@ fn row_hashes(df: &DataFrame) -> PolarsResult<Vec<u64>> {
             }
         }
     }
-    Ok(hashes)
+    Ok(())
 }
+
+/// Rows hashed at a time by [`duplicate_rows`].
+const HASH_ROWS: usize = 8192;
 
 /// A row hash so far combined with the next value's hash.
 fn mix(h: u64, x: u64) -> u64 {
@@ -252,7 +260,9 @@ fn mix(h: u64, x: u64) -> u64 {
 /// Profiles columns on a few threads.
 fn profile_columns(df: &DataFrame, top_k: usize) -> PolarsResult<Vec<dasynth_core::profile::ColumnProfile>> {
     let cols: Vec<&Column> = df.columns().iter().collect();
-    par_map(&cols, |c| column::profile_column(c.as_materialized_series(), top_k)).into_iter().collect()
+    // With at least two columns per core, the columns alone keep the cores busy.
+    let split = cols.len() < 2 * dasynth_core::machine::cores();
+    par_map(&cols, |c| column::profile_column(c.as_materialized_series(), top_k, split)).into_iter().collect()
 }
 
 /// `n` rows cut into one slice per core (at most 8), each of at least `min_rows` rows when

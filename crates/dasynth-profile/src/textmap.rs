@@ -2,19 +2,69 @@
 //!
 //! Arrow keeps a text value of at most 12 bytes inside its 16-byte view (length, then the
 //! bytes, zero-padded), so such a value is looked up by its view as one integer: no string
-//! comparison, no pointer chased. Longer values are looked up by the string itself.
+//! comparison, no pointer chased. Longer values are looked up by the string and its hash, made
+//! once: growing the map or merging another into it never hashes a string again.
 
 use polars::prelude::*;
 use polars_arrow::array::{Utf8ViewArray, View};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 pub(crate) struct TextMap<'a, V> {
     short: PlHashMap<u128, (&'a str, V)>,
-    long: PlHashMap<&'a str, V>,
+    long: std::collections::HashMap<Hashed<'a>, V, BuildHasherDefault<TakeHash>>,
+}
+
+/// A text with its hash (one seed for every map, so maps can be merged).
+#[derive(Clone, Copy)]
+struct Hashed<'a> {
+    hash: u64,
+    text: &'a str,
+}
+
+impl<'a> Hashed<'a> {
+    fn new(text: &'a str) -> Self {
+        static STATE: std::sync::LazyLock<PlSeedableRandomStateQuality> =
+            std::sync::LazyLock::new(|| PlSeedableRandomStateQuality::seed_from_u64(0x7e47));
+        Self { hash: STATE.hash_one(text.as_bytes()), text }
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+impl Hash for Hashed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A hasher that hands on the hash a [`Hashed`] carries.
+#[derive(Default)]
+struct TakeHash(u64);
+
+impl Hasher for TakeHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // (Only a Hashed is hashed here, through write_u64; any other key still gets a hash.)
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 impl<'a, V> Default for TextMap<'a, V> {
     fn default() -> Self {
-        Self { short: PlHashMap::default(), long: PlHashMap::default() }
+        Self { short: PlHashMap::default(), long: Default::default() }
     }
 }
 
@@ -38,17 +88,20 @@ impl<'a, V> TextMap<'a, V> {
                 .1
         } else {
             let s = arr.value(i);
-            self.long.entry(s).or_insert_with(|| new(s))
+            self.long.entry(Hashed::new(s)).or_insert_with(|| new(s))
         }
     }
 
     /// Every distinct value with what it maps to, in no particular order.
     pub(crate) fn into_pairs(self) -> impl Iterator<Item = (&'a str, V)> {
-        self.short.into_values().chain(self.long)
+        self.short.into_values().chain(self.long.into_iter().map(|(k, v)| (k.text, v)))
     }
 
     /// Adds `other`'s entries, combining the values of a text both hold.
     pub(crate) fn merge(&mut self, other: Self, combine: impl Fn(&mut V, V)) {
+        // Room for every new text at once (maps of slices of a sorted column share few).
+        self.short.reserve(other.short.len());
+        self.long.reserve(other.long.len());
         for (k, (s, v)) in other.short {
             match self.short.get_mut(&k) {
                 Some(mine) => combine(&mut mine.1, v),
@@ -57,11 +110,11 @@ impl<'a, V> TextMap<'a, V> {
                 }
             }
         }
-        for (s, v) in other.long {
-            match self.long.get_mut(s) {
+        for (k, v) in other.long {
+            match self.long.get_mut(&k) {
                 Some(mine) => combine(mine, v),
                 None => {
-                    self.long.insert(s, v);
+                    self.long.insert(k, v);
                 }
             }
         }
