@@ -6,6 +6,11 @@ pub fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(1))
 }
 
+/// `f` over every item on up to `threads` threads; see [`par_map_with`].
+pub fn par_map<T: Sync, R: Send>(threads: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    par_map_with(threads, items, || (), |_, item| f(item))
+}
+
 /// `f` over every item on up to `threads` threads, each taking the next unclaimed item (the
 /// items' costs may differ a lot, so a fixed split could leave a thread idle) and keeping its own
 /// state (from `init`) across the items it takes. Results keep the items' order; a panic in `f`

@@ -100,15 +100,16 @@ fn int_runs(ca: &Int64Chunked) -> Vec<(i64, u64)> {
     let n = ca.len() - ca.null_count();
     if let (Some(lo), Some(hi)) = (ca.min(), ca.max()) {
         let span = (i128::from(hi) - i128::from(lo)) as u128;
-        if span < (n as u128).clamp(1 << 12, 1 << 24) {
+        // (u32 counts, so at most u32::MAX values.)
+        if span < (n as u128).clamp(1 << 12, 1 << 24) && n <= u32::MAX as usize {
             let mut counts = vec![0u32; span as usize + 1];
+            let mut count = |v: &i64| counts[v.wrapping_sub(lo) as u64 as usize] += 1;
             for arr in ca.downcast_iter() {
                 match arr.validity().filter(|v| v.unset_bits() > 0) {
-                    None => arr.values().iter().for_each(|v| counts[(v.wrapping_sub(lo)) as u64 as usize] += 1),
-                    Some(_) => arr.iter().flatten().for_each(|v| counts[(v.wrapping_sub(lo)) as u64 as usize] += 1),
+                    None => arr.values().iter().for_each(&mut count),
+                    Some(_) => arr.iter().flatten().for_each(&mut count),
                 }
             }
-            // (u32 counts: a column of more than 4 billion values is not profiled in memory.)
             return (lo..=hi).zip(counts).filter(|(_, c)| *c > 0).map(|(v, c)| (v, u64::from(c))).collect();
         }
     }

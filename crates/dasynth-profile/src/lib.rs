@@ -277,7 +277,7 @@ pub(crate) fn row_slices(n: usize, min_rows: usize) -> Vec<(i64, usize)> {
 /// items' costs differ a lot, so a fixed split would leave a thread idle). Results keep the
 /// items' order; a panic in `f` is re-raised.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    par_map_with(items, || (), |_, item| f(item))
+    dasynth_core::machine::par_map(dasynth_core::machine::cores(), items, f)
 }
 
 /// [`par_map`] where each thread keeps its own state (from `init`) across the items it takes.
@@ -424,13 +424,7 @@ mod tests {
             text.push_str(&format!("2001-01-01 00:{:02}:00.000000,{}\n", (i / 3) % 60, i % 7));
         }
         std::fs::write(&path, text).unwrap();
-        let options = dasynth_core::catalog::ReadOptions {
-            delimiter: ",".into(),
-            quote: Some("\"".into()),
-            has_header: true,
-            encoding: "utf-8".into(),
-            skip_rows: 0,
-        };
+        let options = dasynth_core::catalog::ReadOptions::default();
         let df = dasynth_sources::read::read_delimited(&path, &options, None, dir.path()).unwrap();
         let exact = df.height() - df.unique_stable(None, UniqueKeepStrategy::First, None).unwrap().height();
         assert!(exact > 0 && exact < df.height() - 100, "{exact}");

@@ -23,7 +23,6 @@ pub(super) struct Index {
     /// the delimiter after field `c` of record `r`, or of the line feed after its last field (the
     /// end of the data for a last record without one).
     ends: Vec<u32>,
-    records: usize,
 }
 
 impl Index {
@@ -34,7 +33,6 @@ impl Index {
         debug_assert!(to - from <= u32::MAX as usize && width >= 2 && d.quote != 0);
         self.ends.clear();
         self.ends.push(u32::MAX);
-        self.records = 0;
         // Carried from block to block: all ones while inside quotes; bit 0 set when the next
         // block's first byte starts a field, follows a closing quote, follows a carriage return.
         let (mut inside, mut field_start, mut after_close, mut after_cr) = (0u64, 1u64, 0u64, 0u64);
@@ -87,7 +85,6 @@ impl Index {
                         return None;
                     }
                     column = 0;
-                    self.records += 1;
                     complete = self.ends.len();
                 } else {
                     // (A record with too many fields is caught at its line end.)
@@ -105,12 +102,11 @@ impl Index {
                 return None;
             }
             self.ends.push((to - from) as u32);
-            self.records += 1;
             complete = self.ends.len();
             next = to;
         }
         self.ends.truncate(complete);
-        (self.records > 0).then_some(next)
+        (complete > 1).then_some(next)
     }
 
     /// Adds the indexed records of the window starting at `from` to the columns.
@@ -124,14 +120,15 @@ impl Index {
     ) -> Result<(), Declined> {
         let width = bufs.len();
         for (column, buf) in bufs.iter_mut().enumerate() {
-            let fields = Fields { data, from, ends: &self.ends, width, column, next: column, end: self.records * width, quote: d.quote };
+            let fields = Fields { data, from, ends: &self.ends, width, column, next: column, end: self.ends.len() - 1, quote: d.quote };
             buf.push_all(fields, d.quote, scratch)?;
         }
         Ok(())
     }
 
-    pub(super) fn records(&self) -> usize {
-        self.records
+    /// The records indexed, each `width` fields wide.
+    pub(super) fn records(&self, width: usize) -> usize {
+        (self.ends.len() - 1) / width
     }
 }
 

@@ -1,9 +1,10 @@
 //! A parallel reader for delimited text that keeps strictly to the quoting rules of RFC 4180: a
 //! quote opens a field, a doubled quote inside it is one quote, a quote closes it.
 //!
-//! Such a file is read in one pass per core straight into Arrow arrays, typed as polars' CSV
-//! reader types them (from the first 10,000 records) and holding the very values it would
-//! produce (integers and floats go through the same parsing functions). Anything else — a blank
+//! Such a file is cut into pieces that one thread per core takes in turn, and each piece is read
+//! straight into Arrow arrays (plain stretches through a field index, `index.rs`; the rest record
+//! by record), typed as polars' CSV reader types them (from the first 10,000 records) and holding
+//! the very values it would produce (integers and floats go through the same parsing functions). Anything else — a blank
 //! line, a ragged record, a stray quote or carriage return, a BOM on a headerless file, a value its
 //! column's inferred type cannot hold, invalid UTF-8 — declines, and the caller reads the file
 //! with polars instead, which then does whatever it does with it. Declining is always safe; the
@@ -148,14 +149,9 @@ pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: us
     let points = if n_rows.is_some() { vec![0, data.len()] } else { split_points(data.len(), threads) };
     let parse = |bounds: &[usize]| {
         let pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-        dasynth_core::machine::par_map_with(
-            threads,
-            &pieces,
-            || (),
-            |_, &(start, end)| parse_segment(data, start, end, d, &scan, &sample, n_rows),
-        )
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
+        dasynth_core::machine::par_map(threads, &pieces, |&(start, end)| parse_segment(data, start, end, d, &scan, &sample, n_rows))
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
     };
     // Pieces first start after the first line feed past each split point; a piece that does not
     // end where the next begins shows that a point fell inside a quoted line break, and the
@@ -370,41 +366,40 @@ fn split_points(len: usize, threads: usize) -> Vec<usize> {
     points
 }
 
-/// The start of each piece (and, last, the end of the data), guessed: just after the first line
-/// feed at or after each split point.
-fn line_starts(data: &[u8], points: &[usize]) -> Vec<usize> {
+/// The start of each piece (and, last, the end of the data): `first(point)` for each split point
+/// after the first, never before the start of the piece before.
+fn piece_starts(points: &[usize], mut first: impl FnMut(usize, usize) -> usize) -> Vec<usize> {
     let mut bounds = points.to_vec();
     for i in 1..bounds.len() - 1 {
-        let target = points[i];
-        let start = memchr::memchr(b'\n', &data[target..]).map_or(data.len(), |j| target + j + 1);
-        bounds[i] = start.max(bounds[i - 1]);
+        bounds[i] = first(i, points[i]).max(bounds[i - 1]);
     }
     bounds
 }
 
-/// The start of each piece (and, last, the end of the data): the first record start at or
-/// after each split point, found from the parity of the quotes before it (quotes come in pairs
-/// in a strictly quoted file; a file that is not is declined by the parse that follows).
+/// [`piece_starts`], guessed: just after the first line feed at or after each split point.
+fn line_starts(data: &[u8], points: &[usize]) -> Vec<usize> {
+    piece_starts(points, |_, at| memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |j| at + j + 1))
+}
+
+/// [`piece_starts`]: the first record start at or after each split point, found from the parity
+/// of the quotes before it (quotes come in pairs in a strictly quoted file; a file that is not is
+/// declined by the parse that follows).
 fn boundaries(data: &[u8], quote: u8, points: &[usize], threads: usize) -> Vec<usize> {
     let pieces: Vec<&[u8]> = points.windows(2).map(|w| &data[w[0]..w[1]]).collect();
-    let counts = dasynth_core::machine::par_map_with(threads, &pieces, || (), |_, piece| count_byte(piece, quote));
-    let mut bounds = points.to_vec();
+    let counts = dasynth_core::machine::par_map(threads, &pieces, |piece| count_byte(piece, quote));
     let mut inside = false;
-    for i in 1..bounds.len() - 1 {
+    piece_starts(points, |i, at| {
         inside ^= counts[i - 1] % 2 == 1;
         let mut q = inside;
-        let mut start = data.len();
-        for (j, &b) in data[points[i]..].iter().enumerate() {
+        for (j, &b) in data[at..].iter().enumerate() {
             if b == quote {
                 q = !q;
             } else if b == b'\n' && !q {
-                start = points[i] + j + 1;
-                break;
+                return at + j + 1;
             }
         }
-        bounds[i] = start.max(bounds[i - 1]);
-    }
-    bounds
+        data.len()
+    })
 }
 
 /// How often `byte` occurs in `bytes` (in 255-byte blocks, so the compiler can count in vectors).
@@ -718,7 +713,7 @@ fn parse_segment(
             ix.fill(data, pos, d, &mut bufs, &mut scratch)?;
             #[cfg(test)]
             tests::INDEXED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            rows += ix.records();
+            rows += ix.records(width);
             pos = next;
             continue;
         }
