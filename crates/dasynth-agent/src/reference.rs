@@ -3,7 +3,7 @@
 use dasynth_core::layout::RunDir;
 use dasynth_sandbox::{CellResult, Mounts, Session, SessionOptions, SessionPool, Status};
 use dasynth_tasks::checker::{self, Verdict};
-use dasynth_tasks::task::{Task, stage_workspace};
+use dasynth_tasks::task::{Task, TaskExt, stage_workspace};
 use serde_json::Value;
 use std::path::PathBuf;
 

@@ -6,12 +6,12 @@
 
 use crate::format::{self, SYSTEM_PROMPT};
 use crate::reference::{ANSWER_MARK, answer_cell, output_files, parse_answer, task_session};
-use crate::trajectory::{CellOutcome, Finish, Message, Trajectory, Turn};
 use dasynth_core::layout::RunDir;
+use dasynth_core::trajectory::{CellOutcome, Finish, Message, Trajectory, Turn};
 use dasynth_sandbox::{CellResult, SessionPool, Status};
 use dasynth_tasks::checker::{self, CheckerSpec};
 use dasynth_tasks::spec::AnswerType;
-use dasynth_tasks::task::Task;
+use dasynth_tasks::task::{Task, TaskExt};
 use serde_json::Value;
 use std::time::Instant;
 

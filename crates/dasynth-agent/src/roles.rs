@@ -3,35 +3,43 @@
 //! rejects a finished trajectory against that checklist (or, for template tasks, against the
 //! ground truth). Their prompts are minijinja files in `templates/roles/`.
 
-use crate::trajectory::Trajectory;
 use dasynth_core::catalog::CatalogEntry;
 use dasynth_core::layout::RunDir;
 use dasynth_core::profile::TableProfile;
+use dasynth_core::trajectory::{Inspection, Trajectory};
 use dasynth_llm::{ChatRequest, Client, Message};
 use dasynth_tasks::spec::Family;
 use dasynth_tasks::task::Task;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// What the inspector decided about a trajectory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Inspection {
-    pub inspector: String,
-    pub accepted: bool,
-    pub reasons: Vec<String>,
-}
 
 /// Families the questioner writes for, in turn.
 const OPEN_FAMILIES: [Family; 3] = [Family::OpenEndedResearch, Family::DataInsight, Family::DataAnalysis];
 
-fn render(templates: &Path, role: &str, ctx: serde_json::Value) -> Result<String, String> {
+/// A role call that did not give a usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("{}: cannot read the role prompt", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}\nhint: `dasynth templates check` lints role prompts too", path.display())]
+    Template { path: std::path::PathBuf, line: usize, message: String },
+    #[error(transparent)]
+    Llm(#[from] dasynth_llm::LlmError),
+    #[error("{0}")]
+    Reply(String),
+}
+
+fn render(templates: &Path, role: &str, ctx: serde_json::Value) -> Result<String, RoleError> {
     let path = templates.join(dasynth_tasks::template::ROLES_DIR).join(format!("{role}.j2"));
-    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let source = std::fs::read_to_string(&path).map_err(|source| RoleError::Read { path: path.clone(), source })?;
+    let terr = |e: minijinja::Error| RoleError::Template { path: path.clone(), line: e.line().unwrap_or(1), message: e.to_string() };
     let mut env = dasynth_tasks::template::environment();
-    env.add_template_owned(role.to_string(), source).map_err(|e| format!("{}:{}: {e}", path.display(), e.line().unwrap_or(1)))?;
-    let tmpl = env.get_template(role).map_err(|e| e.to_string())?;
-    tmpl.render(ctx).map_err(|e| format!("{}:{}: {e}", path.display(), e.line().unwrap_or(1)))
+    env.add_template_owned(role.to_string(), source).map_err(terr)?;
+    let tmpl = env.get_template(role).map_err(terr)?;
+    tmpl.render(ctx).map_err(terr)
 }
 
 /// The first JSON object in a reply (models like to wrap it in prose or a code fence).
@@ -41,23 +49,29 @@ fn json_object(text: &str) -> Option<serde_json::Value> {
     serde_json::from_str(text.get(start..=end)?).ok()
 }
 
-async fn ask(client: &Client, prompt: String, sample: u32) -> Result<serde_json::Value, String> {
+async fn ask(client: &Client, prompt: String, sample: u32) -> Result<serde_json::Value, RoleError> {
     let req = ChatRequest { messages: vec![Message::user(prompt)], sample_index: sample, ..Default::default() };
-    let resp = client.chat(&req).await.map_err(|e| e.to_string())?;
-    json_object(&resp.content).ok_or_else(|| format!("the reply is not JSON: {}", resp.content.chars().take(200).collect::<String>()))
+    let resp = client.chat(&req).await?;
+    json_object(&resp.content)
+        .ok_or_else(|| RoleError::Reply(format!("the reply is not JSON: {}", resp.content.chars().take(200).collect::<String>())))
 }
 
-/// Asks the questioner for `per_table` open tasks for one table.
-pub async fn write_questions(
-    client: &Client,
-    questioner: &str,
-    templates: &Path,
-    run: &RunDir,
-    entry: &CatalogEntry,
-    profile: &TableProfile,
-    per_table: u32,
-    seed: u64,
-) -> (Vec<Task>, Vec<String>) {
+/// An LLM that writes open tasks, and where and how many.
+pub struct Questioner<'a> {
+    pub client: &'a Client,
+    /// The questioner's name (its teacher label).
+    pub name: &'a str,
+    /// The templates folder holding `roles/questioner.j2`.
+    pub templates: &'a Path,
+    pub run: &'a RunDir,
+    pub per_table: u32,
+    pub seed: u64,
+}
+
+/// Asks the questioner for `per_table` open tasks for one table. Returns the tasks and one
+/// message per failed request.
+pub async fn write_questions(q: &Questioner<'_>, entry: &CatalogEntry, profile: &TableProfile) -> (Vec<Task>, Vec<String>) {
+    let Questioner { client, name: questioner, templates, run, per_table, seed } = *q;
     let columns: Vec<serde_json::Value> = profile
         .columns
         .iter()
@@ -81,7 +95,7 @@ pub async fn write_questions(
         let prompt = match render(templates, "questioner", serde_json::json!({"table": table, "family": family.as_str(), "index": index})) {
             Ok(p) => p,
             Err(e) => {
-                errors.push(e);
+                errors.push(e.to_string());
                 break;
             }
         };
@@ -102,16 +116,17 @@ pub async fn write_questions(
             errors.push(format!("{}: the questioner's reply lacks an instruction or a checklist", entry.name));
             continue;
         }
-        match dasynth_tasks::open_task(run, entry, family, instruction, &checklist, questioner, index, seed) {
+        let question = dasynth_tasks::OpenQuestion { family, instruction, checklist: &checklist, questioner, index, seed };
+        match dasynth_tasks::open_task(run, entry, &question) {
             Ok(t) => tasks.push(t),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
         }
     }
     (tasks, errors)
 }
 
 /// Asks the inspector about a finished trajectory.
-pub async fn inspect(client: &Client, inspector: &str, templates: &Path, task: &Task, t: &Trajectory) -> Result<Inspection, String> {
+pub async fn inspect(client: &Client, inspector: &str, templates: &Path, task: &Task, t: &Trajectory) -> Result<Inspection, RoleError> {
     let truth = task.ground_truth_value();
     let checklist: Vec<String> = match truth.get("checklist").and_then(|c| c.as_array()) {
         Some(items) => items.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
@@ -127,7 +142,10 @@ pub async fn inspect(client: &Client, inspector: &str, templates: &Path, task: &
     });
     let prompt = render(templates, "inspector", ctx)?;
     let reply = ask(client, prompt, t.sample).await?;
-    let accepted = reply.get("accept").and_then(|v| v.as_bool()).ok_or("the inspector's reply has no boolean `accept`")?;
+    let accepted = reply
+        .get("accept")
+        .and_then(|v| v.as_bool())
+        .ok_or_else(|| RoleError::Reply("the inspector's reply has no boolean `accept`".into()))?;
     let reasons = reply
         .get("reasons")
         .and_then(|v| v.as_array())

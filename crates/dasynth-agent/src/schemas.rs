@@ -5,8 +5,9 @@ use dasynth_core::schemas::render;
 /// (file name under `schemas/`, schema JSON text).
 pub fn all() -> Vec<(&'static str, String)> {
     vec![
-        ("trajectory.schema.json", render::<crate::trajectory::Trajectory>()),
-        ("generate-stats.schema.json", render::<crate::generate::GenerateStats>()),
+        ("trajectory.schema.json", render::<dasynth_core::trajectory::Trajectory>()),
+        ("trajectory-stats.schema.json", render::<crate::trajectories::TrajectoryStats>()),
+        ("solution-stats.schema.json", render::<crate::solutions::SolutionStats>()),
     ]
 }
 

@@ -94,7 +94,7 @@ pub struct ProfileArgs {
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct TaskFlags {
-    /// Folder of task templates [default: ./templates]
+    /// Folder of task templates [default: ./templates when present, else the built-in templates]
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
     /// Most tasks per table
@@ -163,7 +163,7 @@ pub enum TemplatesCommand {
 
 #[derive(Debug, Args)]
 pub struct TemplatesCheckArgs {
-    /// Templates folder [default: `tasks.templates` from the configuration, else ./templates]
+    /// Templates folder [default: `tasks.templates` from the configuration, else ./templates when present, else the built-in templates]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

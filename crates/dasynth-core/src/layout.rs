@@ -2,15 +2,90 @@
 //!
 //! ```text
 //! <out>/
-//!   dasynth.toml            resolved configuration of this run
-//!   catalog.parquet         crawled tables (one row per table)
-//!   tables/<sha256>.<ext>   the crawled bytes, decompressed, content-addressed
-//!   profiles/<table-id>.json
-//!   stats/<stage>.json      per-stage counters (kept, dropped, reasons)
-//!   cache/                  HTTP validators, crawl state
+//!   dasynth.toml                 resolved configuration of this run
+//!   .dasynth.lock                held by the one process writing the folder
+//!   catalog.parquet              crawl: crawled tables (one row per table)
+//!   tables/<sha256>.<ext>        crawl: the crawled bytes, decompressed, content-addressed
+//!   profiles/<table-id>.json     profile: one document per table
+//!   tasks.parquet                tasks: grounded tasks with ground truth and checker
+//!   tasks/files/<table>/<name>   tasks: CSV copies of Parquet and Arrow tables for the agent
+//!   questions.parquet            trajectories: open tasks written by an LLM questioner
+//!   workspaces/<task-id>/        trajectories, verify: a task's files as the agent sees them
+//!   trajectories/*.jsonl         trajectories: append-only, one trajectory per line
+//!   outputs/<key>/               trajectories: files a trajectory wrote under `outputs/`
+//!   verdicts.parquet             verify: one row per trajectory (accepted?, checks, reasons)
+//!   student/                     sample: the student's trajectories, verdicts, pass rates
+//!     trajectories/*.jsonl
+//!     outputs/<key>/
+//!     verdicts.parquet
+//!     pass_rates.parquet
+//!   export/                      export: the dataset folder pushed to the Hub
+//!     README.md                  the dataset card
+//!     data/<config>/<split>-0000i-of-0000n.parquet
+//!     tables/                    the tables RL rows reference, deduplicated
+//!   report/                      report: index.html, report.json, report.md
+//!   stats/<stage>.json           per-stage counters (kept, dropped, reasons, time)
+//!   cache/                       HTTP validators, crawl state, LLM responses, downloads
 //! ```
+//!
+//! Every path a stage reads or writes comes from a method here; no stage spells a run-folder
+//! path itself.
 
 use std::path::{Path, PathBuf};
+
+/// The stages that write a `stats/<stage>.json` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Crawl,
+    Profile,
+    Tasks,
+    /// `tasks --check-solutions`: every reference solution run in the sandbox.
+    Solutions,
+    Trajectories,
+    Verify,
+    Export,
+    Push,
+    Report,
+    Sample,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Stage; 10] = [
+        Stage::Crawl,
+        Stage::Profile,
+        Stage::Tasks,
+        Stage::Solutions,
+        Stage::Trajectories,
+        Stage::Verify,
+        Stage::Export,
+        Stage::Push,
+        Stage::Report,
+        Stage::Sample,
+    ];
+
+    /// The stage's name in file names, logs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Crawl => "crawl",
+            Stage::Profile => "profile",
+            Stage::Tasks => "tasks",
+            Stage::Solutions => "solutions",
+            Stage::Trajectories => "trajectories",
+            Stage::Verify => "verify",
+            Stage::Export => "export",
+            Stage::Push => "push",
+            Stage::Report => "report",
+            Stage::Sample => "sample",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Paths inside one run folder.
 #[derive(Debug, Clone)]
@@ -28,6 +103,10 @@ impl RunDir {
     pub fn settings(&self) -> PathBuf {
         self.root.join("dasynth.toml")
     }
+    /// The advisory lock file held by the one process writing this folder.
+    pub fn lock(&self) -> PathBuf {
+        self.root.join(".dasynth.lock")
+    }
     pub fn catalog(&self) -> PathBuf {
         self.root.join("catalog.parquet")
     }
@@ -38,6 +117,7 @@ impl RunDir {
     pub fn table_rel_path(sha256: &str, ext: &str) -> String {
         format!("tables/{sha256}.{ext}")
     }
+    /// A path relative to the run root (as recorded in the catalog and in tasks).
     pub fn resolve(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
@@ -47,8 +127,71 @@ impl RunDir {
     pub fn profile(&self, table_id: &str) -> PathBuf {
         self.profiles_dir().join(format!("{table_id}.json"))
     }
-    pub fn stats(&self, stage: &str) -> PathBuf {
-        self.root.join("stats").join(format!("{stage}.json"))
+    pub fn tasks(&self) -> PathBuf {
+        self.root.join("tasks.parquet")
+    }
+    /// Where the agent's copy of a converted table lives, relative to the run root.
+    pub fn task_file_rel_path(table_id: &str, name: &str) -> String {
+        format!("tasks/files/{table_id}/{name}")
+    }
+    pub fn questions(&self) -> PathBuf {
+        self.root.join("questions.parquet")
+    }
+    pub fn workspaces_dir(&self) -> PathBuf {
+        self.root.join("workspaces")
+    }
+    /// A task's files as the agent sees them (its working directory).
+    pub fn workspace(&self, task_id: &str) -> PathBuf {
+        self.workspaces_dir().join(task_id)
+    }
+    pub fn trajectories_dir(&self) -> PathBuf {
+        self.root.join("trajectories")
+    }
+    pub fn outputs_dir(&self) -> PathBuf {
+        self.root.join("outputs")
+    }
+    /// The files one trajectory wrote under `outputs/`.
+    pub fn trajectory_outputs(&self, key: &str) -> PathBuf {
+        self.outputs_dir().join(key)
+    }
+    pub fn verdicts(&self) -> PathBuf {
+        self.root.join("verdicts.parquet")
+    }
+    pub fn student_dir(&self) -> PathBuf {
+        self.root.join("student")
+    }
+    pub fn student_trajectories_dir(&self) -> PathBuf {
+        self.student_dir().join("trajectories")
+    }
+    pub fn student_outputs(&self, key: &str) -> PathBuf {
+        self.student_dir().join("outputs").join(key)
+    }
+    pub fn student_verdicts(&self) -> PathBuf {
+        self.student_dir().join("verdicts.parquet")
+    }
+    pub fn pass_rates(&self) -> PathBuf {
+        self.student_dir().join("pass_rates.parquet")
+    }
+    pub fn export_dir(&self) -> PathBuf {
+        self.root.join("export")
+    }
+    pub fn report_dir(&self) -> PathBuf {
+        self.root.join("report")
+    }
+    pub fn report_html(&self) -> PathBuf {
+        self.report_dir().join("index.html")
+    }
+    pub fn report_json(&self) -> PathBuf {
+        self.report_dir().join("report.json")
+    }
+    pub fn report_md(&self) -> PathBuf {
+        self.report_dir().join("report.md")
+    }
+    pub fn stats_dir(&self) -> PathBuf {
+        self.root.join("stats")
+    }
+    pub fn stats(&self, stage: Stage) -> PathBuf {
+        self.stats_dir().join(format!("{}.json", stage.name()))
     }
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")
@@ -58,5 +201,13 @@ impl RunDir {
     }
     pub fn crawl_state(&self) -> PathBuf {
         self.cache_dir().join("crawl-state.json")
+    }
+    /// The LLM response cache (unless the configuration names another file).
+    pub fn llm_cache(&self) -> PathBuf {
+        self.cache_dir().join("llm.sqlite")
+    }
+    /// Where suspended sandbox sessions spill their memory past the in-memory budget.
+    pub fn session_spill_dir(&self) -> PathBuf {
+        self.cache_dir().join("sessions")
     }
 }

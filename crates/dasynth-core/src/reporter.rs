@@ -11,6 +11,9 @@ pub trait Reporter: Send + Sync {
     fn item(&self, _name: &str) {}
     /// The stage ended.
     fn finish(&self) {}
+    /// Something a person should read now (a slow first start, a skipped input): the CLI
+    /// prints it on stderr unless `--quiet`.
+    fn note(&self, _message: &str) {}
 }
 
 /// A reporter that ignores everything.

@@ -12,6 +12,9 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("dasynth-toml.schema.json", render::<crate::config::Options>()),
         ("settings.schema.json", render::<crate::config::Settings>()),
         ("sources.schema.json", render::<crate::sourcedef::SourcesFile>()),
+        ("verdict.schema.json", render::<crate::verdict::Verdict>()),
+        ("verify-stats.schema.json", render::<crate::verdict::VerifyStats>()),
+        ("pass-rate.schema.json", render::<crate::verdict::PassRate>()),
     ]
 }
 

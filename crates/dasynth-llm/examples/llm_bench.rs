@@ -7,11 +7,11 @@
 
 use std::time::Instant;
 
-use dasynth_llm::{ChatRequest, Client, EndpointConfig, EndpointKind};
+use dasynth_llm::{ChatRequest, Client, TeacherConfig, TeacherKind};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut url = String::from("http://127.0.0.1:8080/v1");
-    let mut kind = EndpointKind::OpenAi;
+    let mut kind = TeacherKind::OpenAi;
     let mut requests: usize = 10_000;
     let mut concurrency: usize = 64;
     let mut threads: usize = 0;
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
     };
     let cpu0 = cpu_seconds();
-    let mut cfg = EndpointConfig::new(kind, "bench-model");
+    let mut cfg = TeacherConfig::new(kind, "bench-model");
     cfg.base_url = Some(url);
     cfg.max_concurrency = concurrency;
     cfg.timeout_secs = 60.0;

@@ -11,9 +11,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::EndpointKind;
 use crate::error::LlmError;
 use crate::types::{ChatResponse, Message};
+use dasynth_core::config::TeacherKind;
 
 /// A persistent (or in-memory) cache of completed responses.
 #[derive(Clone)]
@@ -31,7 +31,7 @@ impl std::fmt::Debug for ResponseCache {
 /// The fields that identify a response. The API key is deliberately absent.
 #[derive(Serialize)]
 pub struct CacheKeyParts<'a> {
-    pub kind: EndpointKind,
+    pub kind: TeacherKind,
     pub base_url: &'a str,
     pub model: &'a str,
     pub system: Option<&'a str>,
@@ -180,7 +180,7 @@ mod tests {
     fn key_depends_on_every_part() {
         let msgs = vec![Message::user("x")];
         let base = CacheKeyParts {
-            kind: EndpointKind::OpenAi,
+            kind: TeacherKind::OpenAi,
             base_url: "u",
             model: "m",
             system: None,
@@ -201,7 +201,7 @@ mod tests {
             CacheKeyParts { seed: Some(1), messages: &msgs2, ..base },
             CacheKeyParts { model: "n", messages: &msgs2, ..base },
             CacheKeyParts { temperature: Some(0.0), messages: &msgs2, ..base },
-            CacheKeyParts { kind: EndpointKind::Anthropic, messages: &msgs2, ..base },
+            CacheKeyParts { kind: TeacherKind::Anthropic, messages: &msgs2, ..base },
             CacheKeyParts { system: Some("s"), messages: &msgs2, ..base },
         ];
         for v in variants {

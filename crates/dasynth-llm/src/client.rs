@@ -9,12 +9,13 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::budget::Budget;
 use crate::cache::{CacheKeyParts, ResponseCache};
-use crate::config::{ApiKey, EndpointConfig, EndpointKind};
+use crate::config::ApiKey;
 use crate::error::LlmError;
 use crate::http1::{Http1, WireError};
 use crate::limit::{Aimd, BreakerState, CircuitBreaker, TokenBucket, backoff, parse_retry_after};
 use crate::types::{ChatRequest, ChatResponse, Usage};
 use crate::wire::{self, Params};
+use dasynth_core::config::{TeacherConfig, TeacherKind};
 
 /// Longest `Retry-After` that is honoured; longer values are capped.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
@@ -41,7 +42,7 @@ pub struct ClientStats {
 
 /// Builder for [`Client`].
 pub struct ClientBuilder {
-    cfg: EndpointConfig,
+    cfg: TeacherConfig,
     api_key: Option<ApiKey>,
     cache: Option<ResponseCache>,
     budget: Option<Budget>,
@@ -81,9 +82,9 @@ impl ClientBuilder {
         let name = cfg.display_name();
         let invalid = |reason: String| LlmError::InvalidConfig { endpoint: name.clone(), reason };
         let path = match cfg.kind {
-            EndpointKind::OpenAi => "/chat/completions",
-            EndpointKind::Anthropic => "/v1/messages",
-            EndpointKind::Reference => {
+            TeacherKind::OpenAi => "/chat/completions",
+            TeacherKind::Anthropic => "/v1/messages",
+            TeacherKind::Reference => {
                 return Err(LlmError::UnsupportedKind { endpoint: name, kind: cfg.kind.to_string() });
             }
         };
@@ -132,12 +133,12 @@ impl ClientBuilder {
             let hv = HeaderValue::from_str(v).map_err(|e| invalid(format!("extra header {k:?}: {e}")))?;
             headers.insert(hn, hv);
         }
-        if cfg.kind == EndpointKind::Anthropic && !headers.contains_key("anthropic-version") {
+        if cfg.kind == TeacherKind::Anthropic && !headers.contains_key("anthropic-version") {
             headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
         }
         if let Some(k) = &key {
             let (hn, v) = match cfg.kind {
-                EndpointKind::Anthropic => ("x-api-key", k.expose().to_string()),
+                TeacherKind::Anthropic => ("x-api-key", k.expose().to_string()),
                 _ => ("authorization", format!("Bearer {}", k.expose())),
             };
             let mut hv =
@@ -205,7 +206,7 @@ struct Counters {
 }
 
 struct Inner {
-    cfg: EndpointConfig,
+    cfg: TeacherConfig,
     name: String,
     url: String,
     base_url: String,
@@ -268,11 +269,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 impl Client {
     /// Build a client with defaults (reads the API key from `api-key-env`).
-    pub fn new(cfg: EndpointConfig) -> Result<Client, LlmError> {
+    pub fn new(cfg: TeacherConfig) -> Result<Client, LlmError> {
         Self::builder(cfg).build()
     }
 
-    pub fn builder(cfg: EndpointConfig) -> ClientBuilder {
+    pub fn builder(cfg: TeacherConfig) -> ClientBuilder {
         ClientBuilder {
             cfg,
             api_key: None,
@@ -287,7 +288,7 @@ impl Client {
     pub fn name(&self) -> &str {
         &self.inner.name
     }
-    pub fn config(&self) -> &EndpointConfig {
+    pub fn config(&self) -> &TeacherConfig {
         &self.inner.cfg
     }
     /// Full request URL (`…/chat/completions` or `…/v1/messages`).
@@ -337,7 +338,7 @@ impl Client {
         let cfg = &self.inner.cfg;
         let temperature = req.temperature.or(cfg.temperature);
         let mut max_tokens = req.max_tokens.or(cfg.max_tokens);
-        if cfg.kind == EndpointKind::Anthropic && max_tokens.is_none() {
+        if cfg.kind == TeacherKind::Anthropic && max_tokens.is_none() {
             max_tokens = Some(wire::ANTHROPIC_DEFAULT_MAX_TOKENS);
         }
         (temperature, max_tokens)
@@ -397,7 +398,7 @@ impl Client {
             stop: &req.stop,
         };
         let body = match inner.cfg.kind {
-            EndpointKind::Anthropic => wire::anthropic_body(&params),
+            TeacherKind::Anthropic => wire::anthropic_body(&params),
             _ => wire::openai_body(&params),
         }
         .map_err(|e| LlmError::InvalidConfig { endpoint: inner.name.clone(), reason: format!("encode request: {e}") })?;
@@ -532,7 +533,7 @@ impl Client {
         };
         if (200..300).contains(&status) {
             let parsed = match inner.cfg.kind {
-                EndpointKind::Anthropic => wire::parse_anthropic(&bytes),
+                TeacherKind::Anthropic => wire::parse_anthropic(&bytes),
                 _ => wire::parse_openai(&bytes),
             };
             return parsed.map_err(|e| LlmError::InvalidBody {

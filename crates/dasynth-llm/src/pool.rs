@@ -83,10 +83,10 @@ fn unit_hash(name: &str, task_id: &str, sample_index: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{EndpointConfig, EndpointKind};
+    use dasynth_core::config::{TeacherConfig, TeacherKind};
 
     fn client(name: &str, weight: f64) -> Client {
-        let mut c = EndpointConfig::new(EndpointKind::OpenAi, "m");
+        let mut c = TeacherConfig::new(TeacherKind::OpenAi, "m");
         c.name = Some(name.into());
         c.base_url = Some("http://127.0.0.1:9".into());
         c.weight = weight;

@@ -4,12 +4,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dasynth_fakellm::{FakeConfig, FakeLlm, Fault, Reply, RequestSummary, Responder};
-use dasynth_llm::{ApiKey, BreakerState, Budget, ChatRequest, Client, EndpointConfig, EndpointKind, LlmError, Message, ResponseCache};
+use dasynth_llm::{ApiKey, BreakerState, Budget, ChatRequest, Client, LlmError, Message, ResponseCache, TeacherConfig, TeacherKind};
 
-fn cfg(kind: EndpointKind, srv: &FakeLlm) -> EndpointConfig {
-    let mut c = EndpointConfig::new(kind, "test-model");
+fn cfg(kind: TeacherKind, srv: &FakeLlm) -> TeacherConfig {
+    let mut c = TeacherConfig::new(kind, "test-model");
     c.base_url = Some(match kind {
-        EndpointKind::Anthropic => srv.anthropic_url(),
+        TeacherKind::Anthropic => srv.anthropic_url(),
         _ => srv.url(),
     });
     c.timeout_secs = 5.0;
@@ -17,7 +17,7 @@ fn cfg(kind: EndpointKind, srv: &FakeLlm) -> EndpointConfig {
     c
 }
 
-fn client(c: EndpointConfig) -> Client {
+fn client(c: TeacherConfig) -> Client {
     Client::builder(c).backoff(Duration::from_millis(5), Duration::from_millis(20)).build().expect("client")
 }
 
@@ -36,7 +36,7 @@ async fn happy_path_openai() {
         }),
         ..Default::default()
     });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.price_input_per_mtok = 1.0;
     c.price_output_per_mtok = 10.0;
     let cl = client(c);
@@ -78,7 +78,7 @@ async fn happy_path_anthropic_with_key() {
         }),
         ..Default::default()
     });
-    let cl = Client::builder(cfg(EndpointKind::Anthropic, &srv)).api_key(ApiKey::new("sk-ant-good")).build().expect("client");
+    let cl = Client::builder(cfg(TeacherKind::Anthropic, &srv)).api_key(ApiKey::new("sk-ant-good")).build().expect("client");
     let req = ChatRequest {
         messages: vec![Message::user("hi"), Message::assistant("yo"), Message::user("again")],
         system: Some("sys".into()),
@@ -101,7 +101,7 @@ async fn happy_path_anthropic_with_key() {
 #[tokio::test]
 async fn honours_retry_after() {
     let srv = FakeLlm::start(script(vec![Reply::fault(Fault::RateLimited { retry_after: Some("1".into()) }), Reply::text("ok")]));
-    let cl = client(cfg(EndpointKind::OpenAi, &srv));
+    let cl = client(cfg(TeacherKind::OpenAi, &srv));
     let t = Instant::now();
     let r = cl.chat(&ChatRequest::user("x")).await.expect("chat");
     let el = t.elapsed();
@@ -115,11 +115,11 @@ async fn honours_retry_after() {
 #[tokio::test]
 async fn server_error_then_success_and_overload_529() {
     let srv = FakeLlm::start(script(vec![Reply::fault(Fault::ServerError), Reply::text("ok")]));
-    let r = client(cfg(EndpointKind::OpenAi, &srv)).chat(&ChatRequest::user("x")).await.expect("chat");
+    let r = client(cfg(TeacherKind::OpenAi, &srv)).chat(&ChatRequest::user("x")).await.expect("chat");
     assert_eq!((r.content.as_str(), r.attempts), ("ok", 2));
 
     let srv = FakeLlm::start(script(vec![Reply::fault(Fault::Overloaded), Reply::text("ok")]));
-    let r = client(cfg(EndpointKind::Anthropic, &srv)).chat(&ChatRequest::user("x")).await.expect("chat");
+    let r = client(cfg(TeacherKind::Anthropic, &srv)).chat(&ChatRequest::user("x")).await.expect("chat");
     assert_eq!((r.content.as_str(), r.attempts), ("ok", 2));
     assert_eq!(srv.stats().count(529), 1);
 }
@@ -127,7 +127,7 @@ async fn server_error_then_success_and_overload_529() {
 #[tokio::test]
 async fn timeout_then_success() {
     let srv = FakeLlm::start(script(vec![Reply::text("late").with_delay(Duration::from_secs(3)), Reply::text("ok")]));
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.timeout_secs = 0.3;
     let t = Instant::now();
     let r = client(c).chat(&ChatRequest::user("x")).await.expect("chat");
@@ -138,11 +138,11 @@ async fn timeout_then_success() {
 #[tokio::test]
 async fn truncated_and_invalid_bodies_are_retried() {
     let srv = FakeLlm::start(script(vec![Reply::fault(Fault::Truncated), Reply::fault(Fault::InvalidJson), Reply::text("ok")]));
-    let r = client(cfg(EndpointKind::OpenAi, &srv)).chat(&ChatRequest::user("x")).await.expect("chat");
+    let r = client(cfg(TeacherKind::OpenAi, &srv)).chat(&ChatRequest::user("x")).await.expect("chat");
     assert_eq!((r.content.as_str(), r.attempts), ("ok", 3));
 
     let srv = FakeLlm::start(FakeConfig { fault_rate: 1.0, faults: vec![Fault::InvalidJson], ..Default::default() });
-    let mut c = cfg(EndpointKind::Anthropic, &srv);
+    let mut c = cfg(TeacherKind::Anthropic, &srv);
     c.max_retries = 2;
     let e = client(c).chat(&ChatRequest::user("x")).await.expect_err("must fail");
     assert!(matches!(e, LlmError::RetriesExhausted { attempts: 3, .. }), "{e}");
@@ -164,7 +164,7 @@ async fn both_transports_survive_the_same_faults() {
             Reply::text("ok"),
             Reply::fault(Fault::SlowStream { chunks: 3, delay: Duration::from_millis(20) }),
         ]));
-        let mut c = cfg(EndpointKind::OpenAi, &srv);
+        let mut c = cfg(TeacherKind::OpenAi, &srv);
         if proxied {
             c.proxy = Some(format!("http://{}", srv.addr()));
             c.base_url = Some("http://teacher.invalid:9/v1".into());
@@ -183,7 +183,7 @@ async fn both_transports_survive_the_same_faults() {
 async fn slow_stream_within_and_beyond_timeout() {
     let slow = |ms| Fault::SlowStream { chunks: 4, delay: Duration::from_millis(ms) };
     let srv = FakeLlm::start(FakeConfig { fault_rate: 1.0, faults: vec![slow(100)], ..Default::default() });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.timeout_secs = 2.0;
     let t = Instant::now();
     let r = client(c).chat(&ChatRequest::user("x")).await.expect("within timeout");
@@ -191,7 +191,7 @@ async fn slow_stream_within_and_beyond_timeout() {
     assert!(t.elapsed() >= Duration::from_millis(290), "body was not dribbled");
 
     let srv = FakeLlm::start(FakeConfig { fault_rate: 1.0, faults: vec![slow(400)], ..Default::default() });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.timeout_secs = 0.5;
     c.max_retries = 1;
     let e = client(c).chat(&ChatRequest::user("x")).await.expect_err("beyond timeout");
@@ -201,14 +201,14 @@ async fn slow_stream_within_and_beyond_timeout() {
 
 #[tokio::test]
 async fn missing_key_env_is_a_build_error() {
-    let mut c = EndpointConfig::new(EndpointKind::OpenAi, "m");
+    let mut c = TeacherConfig::new(TeacherKind::OpenAi, "m");
     c.api_key_env = Some("DASYNTH_TEST_DEFINITELY_UNSET_KEY".into());
     let e = Client::new(c).expect_err("must fail");
     assert!(matches!(e, LlmError::MissingApiKey { .. }));
     assert!(e.to_string().contains("DASYNTH_TEST_DEFINITELY_UNSET_KEY"), "{e}");
     assert!(e.is_fatal_for_run());
 
-    let r = Client::new(EndpointConfig::new(EndpointKind::Reference, "gold")).expect_err("reference");
+    let r = Client::new(TeacherConfig::new(TeacherKind::Reference, "gold")).expect_err("reference");
     assert!(matches!(r, LlmError::UnsupportedKind { .. }), "{r}");
 }
 
@@ -216,7 +216,7 @@ async fn missing_key_env_is_a_build_error() {
 async fn wrong_key_is_auth_error_without_leaking_key() {
     let srv = FakeLlm::start(FakeConfig { valid_keys: Some(vec!["right".into()]), ..Default::default() });
     let secret = "sk-wrong-very-secret-123";
-    let cl = Client::builder(cfg(EndpointKind::OpenAi, &srv)).api_key(ApiKey::new(secret)).build().expect("client");
+    let cl = Client::builder(cfg(TeacherKind::OpenAi, &srv)).api_key(ApiKey::new(secret)).build().expect("client");
     let e = cl.chat(&ChatRequest::user("x")).await.expect_err("401");
     assert!(matches!(e, LlmError::Auth { status: 401, .. }), "{e}");
     assert!(e.is_fatal_for_run());
@@ -230,7 +230,7 @@ async fn wrong_key_is_auth_error_without_leaking_key() {
 #[tokio::test]
 async fn unknown_model_context_length_and_empty_are_not_retried() {
     let srv = FakeLlm::start(FakeConfig { unknown_models: vec!["ghost".into()], context_limit_chars: Some(100), ..Default::default() });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.model = "ghost".into();
     let e = client(c).chat(&ChatRequest::user("x")).await.expect_err("404");
     assert!(matches!(e, LlmError::UnknownModel { .. }), "{e}");
@@ -238,13 +238,13 @@ async fn unknown_model_context_length_and_empty_are_not_retried() {
     assert!(e.is_fatal_for_run());
     assert_eq!(srv.stats().hits, 1);
 
-    let e = client(cfg(EndpointKind::Anthropic, &srv)).chat(&ChatRequest::user("y".repeat(500))).await.expect_err("400");
+    let e = client(cfg(TeacherKind::Anthropic, &srv)).chat(&ChatRequest::user("y".repeat(500))).await.expect_err("400");
     assert!(matches!(e, LlmError::ContextLength { .. }), "{e}");
     assert!(!e.is_fatal_for_run());
     assert_eq!(srv.stats().hits, 2);
 
     let srv = FakeLlm::start(script(vec![Reply::fault(Fault::EmptyContent)]));
-    let e = client(cfg(EndpointKind::OpenAi, &srv)).chat(&ChatRequest::user("x")).await.expect_err("empty");
+    let e = client(cfg(TeacherKind::OpenAi, &srv)).chat(&ChatRequest::user("x")).await.expect_err("empty");
     assert!(matches!(e, LlmError::EmptyResponse { .. }), "{e}");
     assert_eq!(srv.stats().hits, 1);
 }
@@ -255,7 +255,7 @@ async fn circuit_breaker_on_refused_connections() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let mut c = EndpointConfig::new(EndpointKind::OpenAi, "m");
+    let mut c = TeacherConfig::new(TeacherKind::OpenAi, "m");
     c.base_url = Some(format!("http://127.0.0.1:{port}/v1"));
     c.max_retries = 50;
     c.breaker_threshold = 3;
@@ -277,7 +277,7 @@ async fn circuit_breaker_on_refused_connections() {
 #[tokio::test]
 async fn circuit_breaker_on_server_that_never_answers() {
     let srv = FakeLlm::start(FakeConfig { fault_rate: 1.0, faults: vec![Fault::Hang], ..Default::default() });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.timeout_secs = 0.2;
     c.max_retries = 20;
     c.breaker_threshold = 2;
@@ -301,7 +301,7 @@ async fn circuit_breaker_on_server_that_never_answers() {
 #[tokio::test]
 async fn circuit_breaker_half_open_probe_recovers() {
     let srv = FakeLlm::start(script(vec![Reply::fault(Fault::ServerError), Reply::fault(Fault::ServerError)]));
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.breaker_threshold = 2;
     c.breaker_cooldown_secs = 0.2;
     let cl = client(c);
@@ -321,7 +321,7 @@ async fn cache_hit_avoids_second_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = ResponseCache::open(dir.path().join("c.sqlite")).expect("cache");
     let budget = Budget::new(Some(100.0), None);
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.price_input_per_mtok = 1000.0;
     let cl = Client::builder(c).cache(cache.clone()).budget(budget.clone()).build().expect("client");
     let req = ChatRequest::user("same");
@@ -340,7 +340,7 @@ async fn cache_hit_avoids_second_request() {
     // Persisted: a new client on the same file needs no request.
     drop(cl);
     let cache2 = ResponseCache::open(dir.path().join("c.sqlite")).expect("reopen");
-    let cl2 = Client::builder(cfg(EndpointKind::OpenAi, &srv)).cache(cache2).build().expect("client");
+    let cl2 = Client::builder(cfg(TeacherKind::OpenAi, &srv)).cache(cache2).build().expect("client");
     assert!(cl2.chat(&req).await.expect("hit").cached);
     assert_eq!(srv.stats().hits, 2);
 }
@@ -348,7 +348,7 @@ async fn cache_hit_avoids_second_request() {
 #[tokio::test]
 async fn budget_stops_at_cap() {
     let srv = FakeLlm::start(FakeConfig { responder: Responder::func(|_| Reply::text("x").with_usage(1000, 1000)), ..Default::default() });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.price_input_per_mtok = 5.0;
     c.price_output_per_mtok = 5.0; // $0.01 per request
     let budget = Budget::new(Some(0.03), None);
@@ -369,7 +369,7 @@ async fn budget_stops_at_cap() {
     assert_eq!((s.requests, s.tokens), (3, 6000));
 
     let tb = Budget::new(None, Some(4000));
-    let cl = Client::builder(cfg(EndpointKind::OpenAi, &srv)).budget(tb).build().expect("client");
+    let cl = Client::builder(cfg(TeacherKind::OpenAi, &srv)).budget(tb).build().expect("client");
     cl.chat(&ChatRequest::user("x")).await.expect("1");
     cl.chat(&ChatRequest::user("x")).await.expect("2");
     assert!(matches!(cl.chat(&ChatRequest::user("x")).await, Err(LlmError::BudgetExhausted { .. })));
@@ -378,7 +378,7 @@ async fn budget_stops_at_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_reaches_max_in_flight() {
     let srv = FakeLlm::start(FakeConfig { latency: Duration::from_millis(200), ..Default::default() });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.max_concurrency = 48;
     let cl = client(c);
     let t = Instant::now();
@@ -407,7 +407,7 @@ async fn aimd_backs_off_under_429_storm() {
         }),
         ..Default::default()
     });
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.max_concurrency = 64;
     c.max_retries = 100;
     let cl = client(c);
@@ -428,7 +428,7 @@ async fn aimd_backs_off_under_429_storm() {
 #[tokio::test]
 async fn requests_per_minute_limits_rate() {
     let srv = FakeLlm::start(FakeConfig::default());
-    let mut c = cfg(EndpointKind::OpenAi, &srv);
+    let mut c = cfg(TeacherKind::OpenAi, &srv);
     c.requests_per_minute = Some(600.0); // 10/s, burst 60
     let cl = client(c);
     let t = Instant::now();

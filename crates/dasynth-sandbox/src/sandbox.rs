@@ -82,10 +82,10 @@ impl Sandbox {
         let (module, module_path) = if config.preinitialized {
             snapshot::snapshot_module(&engine, &artefacts, config.fuel_metering)?
         } else {
-            let wasm =
-                std::fs::read(&artefacts.python_snapshot_wasm).map_err(SandboxError::io("reading", &artefacts.python_snapshot_wasm))?;
-            let module = compiled(&engine, &artefacts.cache, "python-snapshot", &artefacts.python_snapshot_sha256, &wasm)?;
-            (module, artefacts.python_snapshot_wasm.clone())
+            let path = &artefacts.python_snapshot_wasm;
+            let wasm = || std::fs::read(path).map_err(SandboxError::io("reading", path));
+            let module = compiled(&engine, &artefacts.cache, "python-snapshot", &artefacts.python_snapshot_sha256, wasm)?;
+            (module, path.clone())
         };
         let pre = linker.instantiate_pre(&module).map_err(SandboxError::wasm("linking", &module_path))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
@@ -163,28 +163,37 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<State>, SandboxError> {
     Ok(linker)
 }
 
-/// The compiled module for `wasm`, from `<cache>/sandbox/modules/` when there is a `.cwasm` for
-/// this wasmtime, this engine configuration and these bytes; else compiled and cached.
-pub(crate) fn compiled(engine: &Engine, cache: &Path, stem: &str, sha256: &str, wasm: &[u8]) -> Result<Module, SandboxError> {
+/// The compiled module for a wasm module identified by `key` (a hash that changes whenever its
+/// bytes would), from `<cache>/sandbox/modules/` when there is a `.cwasm` for this wasmtime,
+/// this engine configuration and this key; else `wasm()` is read, compiled and cached. A warm
+/// start therefore maps only the `.cwasm`, never reading or hashing the module's own bytes.
+pub(crate) fn compiled(
+    engine: &Engine,
+    cache: &Path,
+    stem: &str,
+    key: &str,
+    wasm: impl FnOnce() -> Result<Vec<u8>, SandboxError>,
+) -> Result<Module, SandboxError> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     let dir = cache.join("sandbox").join("modules");
     std::fs::create_dir_all(&dir).map_err(SandboxError::io("creating", &dir))?;
-    let name = format!("{stem}-wasmtime{}-{:016x}-{}.cwasm", wasmtime_version(), h.finish(), &sha256[..16]);
+    let name = format!("{stem}-wasmtime{}-{:016x}-{}.cwasm", wasmtime_version(), h.finish(), &key[..16]);
     let path = dir.join(&name);
     let _lock = LockedDir::lock(&dir, &name)?;
     if path.is_file() {
         // SAFETY: the file is one this crate wrote through an atomic rename, under a name that
-        // pins the wasmtime version, the engine's compatibility hash and the input's sha256.
+        // pins the wasmtime version, the engine's compatibility hash and the input's key.
         match unsafe { Module::deserialize_file(engine, &path) } {
             Ok(m) => return Ok(m),
             Err(e) => tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "stale compiled module; recompiling"),
         }
     }
+    let wasm = wasm()?;
     tracing::info!(module = stem, bytes = wasm.len(), "compiling (once; cached afterwards)");
     let started = std::time::Instant::now();
-    let module = Module::new(engine, wasm).map_err(SandboxError::wasm("compiling", &path))?;
+    let module = Module::new(engine, &wasm).map_err(SandboxError::wasm("compiling", &path))?;
     let bytes = module.serialize().map_err(SandboxError::wasm("serializing", &path))?;
     write_atomic(&path, &bytes)?;
     tracing::info!(module = stem, seconds = started.elapsed().as_secs_f64(), "compiled");

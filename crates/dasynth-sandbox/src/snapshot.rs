@@ -73,19 +73,20 @@ pub(crate) fn snapshot_module(engine: &Engine, a: &Artefacts, fuel: bool) -> Res
     std::fs::create_dir_all(&dir).map_err(SandboxError::io("creating", &dir))?;
     let name = format!("pandas-snapshot-{}.wasm", &key[..16]);
     let path = dir.join(&name);
-    let wasm = {
+    // The snapshot is a function of `key` (its inputs and recipe), so `key` also names its
+    // compiled module: a warm start neither reads nor hashes the ~200 MB snapshot.
+    let wasm = || {
         let _lock = LockedDir::lock(&dir, &name)?;
         if path.is_file() {
-            std::fs::read(&path).map_err(SandboxError::io("reading", &path))?
+            std::fs::read(&path).map_err(SandboxError::io("reading", &path))
         } else {
             tracing::info!(path = %path.display(), "building the pre-initialized snapshot (once)");
             let wasm = build(a, fuel).map_err(|message| SandboxError::Snapshot { path: a.python_snapshot_wasm.clone(), message })?;
             write_atomic(&path, &wasm)?;
-            wasm
+            Ok(wasm)
         }
     };
-    let sha = sha256_bytes(&wasm);
-    let module = compiled(engine, &a.cache, "pandas-snapshot", &sha, &wasm)?;
+    let module = compiled(engine, &a.cache, "pandas-snapshot", &key, wasm)?;
     Ok((module, path))
 }
 

@@ -1,6 +1,6 @@
-//! Reading and writing `catalog.parquet`. Rows go through serde → JSON Lines → polars with an
-//! explicit schema, so nested fields (read options, provenance) become real Parquet structs and
-//! lists that pandas, pyarrow and DuckDB read directly.
+//! Reading and writing `catalog.parquet` through `dasynth-parquet`, with an explicit schema so
+//! nested fields (read options, provenance) become real Parquet structs and lists that pandas,
+//! pyarrow and DuckDB read directly.
 
 use dasynth_core::catalog::CatalogEntry;
 use polars::prelude::*;
@@ -25,6 +25,19 @@ pub enum CatalogError {
     },
     #[error("no catalog at {}\nhint: run `dasynth crawl SOURCE... --out {}` first", path.display(), path.parent().map(|p| p.display().to_string()).unwrap_or_default())]
     Missing { path: PathBuf },
+}
+
+impl CatalogError {
+    fn from_rows(path: &Path, e: dasynth_parquet::RowsError) -> Self {
+        use dasynth_parquet::RowsError as R;
+        let path = path.to_path_buf();
+        match e {
+            R::Missing { .. } => CatalogError::Missing { path },
+            R::Read { source, .. } => CatalogError::Read { path, source },
+            R::Layout { message, .. } => CatalogError::Layout { path, message },
+            R::Write { source, .. } => CatalogError::Write { path, source },
+        }
+    }
 }
 
 fn read_options_dtype() -> DataType {
@@ -72,60 +85,12 @@ pub fn schema() -> Schema {
     ])
 }
 
-/// Writes rows as a Parquet file atomically, with statistics and a page index.
+/// Writes the catalog as a Parquet file atomically, with statistics and a page index.
 pub fn write(path: &Path, rows: &[CatalogEntry]) -> Result<(), CatalogError> {
-    write_rows(path, rows, schema())
-}
-
-/// Serializes any rows through JSON Lines into a frame with the given schema and writes Parquet.
-pub fn write_rows<T: serde::Serialize>(path: &Path, rows: &[T], schema: Schema) -> Result<(), CatalogError> {
-    let werr = |e: std::io::Error| CatalogError::Write { path: path.to_path_buf(), source: e };
-    let mut ndjson = Vec::new();
-    for r in rows {
-        serde_json::to_writer(&mut ndjson, r).map_err(|e| werr(std::io::Error::other(e)))?;
-        ndjson.push(b'\n');
-    }
-    let schema = Arc::new(schema);
-    let mut df = if rows.is_empty() {
-        DataFrame::empty_with_schema(&schema)
-    } else {
-        JsonReader::new(std::io::Cursor::new(ndjson))
-            .with_json_format(JsonFormat::JsonLines)
-            .with_schema(schema.clone())
-            .finish()
-            .map_err(|e| werr(std::io::Error::other(e)))?
-    };
-    dasynth_core::atomic::write_atomic_with(path, |f| {
-        // Buffered: the Parquet writer makes thousands of writes of a few bytes each.
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-        ParquetWriter::new(&mut w).with_statistics(StatisticsOptions::full()).finish(&mut df).map_err(std::io::Error::other)?;
-        std::io::Write::flush(&mut w)
-    })
-    .map_err(|e| CatalogError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })
+    dasynth_parquet::write_rows(path, rows, schema()).map_err(|e| CatalogError::from_rows(path, e))
 }
 
 /// Reads the catalog back into rows.
 pub fn read(path: &Path) -> Result<Vec<CatalogEntry>, CatalogError> {
-    if !path.exists() {
-        return Err(CatalogError::Missing { path: path.to_path_buf() });
-    }
-    read_rows(path)
-}
-
-/// Reads any Parquet file of serde rows (the inverse of [`write_rows`]).
-pub fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, CatalogError> {
-    let f = std::fs::File::open(path).map_err(|e| CatalogError::Read { path: path.to_path_buf(), source: e.into() })?;
-    let mut df = ParquetReader::new(f).finish().map_err(|source| CatalogError::Read { path: path.to_path_buf(), source })?;
-    let mut buf = Vec::new();
-    JsonWriter::new(&mut buf)
-        .with_json_format(JsonFormat::JsonLines)
-        .finish(&mut df)
-        .map_err(|source| CatalogError::Read { path: path.to_path_buf(), source })?;
-    let mut rows = Vec::with_capacity(df.height());
-    for (i, line) in buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).enumerate() {
-        let row = serde_json::from_slice(line)
-            .map_err(|e| CatalogError::Layout { path: path.to_path_buf(), message: format!("row {i}: {e}") })?;
-        rows.push(row);
-    }
-    Ok(rows)
+    dasynth_parquet::read_rows(path).map_err(|e| CatalogError::from_rows(path, e))
 }

@@ -53,7 +53,7 @@ struct InputState {
 /// Crawls `specs` into `run`, merging with what an earlier crawl of the same run found.
 pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, reporter: &dyn Reporter) -> Result<CrawlOutcome, CrawlError> {
     let started = std::time::Instant::now();
-    let mut stats = StageStats::new("crawl");
+    let mut found = Found { tables: BTreeMap::new(), failures: BTreeMap::new(), stats: StageStats::new("crawl") };
     let previous: HashMap<String, CatalogEntry> = match crate::catalog_io::read(&run.catalog()) {
         Ok(rows) => rows.into_iter().filter(|e| e.status == Status::Ok).map(|e| (e.id.clone(), e)).collect(),
         Err(crate::catalog_io::CatalogError::Missing { .. }) => HashMap::new(),
@@ -73,8 +73,6 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
     let needs_http = specs.iter().any(|s| matches!(s.location, Location::Http(_)));
     let http_client = if needs_http { Some(fetch::http::client(&http_opts).map_err(CrawlError::Http)?) } else { None };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut tables: BTreeMap<String, CatalogEntry> = BTreeMap::new();
-    let mut failures: BTreeMap<String, CatalogEntry> = BTreeMap::new();
     reporter.start("crawl", specs.len() as u64);
     for spec in specs {
         let include: Vec<String> = if spec.include.is_empty() { settings.include.clone() } else { spec.include.clone() };
@@ -91,15 +89,15 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
         };
         reporter.set_total(fetched.inputs.len() as u64);
         for FetchFailure { uri, message } in fetched.failures {
-            stats.drop_for("fetch");
+            found.stats.drop_for("fetch");
             let e = failed_entry(spec, &uri, None, format!("{uri}: {message}"), &now);
-            failures.insert(e.id.clone(), e);
+            found.failures.insert(e.id.clone(), e);
         }
         for input in fetched.inputs {
             let reused = reuse(&input, &old_state, &previous);
             let ids = match reused {
                 Some(entries) => {
-                    stats.reused += entries.len() as u64;
+                    found.stats.reused += entries.len() as u64;
                     let ids = entries.iter().map(|e| e.id.clone()).collect();
                     let member_prefix = format!("{}!", input.uri);
                     for mut e in entries {
@@ -115,18 +113,19 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
                         }
                         e.provenance.clear();
                         for uri in uris {
-                            add(&mut tables, e.clone(), spec, &uri);
+                            add(&mut found.tables, e.clone(), spec, &uri);
                         }
                     }
                     ids
                 }
-                None => process_input(spec, &input, settings, run, &now, &mut tables, &mut failures, &mut stats),
+                None => process_input(spec, &input, settings, run, &now, &mut found),
             };
             state.inputs.insert(input.uri.clone(), InputState { fingerprint: input.fingerprint.clone(), table_ids: ids });
             reporter.item(&input.name);
         }
     }
     reporter.finish();
+    let Found { tables, failures, mut stats } = found;
     let mut entries: Vec<CatalogEntry> = tables.into_values().collect();
     stats.kept = entries.len() as u64;
     for e in &mut entries {
@@ -137,7 +136,7 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
     crate::catalog_io::write(&run.catalog(), &entries)?;
     dasynth_core::atomic::write_json_atomic(&run.crawl_state(), &state)?;
     stats.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&run.stats("crawl"), &stats)?;
+    dasynth_core::atomic::write_json_atomic(&run.stats(dasynth_core::layout::Stage::Crawl), &stats)?;
     Ok(CrawlOutcome { entries, stats })
 }
 
@@ -193,17 +192,14 @@ fn stem(name: &str) -> String {
     Path::new(n).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| n.to_string())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn process_input(
-    spec: &SourceSpec,
-    input: &Input,
-    settings: &CrawlSettings,
-    run: &RunDir,
-    now: &str,
-    tables: &mut BTreeMap<String, CatalogEntry>,
-    failures: &mut BTreeMap<String, CatalogEntry>,
-    stats: &mut StageStats,
-) -> Vec<String> {
+/// What a crawl has found so far: tables by id, failed inputs by id, and the counters.
+struct Found {
+    tables: BTreeMap<String, CatalogEntry>,
+    failures: BTreeMap<String, CatalogEntry>,
+    stats: StageStats,
+}
+
+fn process_input(spec: &SourceSpec, input: &Input, settings: &CrawlSettings, run: &RunDir, now: &str, found: &mut Found) -> Vec<String> {
     let mut ids = Vec::new();
     let scratch = run.cache_dir().join("utf8");
     // A plain delimited file is inspected (encoding, dialect, a full ragged-row scan) from its
@@ -220,7 +216,7 @@ fn process_input(
         (outcome, early.and_then(|(f, h)| h.join().ok().map(|r| (f, r))))
     });
     for (uri, err) in outcome.failed {
-        stats.drop_for(match err {
+        found.stats.drop_for(match err {
             store::StoreError::TooLarge { .. } => "too_large",
             store::StoreError::Bomb { .. } => "zip_bomb",
             store::StoreError::Unknown { .. } => "unknown_format",
@@ -229,7 +225,7 @@ fn process_input(
             _ => "io",
         });
         let e = failed_entry(spec, &uri, None, err.to_string(), now);
-        failures.insert(e.id.clone(), e);
+        found.failures.insert(e.id.clone(), e);
     }
     for stored in outcome.stored {
         let path = run.resolve(&stored.rel_path);
@@ -272,11 +268,11 @@ fn process_input(
                         provenance: Vec::new(),
                         crawled_at: now.to_string(),
                     };
-                    add(tables, entry, spec, &stored.uri);
+                    add(&mut found.tables, entry, spec, &stored.uri);
                     ids.push(id);
                 }
                 Err(f) => {
-                    stats.drop_for("unreadable");
+                    found.stats.drop_for("unreadable");
                     let shown = match &f.member {
                         Some(m) => format!("{} (table {m:?})", stored.uri),
                         None => stored.uri.clone(),
@@ -290,7 +286,7 @@ fn process_input(
                         format!("{shown}: {}", f.message)
                     };
                     let e = failed_entry(spec, &stored.uri, f.member.as_deref(), message, now);
-                    failures.insert(e.id.clone(), e);
+                    found.failures.insert(e.id.clone(), e);
                 }
             }
         }

@@ -26,3 +26,18 @@ pub mod sqlite;
 pub mod store;
 
 pub use crawl::{CrawlError, CrawlOutcome, crawl};
+
+/// The demo sources file a checkout of the repository has.
+pub const LOCAL_DEMO: &str = "sources/demo.toml";
+
+/// The sources used when neither flags nor configuration name any: `./sources/demo.toml` in a
+/// checkout of the repository, else the demo tables built into the binary, written once into the
+/// cache folder.
+pub fn demo_sources() -> Result<std::path::PathBuf, spec::SpecError> {
+    if std::path::Path::new(LOCAL_DEMO).is_file() {
+        return Ok(std::path::PathBuf::from(LOCAL_DEMO));
+    }
+    let cache = dasynth_core::env::cache_dir().unwrap_or_else(std::env::temp_dir);
+    let dir = dasynth_assets::DEMO.materialize(&cache).map_err(|source| spec::SpecError::Read { path: cache.clone(), source })?;
+    Ok(dir.join("demo.toml"))
+}

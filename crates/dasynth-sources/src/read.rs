@@ -62,22 +62,31 @@ pub fn read_table(t: TableRef<'_>, scratch: &Path) -> Result<DataFrame, ReadErro
     }
 }
 
-/// Reads a catalog row's table from the run folder; the error text names the table and the
-/// whole cause chain.
-pub fn read_entry(run: &dasynth_core::layout::RunDir, e: &dasynth_core::catalog::CatalogEntry) -> Result<DataFrame, String> {
+/// A catalog row's table that cannot be read. The message carries the whole cause chain on one
+/// line, because callers record it as a reason in stats, profiles and tasks.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("{table}: the catalog row lacks a path, format or read options\nhint: rerun `dasynth crawl` to rebuild the catalog")]
+    Incomplete { table: String },
+    #[error("{table}: {message}")]
+    Read { table: String, message: String },
+}
+
+/// Reads a catalog row's table from the run folder.
+pub fn read_entry(run: &dasynth_core::layout::RunDir, e: &dasynth_core::catalog::CatalogEntry) -> Result<DataFrame, EntryError> {
     let (Some(path), Some(format), Some(options)) = (&e.path, e.format, &e.read_options) else {
-        return Err(format!("{}: catalog row lacks path, format or read options", e.name));
+        return Err(EntryError::Incomplete { table: e.name.clone() });
     };
     let full = run.resolve(path);
     let t = TableRef { path: &full, format, member: e.member.as_deref(), options };
     read_table(t, &run.cache_dir().join("utf8")).map_err(|err| {
-        let mut msg = err.to_string();
+        let mut message = err.to_string();
         let mut src = std::error::Error::source(&err);
         while let Some(s) = src {
-            msg.push_str(&format!(": {s}"));
+            message.push_str(&format!(": {s}"));
             src = s.source();
         }
-        msg
+        EntryError::Read { table: e.name.clone(), message }
     })
 }
 

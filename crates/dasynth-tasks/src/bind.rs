@@ -1,9 +1,9 @@
 //! Binding a template's roles to real tables and columns whose profiles fit them, and sampling
 //! its parameters from those profiles.
 
-use crate::rng::Rng;
 use crate::spec::{ColumnRole, DtypeClass, ParamSpec, TableRole, TemplateSpec};
 use dasynth_core::profile::{ColumnProfile, TableProfile};
+use dasynth_core::rng::Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

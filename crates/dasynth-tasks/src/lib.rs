@@ -19,7 +19,6 @@ pub mod bind;
 pub mod checker;
 pub mod dates;
 pub mod lint;
-pub mod rng;
 pub mod schemas;
 pub mod spec;
 pub mod task;
@@ -32,9 +31,9 @@ use dasynth_core::config::TaskSettings;
 use dasynth_core::layout::RunDir;
 use dasynth_core::profile::TableProfile;
 use dasynth_core::reporter::Reporter;
+use dasynth_core::rng::Rng;
 use dasynth_core::stats::StageStats;
 use polars::prelude::DataFrame;
-use rng::Rng;
 use serde::{Deserialize, Serialize};
 use spec::{AnswerType, Family};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -49,9 +48,17 @@ pub enum TasksError {
     #[error(transparent)]
     Catalog(#[from] dasynth_sources::catalog_io::CatalogError),
     #[error(transparent)]
+    Rows(#[from] dasynth_parquet::RowsError),
+    #[error(transparent)]
     Write(#[from] dasynth_core::atomic::PathError),
     #[error("no templates could be loaded from {}\nhint: pass --templates DIR or set [tasks] templates in dasynth.toml", dir.display())]
     NoTemplates { dir: PathBuf },
+    #[error("cannot write the built-in templates to {}\nhint: set DASYNTH_CACHE to a writable folder, or pass --templates DIR", dir.display())]
+    BuiltinTemplates {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no tasks at {}\nhint: run `dasynth tasks {}` first (or `dasynth generate`)", path.display(), path.parent().map(|p| p.display().to_string()).unwrap_or_default())]
     NoTasks { path: PathBuf },
     #[error("unknown task family {name:?}; the families are: {known}")]
@@ -115,9 +122,10 @@ pub fn build_tasks(run: &RunDir, settings: &TaskSettings, reporter: &dyn Reporte
         }
         set
     };
-    let (templates, mut template_errors) = lint::load_checked(&settings.templates);
+    let dir = templates_dir(settings)?;
+    let (templates, mut template_errors) = lint::load_checked(&dir);
     if templates.is_empty() {
-        return Err(TasksError::NoTemplates { dir: settings.templates.clone() });
+        return Err(TasksError::NoTemplates { dir });
     }
     let templates: Vec<Template> = templates.into_iter().filter(|t| families.contains(&t.spec.family)).collect();
     let env = lint::environment_with(&templates, &mut template_errors);
@@ -237,20 +245,36 @@ pub fn build_tasks(run: &RunDir, settings: &TaskSettings, reporter: &dyn Reporte
         *stats.by_template.entry(t.template.clone()).or_default() += 1;
         *stats.by_source.entry(t.source.clone()).or_default() += 1;
     }
-    dasynth_sources::catalog_io::write_rows(&run.root().join("tasks.parquet"), &selected, task::schema())?;
+    dasynth_parquet::write_rows(&run.tasks(), &selected, task::schema())?;
     stats.stage.kept = selected.len() as u64;
     stats.stage.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&run.stats("tasks"), &stats)?;
+    dasynth_core::atomic::write_json_atomic(&run.stats(dasynth_core::layout::Stage::Tasks), &stats)?;
     Ok(TasksOutcome { tasks: selected, stats, template_errors })
 }
 
+/// The templates folder of the settings: the configured one, else `./templates` when the
+/// working directory has one (a checkout of the repository), else the templates built into the
+/// binary, written once into the cache folder.
+pub fn templates_dir(settings: &TaskSettings) -> Result<PathBuf, TasksError> {
+    if let Some(dir) = &settings.templates {
+        return Ok(dir.clone());
+    }
+    if std::path::Path::new(LOCAL_TEMPLATES).is_dir() {
+        return Ok(PathBuf::from(LOCAL_TEMPLATES));
+    }
+    let cache = dasynth_core::env::cache_dir().unwrap_or_else(std::env::temp_dir);
+    dasynth_assets::TEMPLATES.materialize(&cache).map_err(|source| TasksError::BuiltinTemplates { dir: cache, source })
+}
+
+/// The templates folder used when the working directory has one and none is configured.
+pub const LOCAL_TEMPLATES: &str = "templates";
+
 /// Reads a run folder's `tasks.parquet`.
 pub fn read_tasks(run: &RunDir) -> Result<Vec<Task>, TasksError> {
-    let path = run.root().join("tasks.parquet");
-    if !path.exists() {
-        return Err(TasksError::NoTasks { path });
+    match dasynth_parquet::read_rows(&run.tasks()) {
+        Err(dasynth_parquet::RowsError::Missing { path }) => Err(TasksError::NoTasks { path }),
+        other => Ok(other?),
     }
-    Ok(dasynth_sources::catalog_io::read_rows(&path)?)
 }
 
 /// Candidate order for one table: families take turns (in a seeded order), and inside a
@@ -371,7 +395,7 @@ impl<'a> FrameCache<'a> {
 
     fn load(&self, table_id: &str) -> Result<DataFrame, String> {
         let e = self.entries.get(table_id).ok_or_else(|| format!("table {table_id} is not in the catalog"))?;
-        let df = dasynth_sources::read::read_entry(self.run, e)?;
+        let df = dasynth_sources::read::read_entry(self.run, e).map_err(|err| err.to_string())?;
         let df = match self.profiles.get(table_id) {
             Some(p) => dates::parse_text_dates(&df, p).map_err(|err| format!("{}: {err}", e.name))?,
             None => df,
@@ -407,7 +431,7 @@ fn make_task(
         let e = &entries[table_id];
         let profile = frames.profiles[table_id];
         let name = task::visible_name(e);
-        let TaskFile { path, bytes, .. } = task_file(frames.run, e).map_err(|err| dropped("unreadable_table", err))?;
+        let TaskFile { path, bytes, .. } = task_file(frames.run, e).map_err(|err| dropped("unreadable_table", err.to_string()))?;
         if !files.iter().any(|f| f.name == name) {
             files.push(TaskFile { name: name.clone(), path, bytes });
         }
@@ -509,45 +533,64 @@ fn make_task(
     })
 }
 
+/// A table whose file for the agent cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskFileError {
+    #[error(transparent)]
+    Read(#[from] dasynth_sources::read::EntryError),
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The file a task shows for a table. Parquet and Arrow tables get a CSV copy (the sandbox's
 /// pandas has no Parquet engine), written once per run.
-pub fn task_file(run: &RunDir, e: &CatalogEntry) -> Result<TaskFile, String> {
+pub fn task_file(run: &RunDir, e: &CatalogEntry) -> Result<TaskFile, TaskFileError> {
     let name = task::visible_name(e);
     if !task::needs_conversion(e) {
         return Ok(TaskFile { name, path: e.path.clone().unwrap_or_default(), bytes: e.bytes.unwrap_or(0) });
     }
     let rel = task::converted_rel_path(e);
     let path = run.resolve(&rel);
+    let werr = |path: &std::path::Path, source| TaskFileError::Write { path: path.to_path_buf(), source };
     if !path.exists() {
         use polars::prelude::SerWriter;
         let mut df = dasynth_sources::read::read_entry(run, e)?;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|err| format!("{}: {err}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|err| werr(parent, err))?;
         }
         dasynth_core::atomic::write_atomic_with(&path, |f| {
             polars::prelude::CsvWriter::new(f).finish(&mut df).map_err(std::io::Error::other)
         })
-        .map_err(|err| err.to_string())?;
+        .map_err(|err| werr(&path, std::io::Error::other(err)))?;
     }
-    let bytes = path.metadata().map(|m| m.len()).map_err(|err| format!("{}: {err}", path.display()))?;
+    let bytes = path.metadata().map(|m| m.len()).map_err(|err| werr(&path, err))?;
     Ok(TaskFile { name, path: rel, bytes })
 }
 
 /// The template name of tasks written by an LLM questioner.
 pub const QUESTIONER_TEMPLATE: &str = "roles/questioner";
 
+/// What an LLM questioner wrote for one table.
+#[derive(Debug, Clone)]
+pub struct OpenQuestion<'a> {
+    pub family: Family,
+    pub instruction: &'a str,
+    pub checklist: &'a [String],
+    /// The questioner's name.
+    pub questioner: &'a str,
+    /// Which of the table's questions this is.
+    pub index: u32,
+    pub seed: u64,
+}
+
 /// An open task an LLM questioner wrote for one table: a report judged against its checklist
 /// (by an LLM inspector), with no ground truth of its own.
-pub fn open_task(
-    run: &RunDir,
-    e: &CatalogEntry,
-    family: Family,
-    instruction: &str,
-    checklist: &[String],
-    questioner: &str,
-    index: u32,
-    seed: u64,
-) -> Result<Task, String> {
+pub fn open_task(run: &RunDir, e: &CatalogEntry, q: &OpenQuestion<'_>) -> Result<Task, TaskFileError> {
+    let OpenQuestion { family, instruction, checklist, questioner, index, seed } = *q;
     let file = task_file(run, e)?;
     let id = dasynth_core::ids::short_id(&[QUESTIONER_TEMPLATE, questioner, &e.id, &index.to_string(), &seed.to_string(), instruction]);
     let checker = checker::CheckerSpec::new(AnswerType::Report, &spec::CheckerOptions::default());

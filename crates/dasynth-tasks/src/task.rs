@@ -1,81 +1,24 @@
-//! The task record (`tasks.parquet`), the data files a task shows its agent, and the pandas code
-//! that loads a table exactly the way dasynth read it.
+//! The task record's Parquet schema (`tasks.parquet`; the record is `dasynth_core::task`'s), the
+//! data files a task shows its agent, and the pandas code that loads a table exactly the way
+//! dasynth read it.
 
 use crate::checker::CheckerSpec;
 use crate::template::py_str;
 use dasynth_core::catalog::{CatalogEntry, TableFormat};
 use dasynth_core::layout::RunDir;
 use polars::prelude::{DataType, Field, Schema};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// One grounded task: a row of `tasks.parquet`. Nested values are JSON text so that every
-/// Parquet reader (pandas, pyarrow, DuckDB, polars) reads the file without extension types.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Task {
-    /// Content hash of the template file, the bindings, the parameters and the seed.
-    pub id: String,
-    pub family: String,
-    pub stage: u32,
-    pub difficulty: String,
-    /// `<family folder>/<file stem>`.
-    pub template: String,
-    pub template_version: u32,
-    /// sha256 of the template file the task was made from.
-    pub template_sha256: String,
-    /// The full prompt in DeepAnalyze's form: `# Instruction`, then `# Data` with file names
-    /// and sizes.
-    pub prompt: String,
-    /// The instruction alone.
-    pub instruction: String,
-    /// Source of the (first) table.
-    pub source: String,
-    /// JSON list of the table ids the task reads.
-    pub table_ids: String,
-    /// JSON list of [`TaskFile`]: the files the agent sees in its working directory.
-    pub files: String,
-    pub answer_type: String,
-    /// JSON ground truth (a number, text, list, `{columns, rows}` or `{fact: value}`).
-    pub ground_truth: String,
-    /// JSON [`CheckerSpec`].
-    pub checker: String,
-    /// JSON list of Python cells: the reference solution, ending with `answer = ...`.
-    pub solution: String,
-    /// JSON of the bindings: tables, columns, links and parameters.
-    pub bindings: String,
-    pub seed: u64,
-    /// Which prompt paraphrase was used.
-    pub variant: u32,
+pub use dasynth_core::task::{Task, TaskFile};
+
+/// What only this crate can read from a task: its checker spec.
+pub trait TaskExt {
+    fn checker_spec(&self) -> Option<CheckerSpec>;
 }
 
-/// A file in a task's working directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskFile {
-    /// The name the agent sees.
-    pub name: String,
-    /// Where the bytes are, relative to the run folder.
-    pub path: String,
-    pub bytes: u64,
-}
-
-impl Task {
-    pub fn files(&self) -> Vec<TaskFile> {
-        serde_json::from_str(&self.files).unwrap_or_default()
-    }
-    pub fn solution_cells(&self) -> Vec<String> {
-        serde_json::from_str(&self.solution).unwrap_or_default()
-    }
-    pub fn ground_truth_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.ground_truth).unwrap_or(serde_json::Value::Null)
-    }
-    pub fn checker_spec(&self) -> Option<CheckerSpec> {
+impl TaskExt for Task {
+    fn checker_spec(&self) -> Option<CheckerSpec> {
         serde_json::from_str(&self.checker).ok()
-    }
-    pub fn table_id_list(&self) -> Vec<String> {
-        serde_json::from_str(&self.table_ids).unwrap_or_default()
     }
 }
 
@@ -122,7 +65,7 @@ pub fn needs_conversion(e: &CatalogEntry) -> bool {
 
 /// Where a converted copy of a table lives, relative to the run folder.
 pub fn converted_rel_path(e: &CatalogEntry) -> String {
-    format!("tasks/files/{}/{}", e.id, visible_name(e))
+    RunDir::task_file_rel_path(&e.id, &visible_name(e))
 }
 
 /// How the prompt refers to a table.
@@ -231,7 +174,7 @@ pub fn deepanalyze_prompt(instruction: &str, files: &[TaskFile]) -> String {
 /// Makes `<run>/workspaces/<task id>/` hold the task's files (hard links, copies where links
 /// fail) and returns it. Idempotent.
 pub fn stage_workspace(run: &RunDir, task: &Task) -> std::io::Result<PathBuf> {
-    let dir = run.root().join("workspaces").join(&task.id);
+    let dir = run.workspace(&task.id);
     std::fs::create_dir_all(&dir)?;
     for f in task.files() {
         let target = dir.join(&f.name);

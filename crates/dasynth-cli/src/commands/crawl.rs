@@ -1,20 +1,10 @@
 //! `dasynth crawl`: sources → catalog.parquet.
 
 use crate::ExitStatus;
-use crate::cli::{CrawlArgs, GlobalArgs};
 use crate::printer::{self, Progress};
-use crate::settings::{self, Overrides};
 use anyhow::Context;
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
-
-pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitStatus> {
-    let s = settings::resolve(
-        global,
-        Overrides { out: args.out, sources: args.sources, include: args.include, exclude: args.exclude, ..Default::default() },
-    )?;
-    crawl(&s)
-}
 
 /// Crawls the settings' sources into the settings' run folder; shared with `generate`.
 pub fn crawl(s: &Settings) -> anyhow::Result<ExitStatus> {

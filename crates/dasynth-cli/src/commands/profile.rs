@@ -1,16 +1,9 @@
 //! `dasynth profile`: catalog.parquet → profiles/<table-id>.json.
 
 use crate::ExitStatus;
-use crate::cli::{GlobalArgs, ProfileArgs};
 use crate::printer::{self, Progress};
-use crate::settings::{self, Overrides};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
-
-pub fn run(global: &GlobalArgs, args: ProfileArgs) -> anyhow::Result<ExitStatus> {
-    let s = settings::resolve(global, Overrides { out: args.dir, ..Default::default() })?;
-    profile(&s)
-}
 
 /// Profiles the run folder of the settings; shared with `generate`.
 pub fn profile(s: &Settings) -> anyhow::Result<ExitStatus> {

@@ -16,14 +16,6 @@ pub fn start() -> anyhow::Result<Sandbox> {
     Ok(Sandbox::new(SandboxConfig::default())?)
 }
 
-/// A started sandbox with a pool of warm sessions, one per core up to `max`.
-pub fn pool(max: usize) -> anyhow::Result<(Sandbox, dasynth_sandbox::SessionPool, usize)> {
-    let sandbox = start()?;
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, max);
-    let pool = dasynth_sandbox::SessionPool::new(&sandbox, workers)?;
-    Ok((sandbox, pool, workers))
-}
-
 pub fn run(args: SandboxArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         SandboxCommand::Install => {

@@ -1,15 +1,17 @@
 //! `dasynth templates check`: lint the task templates.
 
 use crate::ExitStatus;
-use crate::cli::{GlobalArgs, TemplatesArgs, TemplatesCommand};
+use crate::cli::{TemplatesArgs, TemplatesCommand};
 use crate::printer;
-use crate::settings::{self, Overrides};
+use dasynth_core::config::Settings;
 
-pub fn run(global: &GlobalArgs, args: TemplatesArgs) -> anyhow::Result<ExitStatus> {
-    match args.command {
+pub fn run(s: &Settings, args: &TemplatesArgs) -> anyhow::Result<ExitStatus> {
+    match &args.command {
         TemplatesCommand::Check(a) => {
-            let s = settings::resolve(global, Overrides::default())?;
-            let dir = a.dir.unwrap_or(s.tasks.templates);
+            let dir = match &a.dir {
+                Some(d) => d.clone(),
+                None => dasynth_tasks::templates_dir(&s.tasks)?,
+            };
             let (ok, errors) = dasynth_tasks::lint::load_checked(&dir);
             for e in &errors {
                 printer::out(&format!("{e}\n"))?;

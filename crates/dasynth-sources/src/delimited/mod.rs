@@ -16,8 +16,20 @@ use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_buffer::Buffer;
 
 use crate::sniff::bytes_equal;
+use rayon::prelude::*;
 
+mod columns;
 mod index;
+mod infer;
+mod parse;
+mod scan;
+mod split;
+
+use columns::*;
+use infer::*;
+use parse::*;
+use scan::*;
+use split::*;
 
 /// Records whose values decide the column types (polars' `infer_schema_length` in `read.rs`).
 pub(crate) const INFER_ROWS: usize = 10_000;
@@ -67,54 +79,6 @@ const FLOAT: u8 = 2;
 const BOOL: u8 = 4;
 const STR: u8 = 8;
 
-/// Finds the bytes that end or open a field, eight at a time.
-struct Scanner {
-    classes: [bool; 256],
-    delimiter: u8,
-    quote: u8,
-}
-
-impl Scanner {
-    fn new(d: &Dialect) -> Self {
-        let mut classes = [false; 256];
-        for b in [d.delimiter, d.quote, b'\n', b'\r'] {
-            classes[b as usize] = true;
-        }
-        Self { classes, delimiter: d.delimiter, quote: d.quote }
-    }
-
-    /// The first delimiter, quote, line feed or carriage return at or after `pos` (or the end).
-    #[inline]
-    fn field_end(&self, b: &[u8], mut pos: usize) -> usize {
-        while let Some(word) = b.get(pos..pos + 8) {
-            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let hits = bytes_equal(w, self.delimiter) | bytes_equal(w, self.quote) | bytes_equal(w, b'\n') | bytes_equal(w, b'\r');
-            if hits != 0 {
-                return pos + (hits.trailing_zeros() / 8) as usize;
-            }
-            pos += 8;
-        }
-        while pos < b.len() && !self.classes[b[pos] as usize] {
-            pos += 1;
-        }
-        pos
-    }
-
-    /// The first quote at or after `pos`.
-    #[inline]
-    fn next_quote(&self, b: &[u8], mut pos: usize) -> Option<usize> {
-        while let Some(word) = b.get(pos..pos + 8) {
-            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let hits = bytes_equal(w, self.quote);
-            if hits != 0 {
-                return Some(pos + (hits.trailing_zeros() / 8) as usize);
-            }
-            pos += 8;
-        }
-        b[pos..].iter().position(|&c| c == self.quote).map(|i| pos + i)
-    }
-}
-
 /// Reads `bytes` (the whole file, or a prefix of whole records) as a table of columns named
 /// `column_1`, `column_2`, ... Reads at most `n_rows` records when given.
 pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: usize) -> Result<DataFrame, Declined> {
@@ -149,15 +113,17 @@ pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: us
     let points = if n_rows.is_some() { vec![0, data.len()] } else { split_points(data.len(), threads) };
     let parse = |bounds: &[usize]| {
         let pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-        dasynth_core::machine::par_map(threads, &pieces, |&(start, end)| parse_segment(data, start, end, d, &scan, &sample, n_rows))
-            .into_iter()
+        pieces
+            .par_iter()
+            .with_max_len(1)
+            .map(|&(start, end)| parse_segment(data, start, end, d, &scan, &sample, n_rows))
             .collect::<Result<Vec<_>, _>>()
     };
     // Pieces first start after the first line feed past each split point; a piece that does not
     // end where the next begins shows that a point fell inside a quoted line break, and the
     // starts are found again from the parity of the quotes (a whole pass over the file).
     let segments = match parse(&line_starts(data, &points)) {
-        Err(MISSED_SPLIT) => parse(&boundaries(data, d.quote, &points, threads))?,
+        Err(MISSED_SPLIT) => parse(&boundaries(data, d.quote, &points))?,
         other => other?,
     };
     let mut columns: Vec<Vec<ColumnBuf>> = (0..sample.kinds.len()).map(|_| Vec::with_capacity(segments.len())).collect();
@@ -178,582 +144,16 @@ pub(crate) fn read(bytes: &[u8], d: &Dialect, n_rows: Option<usize>, threads: us
     DataFrame::new_infer_height(columns).map_err(|_| Declined("columns of different lengths"))
 }
 
-/// What the first records say: each column's type, and sizes to reserve room by.
-struct Sample {
-    kinds: Vec<Kind>,
-    rows: usize,
-    bytes: usize,
-    /// Per column, bytes of text too long to sit inside a view.
-    long_bytes: Vec<usize>,
-}
-
-impl Sample {
-    /// Rows and long-text bytes per column to expect in `len` bytes of records.
-    fn room(&self, len: usize) -> (usize, Vec<usize>) {
-        let scale = len as f64 / self.bytes.max(1) as f64;
-        let rows = (self.rows as f64 * scale * 1.05) as usize + 16;
-        (rows, self.long_bytes.iter().map(|&b| (b as f64 * scale * 1.05) as usize).collect())
-    }
-}
-
-/// Types every column from the first `limit` records.
-fn infer(data: &[u8], d: &Dialect, scan: &Scanner, limit: usize) -> Result<Sample, Declined> {
-    let mut flags: Vec<u8> = Vec::new();
-    let mut long_bytes: Vec<usize> = Vec::new();
-    let mut width = None;
-    let (mut pos, mut rows) = (0, 0);
-    while pos < data.len() && rows < limit {
-        let expected = width.unwrap_or(usize::MAX);
-        let (end, n) = record(data, pos, d, scan, expected, &mut |c, f| {
-            if c >= flags.len() {
-                flags.resize(c + 1, 0);
-                long_bytes.resize(c + 1, 0);
-            }
-            flags[c] |= classify(f)?;
-            if f.inner.len() > View::MAX_INLINE_SIZE as usize {
-                long_bytes[c] += f.inner.len();
-            }
-            Ok(())
-        })?;
-        if width.is_some_and(|w| w != n) {
-            return Err(Declined("records with different numbers of fields"));
-        }
-        width = Some(n);
-        pos = end;
-        rows += 1;
-    }
-    let width = width.unwrap_or(0);
-    flags.resize(width, 0);
-    long_bytes.resize(width, 0);
-    let kinds = flags
-        .iter()
-        .map(|&f| match f {
-            INT => Kind::Int,
-            FLOAT | 3 => Kind::Float,
-            BOOL => Kind::Bool,
-            _ => Kind::Str,
-        })
-        .collect();
-    Ok(Sample { kinds, rows, bytes: pos, long_bytes })
-}
-
-/// The type polars infers from one field (its `infer_field_schema`, dates not tried); none for
-/// an empty unquoted field, which is a null.
-fn classify(f: Field<'_>) -> Result<u8, Declined> {
-    let s = f.inner;
-    if !f.quoted && s.is_empty() {
-        return Ok(0);
-    }
-    if s.len() >= 2 && s[0] == b'"' && s[s.len() - 1] == b'"' {
-        return Ok(STR);
-    }
-    // polars' patterns use `\d`, which matches digits of any script: text made of nothing but
-    // non-ASCII characters and number punctuation could be a number to polars.
-    if !s.is_ascii() && s.iter().all(|&b| b >= 0x80 || b"0123456789+-.eE".contains(&b)) {
-        return Err(Declined("a number written in non-ASCII digits"));
-    }
-    if s.eq_ignore_ascii_case(b"true") || s.eq_ignore_ascii_case(b"false") {
-        return Ok(BOOL);
-    }
-    if is_float_text(s) {
-        return Ok(FLOAT);
-    }
-    if is_int_text(s) {
-        return if atoi_simd::parse::<i64, true, true>(s).is_ok() { Ok(INT) } else { Err(Declined("an integer beyond 64 bits")) };
-    }
-    Ok(STR)
-}
-
-fn leading_digits(s: &[u8]) -> usize {
-    s.iter().take_while(|b| b.is_ascii_digit()).count()
-}
-
-/// `^-?\d+$`
-fn is_int_text(s: &[u8]) -> bool {
-    let s = s.strip_prefix(b"-").unwrap_or(s);
-    !s.is_empty() && leading_digits(s) == s.len()
-}
-
-/// `^[-+]?((\d*\.\d+)([eE][-+]?\d+)?|inf|NaN|(\d+)[eE][-+]?\d+|\d+\.)$`
-fn is_float_text(s: &[u8]) -> bool {
-    let s = s.strip_prefix(b"-").or_else(|| s.strip_prefix(b"+")).unwrap_or(s);
-    if s == b"inf" || s == b"NaN" {
-        return true;
-    }
-    let whole = leading_digits(s);
-    let rest = &s[whole..];
-    if let Some(after) = rest.strip_prefix(b".") {
-        let frac = leading_digits(after);
-        return if frac == 0 { whole > 0 && after.is_empty() } else { after.len() == frac || is_exponent(&after[frac..]) };
-    }
-    whole > 0 && is_exponent(rest)
-}
-
-/// `[eE][-+]?\d+` and nothing after it.
-fn is_exponent(s: &[u8]) -> bool {
-    let Some(s) = s.strip_prefix(b"e").or_else(|| s.strip_prefix(b"E")) else { return false };
-    let s = s.strip_prefix(b"-").or_else(|| s.strip_prefix(b"+")).unwrap_or(s);
-    !s.is_empty() && leading_digits(s) == s.len()
-}
-
-/// Splits the record starting at `pos`, handing each field to `each` with its column index.
-/// Returns where the next record starts and how many fields this one had. Declines blank lines,
-/// more than `max_fields` fields, stray quotes and lone carriage returns.
-#[inline]
-fn record<'a>(
-    b: &'a [u8],
-    mut pos: usize,
-    d: &Dialect,
-    scan: &Scanner,
-    max_fields: usize,
-    each: &mut impl FnMut(usize, Field<'a>) -> Result<(), Declined>,
-) -> Result<(usize, usize), Declined> {
-    if b[pos] == b'\n' || (b[pos] == b'\r' && b.get(pos + 1) == Some(&b'\n')) {
-        return Err(Declined("a blank line"));
-    }
-    let mut col = 0;
-    loop {
-        if col >= max_fields {
-            return Err(Declined("records with different numbers of fields"));
-        }
-        let field;
-        if b.get(pos) == Some(&d.quote) {
-            let start = pos + 1;
-            let mut p = start;
-            let mut escaped = false;
-            loop {
-                let Some(q) = scan.next_quote(b, p) else { return Err(Declined("a quote that is never closed")) };
-                p = q;
-                if b.get(p + 1) == Some(&d.quote) {
-                    escaped = true;
-                    p += 2;
-                } else {
-                    break;
-                }
-            }
-            field = Field { inner: &b[start..p], quoted: true, escaped, rest: &b[start..] };
-            pos = p + 1;
-        } else {
-            let start = pos;
-            pos = scan.field_end(b, pos);
-            field = Field { inner: &b[start..pos], quoted: false, escaped: false, rest: &b[start..] };
-        }
-        each(col, field)?;
-        col += 1;
-        match b.get(pos) {
-            None => return Ok((pos, col)),
-            Some(&c) if c == d.delimiter => pos += 1,
-            Some(b'\n') => return Ok((pos + 1, col)),
-            Some(b'\r') if b.get(pos + 1) == Some(&b'\n') => return Ok((pos + 2, col)),
-            Some(&c) if c == d.quote => return Err(Declined("a quote inside an unquoted field")),
-            Some(b'\r') => return Err(Declined("a carriage return inside an unquoted field")),
-            Some(_) => return Err(Declined("text after a closing quote")),
-        }
-    }
-}
-
-/// Where the pieces of `len` bytes to be read by `threads` threads are cut, ending with `len`:
-/// each piece a share of what is left, so they shrink towards the end and the threads, taking
-/// them in turn, finish close together.
-fn split_points(len: usize, threads: usize) -> Vec<usize> {
-    let mut points = vec![0];
-    let mut at = 0;
-    while len - at >= 2 * MIN_PART && threads > 1 {
-        at += ((len - at) / (2 * threads)).max(MIN_PART);
-        points.push(at);
-    }
-    points.push(len);
-    points
-}
-
-/// The start of each piece (and, last, the end of the data): `first(point)` for each split point
-/// after the first, never before the start of the piece before.
-fn piece_starts(points: &[usize], mut first: impl FnMut(usize, usize) -> usize) -> Vec<usize> {
-    let mut bounds = points.to_vec();
-    for i in 1..bounds.len() - 1 {
-        bounds[i] = first(i, points[i]).max(bounds[i - 1]);
-    }
-    bounds
-}
-
-/// [`piece_starts`], guessed: just after the first line feed at or after each split point.
-fn line_starts(data: &[u8], points: &[usize]) -> Vec<usize> {
-    piece_starts(points, |_, at| memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |j| at + j + 1))
-}
-
-/// [`piece_starts`]: the first record start at or after each split point, found from the parity
-/// of the quotes before it (quotes come in pairs in a strictly quoted file; a file that is not is
-/// declined by the parse that follows).
-fn boundaries(data: &[u8], quote: u8, points: &[usize], threads: usize) -> Vec<usize> {
-    let pieces: Vec<&[u8]> = points.windows(2).map(|w| &data[w[0]..w[1]]).collect();
-    let counts = dasynth_core::machine::par_map(threads, &pieces, |piece| count_byte(piece, quote));
-    let mut inside = false;
-    piece_starts(points, |i, at| {
-        inside ^= counts[i - 1] % 2 == 1;
-        let mut q = inside;
-        for (j, &b) in data[at..].iter().enumerate() {
-            if b == quote {
-                q = !q;
-            } else if b == b'\n' && !q {
-                return at + j + 1;
-            }
-        }
-        data.len()
-    })
-}
-
-/// How often `byte` occurs in `bytes` (in 255-byte blocks, so the compiler can count in vectors).
-fn count_byte(bytes: &[u8], byte: u8) -> usize {
-    bytes.chunks(255).map(|block| block.iter().fold(0u8, |n, &b| n + u8::from(b == byte)) as usize).sum()
-}
-
-/// Values of one column from one piece of the file.
-enum ColumnBuf {
-    Int(Vec<i64>, Validity),
-    Float(Vec<f64>, Validity),
-    Bool(MutableBitmap, Validity),
-    Str(StrBuf),
-}
-
-/// Text values as Arrow views: up to 12 bytes inside the view, longer ones in a byte buffer (a
-/// value equal to the last long one, as in a sorted or grouped column, shares its bytes).
-struct StrBuf {
-    views: Vec<View>,
-    buffers: Vec<Buffer<u8>>,
-    current: Vec<u8>,
-    /// Where the last long value lies in `current`.
-    last_long: Option<(usize, usize)>,
-    validity: Validity,
-    total_bytes: usize,
-}
-
-impl StrBuf {
-    /// Adds `bytes`; `rest` starts with them and may run on (so short text loads in one piece).
-    #[inline(always)]
-    fn push(&mut self, bytes: &[u8], rest: &[u8]) {
-        self.total_bytes += bytes.len();
-        let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
-            match rest.get(..16) {
-                // An inline view is the length in the low 32 bits, then the bytes, zero-padded.
-                Some(word) => {
-                    let word = u128::from_le_bytes(word.try_into().unwrap_or_default());
-                    let text = word & ((1u128 << (8 * bytes.len())) - 1);
-                    View::from((text << 32) | bytes.len() as u128)
-                }
-                None => View::new_inline(bytes),
-            }
-        } else {
-            let offset = match self.last_long {
-                Some((at, len)) if len == bytes.len() && same_long_text(&self.current[at..at + len], bytes) => at,
-                _ => {
-                    if self.current.len() + bytes.len() > u32::MAX as usize {
-                        let full = std::mem::replace(&mut self.current, Vec::with_capacity(bytes.len().max(1 << 20)));
-                        self.buffers.push(full.into());
-                    }
-                    let at = self.current.len();
-                    self.current.extend_from_slice(bytes);
-                    self.last_long = Some((at, bytes.len()));
-                    at
-                }
-            };
-            View::new_from_bytes(bytes, self.buffers.len() as u32, offset as u32)
-        };
-        self.validity.push(self.views.len(), true);
-        self.views.push(view);
-    }
-
-    #[inline]
-    fn push_null(&mut self) {
-        self.validity.push(self.views.len(), false);
-        self.views.push(View::default());
-    }
-
-    fn finish(mut self) -> Utf8ViewArray {
-        if !self.current.is_empty() {
-            self.buffers.push(self.current.into());
-        }
-        let total_buffer_len = self.buffers.iter().map(|b| b.len()).sum();
-        // SAFETY: every view was made from bytes copied into the buffer and index it names (or
-        // held inline), and those bytes are UTF-8: the piece they came from was checked whole.
-        unsafe {
-            Utf8ViewArray::new_unchecked(
-                ArrowDataType::Utf8View,
-                self.views.into(),
-                self.buffers.into(),
-                self.validity.finish(),
-                Some(self.total_bytes),
-                total_buffer_len,
-            )
-        }
-    }
-}
-
-/// Whether two texts of the same length, longer than a view holds, are equal: eight bytes at a
-/// time, inline (most such texts are a few dozen bytes, where a call to `memcmp` costs more).
-#[inline(always)]
-fn same_long_text(a: &[u8], b: &[u8]) -> bool {
-    let word = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| w.first_chunk::<8>()).map(|w| u64::from_le_bytes(*w));
-    let n = a.len();
-    debug_assert!(n == b.len() && n > 8);
-    let mut at = 0;
-    while at + 8 < n {
-        if word(a, at) != word(b, at) {
-            return false;
-        }
-        at += 8;
-    }
-    word(a, n - 8) == word(b, n - 8)
-}
-
-/// A validity bitmap made only once a null turns up.
-#[derive(Default)]
-struct Validity(Option<MutableBitmap>);
-
-impl Validity {
-    #[inline]
-    fn push(&mut self, len_before: usize, valid: bool) {
-        match &mut self.0 {
-            Some(bits) => bits.push(valid),
-            None if valid => {}
-            None => {
-                let mut bits = MutableBitmap::with_capacity(len_before + 1024);
-                bits.extend_constant(len_before, true);
-                bits.push(false);
-                self.0 = Some(bits);
-            }
-        }
-    }
-
-    fn finish(self) -> Option<Bitmap> {
-        self.0.map(Into::into)
-    }
-}
-
-impl ColumnBuf {
-    /// Room for `rows` values, and `long_bytes` bytes of long text.
-    fn new(kind: Kind, rows: usize, long_bytes: usize) -> Self {
-        match kind {
-            Kind::Int => Self::Int(Vec::with_capacity(rows), Validity::default()),
-            Kind::Float => Self::Float(Vec::with_capacity(rows), Validity::default()),
-            Kind::Bool => Self::Bool(MutableBitmap::with_capacity(rows), Validity::default()),
-            Kind::Str => Self::Str(StrBuf {
-                views: Vec::with_capacity(rows),
-                buffers: Vec::new(),
-                // Reserved, not touched; capped so a guess for a huge file stays a modest one.
-                current: Vec::with_capacity(long_bytes.min(256 << 20)),
-                last_long: None,
-                validity: Validity::default(),
-                total_bytes: 0,
-            }),
-        }
-    }
-
-    /// The Arrow array of the values added.
-    fn finish(self) -> ArrayRef {
-        match self {
-            Self::Int(v, valid) => PrimitiveArray::<i64>::new(ArrowDataType::Int64, v.into(), valid.finish()).boxed(),
-            Self::Float(v, valid) => PrimitiveArray::<f64>::new(ArrowDataType::Float64, v.into(), valid.finish()).boxed(),
-            Self::Bool(v, valid) => BooleanArray::new(ArrowDataType::Boolean, v.into(), valid.finish()).boxed(),
-            Self::Str(a) => a.finish().boxed(),
-        }
-    }
-
-    /// Adds one field as polars' builders would, or declines where polars would fail.
-    #[inline]
-    fn push(&mut self, f: Field<'_>, quote: u8, scratch: &mut Vec<u8>) -> Result<(), Declined> {
-        self.push_all(std::iter::once(f), quote, scratch)
-    }
-
-    /// [`ColumnBuf::push`] for each of `fields`, with the column's type looked at once.
-    #[inline]
-    fn push_all<'a>(&mut self, fields: impl Iterator<Item = Field<'a>>, quote: u8, scratch: &mut Vec<u8>) -> Result<(), Declined> {
-        match self {
-            Self::Str(a) => {
-                for f in fields {
-                    if !f.quoted && f.inner.is_empty() {
-                        a.push_null();
-                    } else if f.escaped {
-                        unescape(f.inner, quote, scratch);
-                        a.push(scratch, scratch);
-                    } else {
-                        a.push(f.inner, f.rest);
-                    }
-                }
-            }
-            Self::Int(v, valid) => {
-                for f in fields {
-                    let s = number_text(f)?;
-                    valid.push(v.len(), !s.is_empty());
-                    v.push(if s.is_empty() { 0 } else { parse_int(s, f.rest).ok_or(Declined("a value that is not an integer"))? });
-                }
-            }
-            Self::Float(v, valid) => {
-                for f in fields {
-                    let s = number_text(f)?;
-                    valid.push(v.len(), !s.is_empty());
-                    v.push(if s.is_empty() {
-                        0.0
-                    } else {
-                        fast_float2::parse::<f64, _>(s).map_err(|_| Declined("a value that is not a number"))?
-                    });
-                }
-            }
-            Self::Bool(v, valid) => {
-                for f in fields {
-                    if f.escaped {
-                        return Err(Declined("a value that is not a boolean"));
-                    }
-                    let s = f.inner;
-                    let value = if s.eq_ignore_ascii_case(b"true") {
-                        Some(true)
-                    } else if s.eq_ignore_ascii_case(b"false") {
-                        Some(false)
-                    } else if s.is_empty() {
-                        None
-                    } else {
-                        return Err(Declined("a value that is not a boolean"));
-                    };
-                    valid.push(v.len(), value.is_some());
-                    v.push(value.unwrap_or(false));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An integer as polars' reader parses it: up to eight digits from one 8-byte load of `rest`
-/// (which starts with `s` and may run on), up to 18 plain digits (no overflow possible) one by
-/// one, anything else by the same `atoi_simd` call.
-#[inline(always)]
-fn parse_int(s: &[u8], rest: &[u8]) -> Option<i64> {
-    let (negative, digits, rest) = match s.split_first() {
-        Some((b'-', tail)) => (true, tail, rest.get(1..).unwrap_or_default()),
-        _ => (false, s, rest),
-    };
-    let n = digits.len();
-    if (1..=8).contains(&n)
-        && let Some(word) = rest.first_chunk::<8>()
-    {
-        // The digits moved to the high bytes (the first digit lowest), zeros below them.
-        let w = u64::from_le_bytes(*word) << (8 * (8 - n));
-        let threes = 0x3030_3030_3030_3030u64 << (8 * (8 - n));
-        const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-        // A byte is a digit when its high nibble is 3 and stays 3 with 6 added.
-        if w & HIGH_NIBBLES == threes && (w + (0x0606_0606_0606_0606u64 << (8 * (8 - n)))) & HIGH_NIBBLES == threes {
-            let mut x = w & 0x0F0F_0F0F_0F0F_0F0F;
-            x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
-            x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
-            x = (x * 10_000 + (x >> 32)) & 0xFFFF_FFFF;
-            let v = x as i64;
-            return Some(if negative { -v } else { v });
-        }
-    }
-    if !digits.is_empty() && n <= 18 && digits.iter().all(u8::is_ascii_digit) {
-        let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
-        return Some(if negative { -v } else { v });
-    }
-    atoi_simd::parse::<i64, true, true>(s).ok()
-}
-
-/// A numeric field's text: quotes dropped; empty means null. polars skips leading blanks
-/// before a number; the fast path leaves such text to it.
-#[inline]
-fn number_text(f: Field<'_>) -> Result<&[u8], Declined> {
-    if f.escaped {
-        return Err(Declined("a quote inside a number"));
-    }
-    match f.inner.first() {
-        Some(b' ' | b'\t') => Err(Declined("blanks before a number")),
-        _ => Ok(f.inner),
-    }
-}
-
-fn unescape(inner: &[u8], quote: u8, out: &mut Vec<u8>) {
-    out.clear();
-    let mut last_was_quote = false;
-    for &b in inner {
-        if b == quote && last_was_quote {
-            last_was_quote = false;
-            continue;
-        }
-        last_was_quote = b == quote;
-        out.push(b);
-    }
-}
-
-/// Parses the records that start in `data[start..end]`.
-fn parse_segment(
-    data: &[u8],
-    start: usize,
-    end: usize,
-    d: &Dialect,
-    scan: &Scanner,
-    sample: &Sample,
-    n_rows: Option<usize>,
-) -> Result<Vec<ColumnBuf>, Declined> {
-    // Pieces meet at record starts, so no character is split between two checks. (A limited
-    // read checks all its bytes too, as polars does.)
-    std::str::from_utf8(&data[start..end]).map_err(|_| Declined("invalid UTF-8"))?;
-    let limit = n_rows.unwrap_or(usize::MAX);
-    let (rows, long_bytes) = sample.room(end - start);
-    let width = sample.kinds.len();
-    let rows = rows.min(limit.saturating_add(16));
-    let mut bufs: Vec<ColumnBuf> = sample.kinds.iter().zip(long_bytes).map(|(&k, long)| ColumnBuf::new(k, rows, long)).collect();
-    let mut scratch = Vec::new();
-    let (mut pos, mut rows) = (start, 0);
-    // A limited read takes few records; a single column has too little to index.
-    let mut index = (n_rows.is_none() && width >= 2).then(index::Index::default);
-    while pos < end && rows < limit {
-        // Up to the end of a window: indexed when the text is plain, otherwise record by record.
-        let to = (pos + index::WINDOW).min(end);
-        if let Some(ix) = &mut index
-            && let Some(next) = ix.scan(data, pos, to, d, width)
-        {
-            ix.fill(data, pos, d, &mut bufs, &mut scratch)?;
-            #[cfg(test)]
-            tests::INDEXED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            rows += ix.records(width);
-            pos = next;
-            continue;
-        }
-        while pos < end && rows < limit && (pos < to || index.is_none()) {
-            let (next, n) = record(data, pos, d, scan, width, &mut |c, f| bufs[c].push(f, d.quote, &mut scratch))?;
-            if n != width {
-                return Err(Declined("records with different numbers of fields"));
-            }
-            pos = next;
-            rows += 1;
-        }
-    }
-    if pos != end && rows < limit {
-        return Err(MISSED_SPLIT);
-    }
-    Ok(bufs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use dasynth_core::catalog::ReadOptions;
     use std::collections::BTreeMap;
 
-    /// A small deterministic generator (xorshift64*).
-    struct Rng(u64);
+    use dasynth_core::rng::Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[self.below(items.len() as u64) as usize]
-        }
+    fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+        items[rng.below(items.len() as u64) as usize]
     }
 
     const INTS: &[&str] = &["0", "7", "-12", "007", "9223372036854775807", "-9223372036854775808", "", "42"];
@@ -807,11 +207,11 @@ mod tests {
                 .iter()
                 .map(|kind| {
                     let v = if rng.below(200) == 0 {
-                        rng.pick(ODD)
+                        pick(rng, ODD)
                     } else if rng.below(100) == 0 {
-                        rng.pick(TEXTS)
+                        pick(rng, TEXTS)
                     } else {
-                        rng.pick(kind)
+                        pick(rng, kind)
                     };
                     field(rng, v, delimiter)
                 })
@@ -853,7 +253,7 @@ mod tests {
     #[test]
     fn agrees_with_polars_wherever_it_reads_a_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         let mut declined: BTreeMap<&str, usize> = BTreeMap::new();
         let (mut accepted, total) = (0, 600);
         for case in 0..total {
@@ -890,7 +290,7 @@ mod tests {
     #[test]
     fn indexed_windows_read_as_record_by_record() {
         // A limited read goes record by record; a whole one indexes what it can.
-        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let mut rng = Rng::new(0xD1B5_4A32_D192_ED03);
         let (mut both, mut declined) = (0, 0);
         for case in 0..400 {
             let delimiter = if case % 3 == 0 { '\t' } else { ',' };
@@ -996,7 +396,7 @@ mod tests {
 
     #[test]
     fn integers_parse_as_atoi_simd_parses_them() {
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let fixed = ["0", "-0", "007", "-007", "-", "", "+5", "1a", "9223372036854775807", "-9223372036854775808", "9223372036854775808"];
         let mut cases: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
         for _ in 0..20_000 {
@@ -1122,7 +522,7 @@ mod tests {
         let data = &text.as_bytes()[8..];
         let points = split_points(data.len(), 3);
         let guessed = line_starts(data, &points);
-        assert_ne!(guessed, boundaries(data, b'"', &points, 3));
+        assert_ne!(guessed, boundaries(data, b'"', &points));
         for threads in [2, 3, 7] {
             let many = read(text.as_bytes(), &d, None, threads).unwrap();
             assert!(many.column("column_1").unwrap().as_materialized_series().n_chunks() > threads);

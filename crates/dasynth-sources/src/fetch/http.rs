@@ -75,7 +75,8 @@ pub fn fetch(client: &reqwest::blocking::Client, url: &str, cache: &Path, opts: 
         if attempt > 0 {
             tracing::debug!(url, attempt, "retrying download");
         }
-        match try_once(client, url, cache, &body_path, &meta_path, previous.as_ref(), opts, &name) {
+        let target = Target { cache, body_path: &body_path, meta_path: &meta_path, previous: previous.as_ref(), name: &name };
+        match try_once(client, url, &target, opts) {
             Attempt::Done(input) => {
                 out.inputs.push(input);
                 return out;
@@ -109,17 +110,17 @@ pub fn fetch(client: &reqwest::blocking::Client, url: &str, cache: &Path, opts: 
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn try_once(
-    client: &reqwest::blocking::Client,
-    url: &str,
-    cache: &Path,
-    body_path: &Path,
-    meta_path: &Path,
-    previous: Option<&Validators>,
-    opts: &HttpOptions,
-    name: &str,
-) -> Attempt {
+/// Where one download goes, and what the last one of the same URL left.
+struct Target<'a> {
+    cache: &'a Path,
+    body_path: &'a Path,
+    meta_path: &'a Path,
+    previous: Option<&'a Validators>,
+    name: &'a str,
+}
+
+fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, opts: &HttpOptions) -> Attempt {
+    let Target { cache, body_path, meta_path, previous, name } = *target;
     let mut req = client.get(url);
     if let Some(p) = previous {
         if let Some(e) = &p.etag {

@@ -2,6 +2,10 @@
 //! rejected), then environment variables ([`crate::env`]), then command-line flags, resolved
 //! into one [`Settings`] value that the stages read.
 
+mod teacher;
+
+pub use teacher::{TeacherConfig, TeacherKind};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -18,9 +22,12 @@ pub struct Options {
     pub crawl: Option<CrawlOptions>,
     pub profile: Option<ProfileOptions>,
     pub tasks: Option<TaskOptions>,
-    pub generate: Option<GenerateOptions>,
-    /// Teacher models; `dasynth generate` uses the offline reference teacher when none is given.
-    pub teacher: Option<Vec<TeacherOptions>>,
+    pub trajectories: Option<TrajectoryOptions>,
+    /// The old name of `[trajectories]`, still read (with a deprecation warning).
+    #[schemars(skip)]
+    pub generate: Option<TrajectoryOptions>,
+    /// Teacher models; the trajectory stage uses the offline reference teacher when none is given.
+    pub teacher: Option<Vec<TeacherConfig>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -56,7 +63,8 @@ pub struct ProfileOptions {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TaskOptions {
-    /// Folder of task templates (default `templates`).
+    /// Folder of task templates (default: `./templates` when present, else the templates built
+    /// into the binary).
     pub templates: Option<PathBuf>,
     /// Most tasks made per table (default 24).
     pub per_table: Option<usize>,
@@ -75,7 +83,7 @@ pub struct TaskOptions {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct GenerateOptions {
+pub struct TrajectoryOptions {
     /// Trajectories per task and teacher (default 1).
     pub samples: Option<u32>,
     /// Most assistant turns per trajectory (default 30).
@@ -106,66 +114,6 @@ pub struct GenerateOptions {
     pub inspector: Option<String>,
 }
 
-/// One teacher model endpoint (`[[teacher]]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct TeacherOptions {
-    /// `openai` (any OpenAI-compatible server), `anthropic`, or `reference` (offline, from the
-    /// templates' reference solutions).
-    pub kind: String,
-    /// A label for logs and trajectories (default: the model).
-    pub name: Option<String>,
-    pub base_url: Option<String>,
-    pub model: Option<String>,
-    /// The NAME of the environment variable holding the API key (never the key itself).
-    pub api_key_env: Option<String>,
-    pub timeout_secs: Option<u64>,
-    pub max_concurrency: Option<usize>,
-    pub requests_per_minute: Option<u32>,
-    pub tokens_per_minute: Option<u64>,
-    /// US dollars per million input tokens.
-    pub price_input_per_mtok: Option<f64>,
-    /// US dollars per million output tokens.
-    pub price_output_per_mtok: Option<f64>,
-    /// Share of samples this teacher writes (default 1.0).
-    pub weight: Option<f64>,
-    pub max_retries: Option<u32>,
-    pub temperature: Option<f64>,
-    /// Most output tokens per turn.
-    pub max_tokens: Option<u32>,
-    /// Proxy URL (`http://` or `https://`) for this teacher; without it `http_proxy`,
-    /// `https_proxy`, `all_proxy` and `no_proxy` from the environment apply.
-    pub proxy: Option<String>,
-}
-
-impl TeacherOptions {
-    pub fn reference() -> Self {
-        Self {
-            kind: "reference".into(),
-            name: None,
-            base_url: None,
-            model: None,
-            api_key_env: None,
-            timeout_secs: None,
-            max_concurrency: None,
-            requests_per_minute: None,
-            tokens_per_minute: None,
-            price_input_per_mtok: None,
-            price_output_per_mtok: None,
-            weight: None,
-            max_retries: None,
-            temperature: None,
-            max_tokens: None,
-            proxy: None,
-        }
-    }
-
-    /// The label used in trajectories.
-    pub fn label(&self) -> String {
-        self.name.clone().or_else(|| self.model.clone()).unwrap_or_else(|| self.kind.clone())
-    }
-}
-
 /// Resolved settings: every value filled in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -175,13 +123,13 @@ pub struct Settings {
     pub crawl: CrawlSettings,
     pub profile: ProfileSettings,
     pub tasks: TaskSettings,
-    pub generate: GenerateSettings,
-    pub teachers: Vec<TeacherOptions>,
+    pub trajectories: TrajectorySettings,
+    pub teachers: Vec<TeacherConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct GenerateSettings {
+pub struct TrajectorySettings {
     pub samples: u32,
     pub max_turns: usize,
     pub max_tokens: u64,
@@ -197,7 +145,7 @@ pub struct GenerateSettings {
     pub inspector: Option<String>,
 }
 
-impl Default for GenerateSettings {
+impl Default for TrajectorySettings {
     fn default() -> Self {
         Self {
             samples: 1,
@@ -240,7 +188,8 @@ pub struct ProfileSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TaskSettings {
-    pub templates: PathBuf,
+    /// Folder of task templates; none means `./templates` when present, else the built-in ones.
+    pub templates: Option<PathBuf>,
     pub per_table: usize,
     pub per_template: usize,
     pub max_tasks: Option<usize>,
@@ -251,15 +200,7 @@ pub struct TaskSettings {
 
 impl Default for TaskSettings {
     fn default() -> Self {
-        Self {
-            templates: PathBuf::from("templates"),
-            per_table: 24,
-            per_template: 2,
-            max_tasks: None,
-            seed: 0,
-            families: Vec::new(),
-            near_duplicate: 0.9,
-        }
+        Self { templates: None, per_table: 24, per_template: 2, max_tasks: None, seed: 0, families: Vec::new(), near_duplicate: 0.9 }
     }
 }
 
@@ -291,15 +232,20 @@ impl Default for Settings {
             crawl: CrawlSettings::default(),
             profile: ProfileSettings::default(),
             tasks: TaskSettings::default(),
-            generate: GenerateSettings::default(),
-            teachers: vec![TeacherOptions::reference()],
+            trajectories: TrajectorySettings::default(),
+            teachers: vec![TeacherConfig::reference()],
         }
     }
 }
 
+/// The configuration file read from the working directory when none is named.
+pub const DEFAULT_FILE: &str = "dasynth.toml";
+
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("configuration file {} does not exist\nhint: drop --config to use ./dasynth.toml, or create the file", path.display())]
+    Missing { path: PathBuf },
     #[error("cannot read configuration file {}", path.display())]
     Read {
         path: PathBuf,
@@ -315,6 +261,17 @@ pub enum ConfigError {
 }
 
 impl Options {
+    /// The configuration file of a command: the one given explicitly (which must exist), else
+    /// `./dasynth.toml` when present, else every default.
+    pub fn discover(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        match explicit {
+            Some(p) if !p.exists() => Err(ConfigError::Missing { path: p.to_path_buf() }),
+            Some(p) => Self::from_file(p),
+            None if Path::new(DEFAULT_FILE).exists() => Self::from_file(Path::new(DEFAULT_FILE)),
+            None => Ok(Self::default()),
+        }
+    }
+
     /// Reads and parses a configuration file, rejecting unknown keys with their name.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
@@ -322,7 +279,78 @@ impl Options {
     }
 
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })
+        let o: Options = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
+        if o.generate.is_some() && o.trajectories.is_some() {
+            return Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: "both [generate] and [trajectories] are set; [generate] is the old name of [trajectories], keep only that".into(),
+            });
+        }
+        Ok(o)
+    }
+
+    /// Warnings about keys that still work but have a new name.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.generate.is_some() {
+            out.push(
+                "the [generate] section of the configuration is now called [trajectories]; rename it (the old name will stop working)"
+                    .into(),
+            );
+        }
+        out
+    }
+}
+
+/// The last layer: values given as command-line flags.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub out: Option<PathBuf>,
+    /// Replace the configured sources.
+    pub sources: Vec<String>,
+    /// Replace the configured include globs.
+    pub include: Vec<String>,
+    /// Added to the configured exclude globs.
+    pub exclude: Vec<String>,
+    /// Task flags (`--per-table`, `--seed`, ...), the same keys as `[tasks]`.
+    pub tasks: TaskOptions,
+}
+
+impl Overrides {
+    fn apply(&self, s: &mut Settings) {
+        if let Some(out) = &self.out {
+            s.out = out.clone();
+        }
+        if !self.sources.is_empty() {
+            s.sources = self.sources.clone();
+        }
+        if !self.include.is_empty() {
+            s.crawl.include = self.include.clone();
+        }
+        s.crawl.exclude.extend(self.exclude.iter().cloned());
+        let t = &self.tasks;
+        if t.templates.is_some() {
+            s.tasks.templates = t.templates.clone();
+        }
+        if let Some(v) = t.per_table {
+            s.tasks.per_table = v;
+        }
+        if let Some(v) = t.per_template {
+            s.tasks.per_template = v;
+        }
+        if t.max_tasks.is_some() {
+            s.tasks.max_tasks = t.max_tasks;
+        }
+        if let Some(v) = t.seed {
+            s.tasks.seed = v;
+        }
+        if let Some(v) = t.families.as_ref().filter(|f| !f.is_empty()) {
+            s.tasks.families = v.clone();
+        }
+        if let Some(v) = t.near_duplicate {
+            s.tasks.near_duplicate = v;
+        }
     }
 }
 
@@ -337,14 +365,14 @@ fn env_u64(env: EnvLookup<'_>, name: &'static str) -> Result<Option<u64>, Config
 }
 
 impl Settings {
-    /// Resolves file options and the environment into settings (flags are applied by the CLI
-    /// on the result).
-    pub fn resolve(options: &Options, env: EnvLookup<'_>) -> Result<Self, ConfigError> {
+    /// Resolves the three layers into settings: file options, then the environment, then
+    /// command-line flags.
+    pub fn resolve(options: &Options, env: EnvLookup<'_>, flags: &Overrides) -> Result<Self, ConfigError> {
         let d = Settings::default();
         let c = options.crawl.clone().unwrap_or_default();
         let p = options.profile.clone().unwrap_or_default();
         let t = options.tasks.clone().unwrap_or_default();
-        let g = options.generate.clone().unwrap_or_default();
+        let g = options.trajectories.clone().or_else(|| options.generate.clone()).unwrap_or_default();
         let mut s = Settings {
             out: options.out.clone().unwrap_or(d.out),
             sources: options.sources.clone().unwrap_or_default(),
@@ -363,7 +391,7 @@ impl Settings {
                 foreign_key_inclusion: p.foreign_key_inclusion.unwrap_or(d.profile.foreign_key_inclusion),
             },
             tasks: TaskSettings {
-                templates: t.templates.unwrap_or(d.tasks.templates),
+                templates: t.templates.or(d.tasks.templates),
                 per_table: t.per_table.unwrap_or(d.tasks.per_table),
                 per_template: t.per_template.unwrap_or(d.tasks.per_template),
                 max_tasks: t.max_tasks,
@@ -371,19 +399,19 @@ impl Settings {
                 families: t.families.unwrap_or_default(),
                 near_duplicate: t.near_duplicate.unwrap_or(d.tasks.near_duplicate),
             },
-            generate: GenerateSettings {
-                samples: g.samples.unwrap_or(d.generate.samples),
-                max_turns: g.max_turns.unwrap_or(d.generate.max_turns),
-                max_tokens: g.max_tokens.unwrap_or(d.generate.max_tokens),
-                time_limit_secs: g.time_limit_secs.unwrap_or(d.generate.time_limit_secs),
-                cell_timeout_secs: g.cell_timeout_secs.unwrap_or(d.generate.cell_timeout_secs),
-                execute_bytes: g.execute_bytes.unwrap_or(d.generate.execute_bytes),
-                concurrency: g.concurrency.unwrap_or(d.generate.concurrency),
+            trajectories: TrajectorySettings {
+                samples: g.samples.unwrap_or(d.trajectories.samples),
+                max_turns: g.max_turns.unwrap_or(d.trajectories.max_turns),
+                max_tokens: g.max_tokens.unwrap_or(d.trajectories.max_tokens),
+                time_limit_secs: g.time_limit_secs.unwrap_or(d.trajectories.time_limit_secs),
+                cell_timeout_secs: g.cell_timeout_secs.unwrap_or(d.trajectories.cell_timeout_secs),
+                execute_bytes: g.execute_bytes.unwrap_or(d.trajectories.execute_bytes),
+                concurrency: g.concurrency.unwrap_or(d.trajectories.concurrency),
                 budget_usd: g.budget_usd,
                 budget_tokens: g.budget_tokens,
                 cache: g.cache,
                 questioner: g.questioner,
-                questions_per_table: g.questions_per_table.unwrap_or(d.generate.questions_per_table),
+                questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
             },
             teachers: match &options.teacher {
@@ -410,6 +438,7 @@ impl Settings {
                 expected: "small whole number",
             })?;
         }
+        flags.apply(&mut s);
         s.validate()?;
         Ok(s)
     }
@@ -430,38 +459,38 @@ impl Settings {
             return Err(ConfigError::Invalid { key: "tasks.near-duplicate", message: "must be between 0 and 1".into() });
         }
         for t in &self.teachers {
-            if !["openai", "anthropic", "reference"].contains(&t.kind.as_str()) {
-                return Err(ConfigError::Invalid {
-                    key: "teacher.kind",
-                    message: format!("{:?} is not openai, anthropic or reference", t.kind),
-                });
-            }
-            if t.kind != "reference" && (t.model.is_none() || t.base_url.is_none()) {
+            if !t.is_reference() && (t.model.trim().is_empty() || t.base_url.is_none()) {
                 return Err(ConfigError::Invalid {
                     key: "teacher",
                     message: format!("teacher {:?} needs `model` and `base-url`", t.label()),
                 });
             }
-            if t.weight.is_some_and(|w| w.is_nan() || w <= 0.0) {
+            if t.weight.is_nan() || t.weight <= 0.0 {
                 return Err(ConfigError::Invalid {
                     key: "teacher.weight",
                     message: format!("teacher {:?}: weight must be above 0", t.label()),
                 });
             }
         }
-        for (key, name) in [("generate.questioner", &self.generate.questioner), ("generate.inspector", &self.generate.inspector)] {
+        for (key, name) in
+            [("trajectories.questioner", &self.trajectories.questioner), ("trajectories.inspector", &self.trajectories.inspector)]
+        {
             if let Some(n) = name
-                && !self.teachers.iter().any(|t| &t.label() == n && t.kind != "reference")
+                && !self.teachers.iter().any(|t| &t.label() == n && !t.is_reference())
             {
-                let known: Vec<String> = self.teachers.iter().filter(|t| t.kind != "reference").map(|t| t.label()).collect();
+                let known: Vec<String> = self.teachers.iter().filter(|t| !t.is_reference()).map(|t| t.label()).collect();
                 return Err(ConfigError::Invalid {
                     key,
                     message: format!("{n:?} is not an LLM teacher; the LLM teachers are: {}", known.join(", ")),
                 });
             }
         }
-        if self.generate.samples == 0 || self.generate.max_turns == 0 || self.generate.concurrency == 0 {
-            return Err(ConfigError::Invalid { key: "generate", message: "samples, max-turns and concurrency must be at least 1".into() });
+        let g = &self.trajectories;
+        if g.samples == 0 || g.max_turns == 0 || g.concurrency == 0 {
+            return Err(ConfigError::Invalid {
+                key: "trajectories",
+                message: "samples, max-turns and concurrency must be at least 1".into(),
+            });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });
@@ -495,15 +524,15 @@ mod tests {
     fn env_overrides_file_and_bad_env_is_named() {
         let o = Options::from_toml("[crawl]\nhttp-retries = 1\n", Path::new("x")).unwrap();
         let env = |k: &str| (k == crate::env::DASYNTH_HTTP_RETRIES).then(|| "7".to_string());
-        assert_eq!(Settings::resolve(&o, &env).unwrap().crawl.http_retries, 7);
-        assert_eq!(Settings::resolve(&o, &no_env).unwrap().crawl.http_retries, 1);
+        assert_eq!(Settings::resolve(&o, &env, &Overrides::default()).unwrap().crawl.http_retries, 7);
+        assert_eq!(Settings::resolve(&o, &no_env, &Overrides::default()).unwrap().crawl.http_retries, 1);
         let bad = |k: &str| (k == crate::env::DASYNTH_MAX_TABLE_BYTES).then(|| "lots".to_string());
-        assert!(Settings::resolve(&o, &bad).unwrap_err().to_string().contains("DASYNTH_MAX_TABLE_BYTES"));
+        assert!(Settings::resolve(&o, &bad, &Overrides::default()).unwrap_err().to_string().contains("DASYNTH_MAX_TABLE_BYTES"));
     }
 
     #[test]
     fn settings_round_trip_through_toml() {
-        let s = Settings::resolve(&Options::default(), &no_env).unwrap();
+        let s = Settings::resolve(&Options::default(), &no_env, &Overrides::default()).unwrap();
         let back: Settings = toml::from_str(&s.to_toml()).unwrap();
         assert_eq!(s, back);
     }

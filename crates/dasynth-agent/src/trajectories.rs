@@ -1,9 +1,15 @@
 //! The trajectory stage: every (task, sample) gets a teacher, runs, and lands in the store once.
+//!
+//! [`run_stage`] is the whole stage as the CLI calls it: read `tasks.parquet` (and ask the
+//! questioner for open tasks, once), build the teachers from the settings, plan the jobs the store
+//! does not hold yet, run them with a bounded number in flight, and write
+//! `stats/trajectories.json`.
 
 use crate::reference_teacher::{LoopLimits, reference_trajectory};
-use crate::trajectory::{Trajectory, TrajectoryStore, trajectory_key};
+use crate::store::TrajectoryStore;
 use dasynth_core::layout::RunDir;
 use dasynth_core::reporter::Reporter;
+use dasynth_core::trajectory::{Trajectory, trajectory_key};
 use dasynth_sandbox::SessionPool;
 use dasynth_tasks::task::Task;
 use serde::Serialize;
@@ -66,9 +72,9 @@ pub fn plan(
     (jobs, skipped)
 }
 
-/// What the stage did: written to `stats/generate.json`.
+/// What the stage did: written to `stats/trajectories.json`.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct GenerateStats {
+pub struct TrajectoryStats {
     pub written: u64,
     /// Trajectories found from an earlier (interrupted) run and not redone.
     pub reused: u64,
@@ -85,7 +91,7 @@ pub struct GenerateStats {
     pub seconds: f64,
 }
 
-impl GenerateStats {
+impl TrajectoryStats {
     pub fn add(&mut self, t: &Trajectory) {
         self.written += 1;
         match t.passed {
@@ -142,23 +148,18 @@ pub struct AsyncRun {
     pub templates: std::path::PathBuf,
 }
 
-/// Runs the questioner over tables, a few at a time, and returns the open tasks it wrote plus
-/// one message per failure.
+/// Runs the questioner over tables, one table at a time, and returns the open tasks it wrote
+/// plus one message per failure.
 pub fn write_all_questions(
-    client: &dasynth_llm::Client,
-    questioner: &str,
-    templates: &std::path::Path,
-    run: &RunDir,
+    q: &crate::roles::Questioner<'_>,
     tables: &[(dasynth_core::catalog::CatalogEntry, dasynth_core::profile::TableProfile)],
-    per_table: u32,
-    seed: u64,
 ) -> std::io::Result<(Vec<Task>, Vec<String>)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     Ok(rt.block_on(async {
         let mut tasks = Vec::new();
         let mut errors = Vec::new();
         for (entry, profile) in tables {
-            let (t, e) = crate::roles::write_questions(client, questioner, templates, run, entry, profile, per_table, seed).await;
+            let (t, e) = crate::roles::write_questions(q, entry, profile).await;
             tasks.extend(t);
             errors.extend(e);
         }
@@ -172,7 +173,7 @@ pub fn run_jobs(
     r: AsyncRun,
     jobs: Vec<Job>,
     store: &mut TrajectoryStore,
-    stats: &mut GenerateStats,
+    stats: &mut TrajectoryStats,
     reporter: &dyn Reporter,
 ) -> std::io::Result<Option<String>> {
     use crate::llm_teacher::{Outcome, llm_trajectory};
@@ -280,4 +281,204 @@ pub fn run_jobs(
         }
         Ok(stopped)
     })
+}
+
+/// Why the trajectory stage could not run at all (a single failed trajectory is not an error:
+/// it is counted and retried by the next run).
+#[derive(Debug, thiserror::Error)]
+pub enum TrajectoriesError {
+    #[error(transparent)]
+    Tasks(#[from] dasynth_tasks::TasksError),
+    #[error(transparent)]
+    Rows(#[from] dasynth_parquet::RowsError),
+    #[error(transparent)]
+    Catalog(#[from] dasynth_sources::catalog_io::CatalogError),
+    #[error("teacher {teacher:?}")]
+    Teacher {
+        teacher: String,
+        #[source]
+        source: dasynth_llm::LlmError,
+    },
+    #[error(transparent)]
+    Sandbox(#[from] dasynth_sandbox::SandboxError),
+    #[error(transparent)]
+    Write(#[from] dasynth_core::atomic::PathError),
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What [`run_stage`] did.
+#[derive(Debug)]
+pub struct TrajectoriesOutcome {
+    pub stats: TrajectoryStats,
+    /// What the LLM teachers spent in all (none when only the reference teacher ran).
+    pub spend: Option<dasynth_llm::BudgetSnapshot>,
+    /// Open tasks the questioner wrote, where they were saved (none when not saved because some
+    /// requests failed), and the failures.
+    pub questions: Option<QuestionsOutcome>,
+}
+
+/// What the questioner did.
+#[derive(Debug)]
+pub struct QuestionsOutcome {
+    pub questioner: String,
+    pub tasks: usize,
+    pub saved: Option<std::path::PathBuf>,
+    pub errors: Vec<String>,
+}
+
+/// The configured teachers by label, and the budget the LLM ones share (if any).
+type TeacherSetup = (Vec<(String, Teacher)>, Option<dasynth_llm::Budget>);
+
+fn teachers(s: &dasynth_core::config::Settings, run: &RunDir) -> Result<TeacherSetup, TrajectoriesError> {
+    let mut out = Vec::new();
+    let mut budget = None;
+    let mut cache = None;
+    for t in &s.teachers {
+        if t.is_reference() {
+            out.push((t.label(), Teacher::Reference));
+            continue;
+        }
+        let err = |source| TrajectoriesError::Teacher { teacher: t.label(), source };
+        let shared = match &cache {
+            Some(c) => dasynth_llm::ResponseCache::clone(c),
+            None => {
+                let path = s.trajectories.cache.clone().unwrap_or_else(|| run.llm_cache());
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|source| TrajectoriesError::Io {
+                        what: "cannot create",
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                let c = dasynth_llm::ResponseCache::open(&path).map_err(err)?;
+                cache = Some(c.clone());
+                c
+            }
+        };
+        let b = budget.get_or_insert_with(|| dasynth_llm::Budget::new(s.trajectories.budget_usd, s.trajectories.budget_tokens)).clone();
+        let client = dasynth_llm::Client::builder(t.clone()).cache(shared).budget(b).build().map_err(err)?;
+        out.push((t.label(), Teacher::Llm(client)));
+    }
+    Ok((out, budget))
+}
+
+/// The questioner's open tasks: read from `questions.parquet` when an earlier run wrote it,
+/// otherwise asked for (one call per task; the response cache makes a rerun free) and written
+/// when every request succeeded.
+fn questions(
+    s: &dasynth_core::config::Settings,
+    run: &RunDir,
+    name: &str,
+    client: &dasynth_llm::Client,
+) -> Result<(Vec<Task>, QuestionsOutcome), TrajectoriesError> {
+    let path = run.questions();
+    if path.exists() {
+        let tasks: Vec<Task> = dasynth_parquet::read_rows(&path)?;
+        let n = tasks.len();
+        return Ok((tasks, QuestionsOutcome { questioner: name.to_string(), tasks: n, saved: Some(path), errors: Vec::new() }));
+    }
+    let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
+    let mut tables = Vec::new();
+    for e in catalog.into_iter().filter(|e| e.status == dasynth_core::catalog::Status::Ok) {
+        let Ok(bytes) = std::fs::read(run.profile(&e.id)) else { continue };
+        let Ok(p) = serde_json::from_slice::<dasynth_core::profile::TableProfile>(&bytes) else { continue };
+        tables.push((e, p));
+    }
+    let templates = dasynth_tasks::templates_dir(&s.tasks)?;
+    let questioner = crate::roles::Questioner {
+        client,
+        name,
+        templates: &templates,
+        run,
+        per_table: s.trajectories.questions_per_table,
+        seed: s.tasks.seed,
+    };
+    let (tasks, errors) = write_all_questions(&questioner, &tables).map_err(|source| TrajectoriesError::Io {
+        what: "cannot start the questioner's runtime for",
+        path: path.clone(),
+        source,
+    })?;
+    let saved = if errors.is_empty() {
+        dasynth_parquet::write_rows(&path, &tasks, dasynth_tasks::task::schema())?;
+        Some(path)
+    } else {
+        None
+    };
+    let outcome = QuestionsOutcome { questioner: name.to_string(), tasks: tasks.len(), saved, errors };
+    Ok((tasks, outcome))
+}
+
+/// Writes trajectories for the run folder's tasks with the configured teachers.
+pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) -> Result<TrajectoriesOutcome, TrajectoriesError> {
+    let started = std::time::Instant::now();
+    let run = RunDir::new(&s.out);
+    let mut tasks = dasynth_tasks::read_tasks(&run)?;
+    let dir = run.trajectories_dir();
+    let mut store = TrajectoryStore::open(&dir).map_err(|source| TrajectoriesError::Io {
+        what: "cannot open the trajectory store",
+        path: dir.clone(),
+        source,
+    })?;
+    let (teachers, budget) = teachers(s, &run)?;
+    let llm = |name: &Option<String>| -> Option<(String, dasynth_llm::Client)> {
+        let name = name.as_ref()?;
+        teachers.iter().find_map(|(n, t)| match t {
+            Teacher::Llm(c) if n == name => Some((n.clone(), c.clone())),
+            _ => None,
+        })
+    };
+    let mut questions_outcome = None;
+    if let Some((qname, client)) = llm(&s.trajectories.questioner) {
+        let (open, outcome) = questions(s, &run, &qname, &client)?;
+        tasks.extend(open);
+        questions_outcome = Some(outcome);
+    }
+    let inspector = llm(&s.trajectories.inspector);
+    let names: Vec<String> = teachers.iter().map(|(n, _)| n.clone()).collect();
+    let weights: Vec<f64> = s.teachers.iter().map(|t| t.weight).collect();
+    let is_reference: Vec<bool> = teachers.iter().map(|(_, t)| matches!(t, Teacher::Reference)).collect();
+    let (jobs, reused) = plan(&tasks, s.trajectories.samples, &names, &weights, &is_reference, &store);
+    let mut stats = TrajectoryStats { reused: reused as u64, ..Default::default() };
+    if !jobs.is_empty() {
+        let (pool, warm) = crate::open_pool(16, reporter)?;
+        let g = &s.trajectories;
+        let all_reference = is_reference.iter().all(|r| *r);
+        let limits = crate::llm_teacher::AgentLimits {
+            max_turns: g.max_turns,
+            max_tokens: g.max_tokens,
+            time_limit: std::time::Duration::from_secs(g.time_limit_secs),
+            cell_timeout: std::time::Duration::from_secs(g.cell_timeout_secs),
+            execute_bytes: g.execute_bytes,
+            turn_tokens: None,
+        };
+        let async_run = AsyncRun {
+            teachers,
+            pool: std::sync::Arc::new(pool),
+            run: run.clone(),
+            tasks: std::sync::Arc::new(tasks),
+            limits,
+            // Reference trajectories are CPU-bound: one per core.
+            concurrency: if all_reference { warm } else { g.concurrency },
+            max_consecutive_failures: g.concurrency.clamp(8, 64),
+            inspector,
+            templates: dasynth_tasks::templates_dir(&s.tasks)?,
+        };
+        reporter.start("trajectories", jobs.len() as u64);
+        let stopped = run_jobs(async_run, jobs, &mut store, &mut stats, reporter).map_err(|source| TrajectoriesError::Io {
+            what: "cannot write trajectories to",
+            path: dir.clone(),
+            source,
+        })?;
+        reporter.finish();
+        stats.stopped = stopped;
+    }
+    stats.seconds = started.elapsed().as_secs_f64();
+    dasynth_core::atomic::write_json_atomic(&run.stats(dasynth_core::layout::Stage::Trajectories), &stats)?;
+    Ok(TrajectoriesOutcome { stats, spend: budget.map(|b| b.snapshot()), questions: questions_outcome })
 }
