@@ -971,6 +971,28 @@ def heldout_cases(n):
         add("metric", {"baseline": base}, "Test accuracy: %s | Baseline accuracy: %s" % (fmt(base - 0.05, 3), fmt(base, 3)), "wrong", "h_pipe_below", checker)
 
 
+def hedge_cases(n):
+    """String answers that name several values at once (must fail), and sentences that name
+    the answer with other words around it (must pass)."""
+    for _ in range(n):
+        pool, values = category(pick([k for k in sorted(CATEGORIES) if len(CATEGORIES[k]) >= 3]))
+        truth = pick(values)
+        others = [v for v in values if v != truth]
+        o1, o2 = R.sample(others, 2)
+        col = COLUMN_OF[pool]
+        for variation, text, expected in [
+            ("hedge_or", "%s or %s" % (truth, o1), "wrong"),
+            ("hedge_list", "The answer is %s, %s and %s." % tuple(R.sample([truth, o1, o2], 3)), "wrong"),
+            ("hedge_bold", "**%s or %s**" % (o1, truth), "wrong"),
+            ("hedge_json", json.dumps({"answer": "%s, %s" % (truth, o1)}), "wrong"),
+            ("apposition", "%s, the group with the most rows, also has the highest mean `%s`." % (truth, col), "pass"),
+            ("with_clause", "%s, with %d rows, has the highest average." % (truth, R.randint(10, 900)), "pass"),
+            ("home_to", "%s, home to %d of the rows, ranks first." % (truth, R.randint(10, 900)), "pass"),
+            ("then_others", "%s has the highest average. %s and %s have lower averages." % (truth, o1, o2), "pass"),
+        ]:
+            add("string", truth, text, expected, variation)
+
+
 def main():
     shutil.rmtree(os.path.join(OUT, "outputs"), ignore_errors=True)
     number_cases(75)
@@ -983,6 +1005,7 @@ def main():
     report_cases(40)
     metric_cases(40)
     heldout_cases(20)
+    hedge_cases(20)
     with open(os.path.join(OUT, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for c in CASES:
             f.write(json.dumps(c, ensure_ascii=False, sort_keys=False) + "\n")

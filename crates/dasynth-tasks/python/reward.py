@@ -1481,6 +1481,26 @@ def find_text(answer):
     return answer.prose, "text"
 
 
+def _hedged(text, needle):
+    """Other values a list-like sentence names besides the answer ("Biscoe or Dream")."""
+    pieces = split_enumeration(text, [needle])
+    if len(pieces) < 2:
+        return []
+    extras = []
+    for piece in pieces:
+        hay = plain(piece)
+        if phrase_positions(hay, needle):
+            continue
+        if any(phrase_positions(hay, cue) for cue in RUNNER_UP_CUES):
+            continue
+        if len([w for w in _lead_in_stripped(hay).split(" ") if w]) > 3:
+            return []
+        x = _extra(piece, False, False)
+        if x is not None:
+            extras.append(x)
+    return extras
+
+
 def check_string(truth, answer):
     found, source = find_text(answer)
     hay = plain(found)
@@ -1492,11 +1512,16 @@ def check_string(truth, answer):
         names.append("yes")
     elif truth is False:
         names.append("no")
-    cut = comparison_start(hay)
     shown = _strip(found)[:200]
-    for name in names:
-        needle = plain(name)
-        if any(p < cut and not runner_up_after(hay, p + len(needle)) for p in phrase_positions(hay, needle)):
+    keep = [plain(n) for n in names]
+    for sentence in sentences(hay, keep):
+        cut = comparison_start(sentence)
+        for needle in keep:
+            if not any(p < cut and not runner_up_after(sentence, p + len(needle)) for p in phrase_positions(sentence, needle)):
+                continue
+            extras = _hedged(sentence[:cut], needle)
+            if extras:
+                return _result("wrong", "the answer (%s) names %s besides %s" % (source, ", ".join(json.dumps(x) for x in extras), _to_json(truth)), shown)
             return _result("pass", "the answer (%s) names %s" % (source, _to_json(truth)), shown)
     return _result("wrong", "the answer (%s) does not name %s" % (source, _to_json(truth)), shown)
 
@@ -1517,13 +1542,19 @@ def _numeric_piece(head):
     return bool(nums) and nums[0].start == 0 and (nums[0].end == len(head) or not _isword(head[nums[0].end]))
 
 
+def _lead_in_stripped(hay):
+    head = " " + hay + " "
+    for lead in LEAD_INS:
+        p = head.rfind(lead)
+        if p >= 0:
+            head = " " + head[p + len(lead):]
+    return head
+
+
 def _extra(piece, numeric, structured):
     head = " " + plain(piece) + " "
     if not structured:
-        for lead in LEAD_INS:
-            p = head.rfind(lead)
-            if p >= 0:
-                head = " " + head[p + len(lead):]
+        head = _lead_in_stripped(plain(piece))
     for stop in (":", "(", " \u2014 ", " \u2013 ", " - ", " with ", " which "):
         p = head.find(stop)
         if p >= 0:

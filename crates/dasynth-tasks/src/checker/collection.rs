@@ -100,6 +100,18 @@ const VERBS: [&str; 19] = [
 /// Lead-in verbs: what comes before the last of them in a piece is not a value.
 const LEAD_INS: [&str; 9] = [" are ", " is ", " were ", " was ", " include ", " includes ", " including ", " namely ", ": "];
 
+/// A [`plain`] piece without what comes before the last lead-in ("the groups are ..."), with a
+/// space before and (unless a lead-in ended it) after.
+pub(crate) fn lead_in_stripped(hay: &str) -> String {
+    let mut head = format!(" {hay} ");
+    for lead in LEAD_INS {
+        if let Some(p) = head.rfind(lead) {
+            head = format!(" {}", &head[p + lead.len()..]);
+        }
+    }
+    head
+}
+
 /// Whether a text is a number with at most a unit after it ("168", "168 penguins"), not a
 /// value such as "9E".
 fn numeric_piece(head: &str) -> bool {
@@ -112,14 +124,10 @@ fn numeric_piece(head: &str) -> bool {
 /// stopword or verb after their first word, must then be short and not start with a
 /// [`STOPWORDS`] word; with string values expected, a number is never an extra
 /// value, and with numbers expected, text without a number is not.
-fn extra(piece: &str, numeric: bool, structured: bool) -> Option<String> {
+pub(crate) fn extra(piece: &str, numeric: bool, structured: bool) -> Option<String> {
     let mut head = format!(" {} ", plain(piece));
     if !structured {
-        for lead in LEAD_INS {
-            if let Some(p) = head.rfind(lead) {
-                head = format!(" {}", &head[p + lead.len()..]);
-            }
-        }
+        head = lead_in_stripped(&plain(piece));
     }
     for stop in [":", "(", " \u{2014} ", " \u{2013} ", " - ", " with ", " which "] {
         if let Some(p) = head.find(stop) {

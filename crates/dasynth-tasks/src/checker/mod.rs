@@ -216,6 +216,10 @@ mod tests {
         assert_eq!(outcome(s, json!("Biscoe"), "Dream has the most, followed by Biscoe."), Wrong);
         assert_eq!(outcome(s, json!("Biscoe"), "**Biscoe**"), Pass);
         assert_eq!(outcome(s, json!("Biscoe"), "  "), Unextractable);
+        assert_eq!(outcome(s, json!("Biscoe"), "Dream leads; Biscoe comes second."), Wrong);
+        assert_eq!(outcome(s, json!("Biscoe"), "Biscoe or Dream"), Wrong);
+        assert_eq!(outcome(s, json!("Biscoe"), "Biscoe, with 168 penguins, has the most."), Pass);
+        assert_eq!(outcome(s, json!(">50K"), "<=50K"), Wrong);
     }
 
     #[test]

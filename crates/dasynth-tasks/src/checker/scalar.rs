@@ -1,6 +1,7 @@
 //! Answers that are one value: numbers, whole numbers, strings and model metrics.
 
 use super::AnswerCheck;
+use super::collection;
 use super::extract::{self, Answer};
 use super::literal::{Literal, key_form};
 use super::numbers::{self, Written};
@@ -465,14 +466,42 @@ fn find_text(answer: &Answer) -> (String, &'static str) {
     (answer.prose.clone(), "text")
 }
 
-/// String answers: the value must be named in the text that gives the answer, before any
-/// comparison with other values and not as a runner-up ("Biscoe, followed by Dream" and
-/// "Biscoe leads; Dream comes second" name Biscoe, not Dream).
+/// Other values a list-like sentence names besides the answer ("Biscoe or Dream"): none when
+/// the sentence is not a list of short pieces.
+fn hedged(text: &str, needle: &str) -> Vec<String> {
+    let needle_chars: Vec<char> = needle.chars().collect();
+    let pieces = extract::split_enumeration(text, &[needle.to_string()]);
+    if pieces.len() < 2 {
+        return Vec::new();
+    }
+    let mut extras = Vec::new();
+    for piece in &pieces {
+        let hay: Vec<char> = plain(piece).chars().collect();
+        if !text::phrase_positions(&hay, &needle_chars).is_empty() {
+            continue;
+        }
+        let runner_up = text::RUNNER_UP_CUES.iter().any(|cue| !text::phrase_positions(&hay, &cue.chars().collect::<Vec<_>>()).is_empty());
+        if runner_up {
+            continue;
+        }
+        if collection::lead_in_stripped(&plain(piece)).split(' ').filter(|w| !w.is_empty()).count() > 3 {
+            return Vec::new();
+        }
+        if let Some(x) = collection::extra(piece, false, false) {
+            extras.push(x);
+        }
+    }
+    extras
+}
+
+/// String answers: the first sentence that names the value — before any comparison with other
+/// values and not as a runner-up ("Biscoe, followed by Dream" and "Biscoe leads; Dream comes
+/// second" name Biscoe, not Dream) — decides; it fails when it is a list naming other values
+/// too ("Biscoe or Dream").
 pub fn check_string(truth: &Value, answer: &Answer) -> AnswerCheck {
     let (found, source) = find_text(answer);
-    let hay: Vec<char> = plain(&found).chars().collect();
-    let bare: String = hay.iter().collect();
-    let bare = bare.trim().trim_end_matches(':').trim();
+    let hay = plain(&found);
+    let bare = hay.trim().trim_end_matches(':').trim();
     if !bare.chars().any(char::is_alphanumeric) || extract::LABELS.contains(&bare) {
         return AnswerCheck::unextractable("the answer is empty");
     }
@@ -482,11 +511,21 @@ pub fn check_string(truth: &Value, answer: &Answer) -> AnswerCheck {
         Value::Bool(false) => names.push("no".into()),
         _ => {}
     }
-    let cut = text::comparison_start(&hay);
     let shown: String = found.trim().chars().take(200).collect();
-    for name in &names {
-        let needle: Vec<char> = plain(name).chars().collect();
-        if text::phrase_positions(&hay, &needle).iter().any(|&p| p < cut && !text::runner_up_after(&hay, p + needle.len())) {
+    let keep: Vec<String> = names.iter().map(|n| plain(n)).collect();
+    for sentence in extract::sentences(&hay, &keep) {
+        let s: Vec<char> = sentence.chars().collect();
+        let cut = text::comparison_start(&s);
+        for needle in &keep {
+            let n: Vec<char> = needle.chars().collect();
+            if !text::phrase_positions(&s, &n).iter().any(|&p| p < cut && !text::runner_up_after(&s, p + n.len())) {
+                continue;
+            }
+            let extras = hedged(&s[..cut].iter().collect::<String>(), needle);
+            if !extras.is_empty() {
+                let list: Vec<String> = extras.iter().map(|x| format!("{x:?}")).collect();
+                return AnswerCheck::wrong(format!("the answer ({source}) names {} besides {truth}", list.join(", ")), Some(shown));
+            }
             return AnswerCheck::pass(format!("the answer ({source}) names {truth}"), Some(shown));
         }
     }
