@@ -1564,7 +1564,7 @@ def _extra(piece, numeric, structured):
     if not words:
         return None
     if not structured:
-        if words[0] in STOPWORDS:
+        if words[0] in STOPWORDS or words[0] in VERBS:
             return None
         for i in range(1, len(words)):
             if words[i] in STOPWORDS or words[i] in VERBS:

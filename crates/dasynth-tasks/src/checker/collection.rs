@@ -122,7 +122,7 @@ fn numeric_piece(head: &str) -> bool {
 /// The value a piece that names no expected value stands for, if it looks like one. Pieces of
 /// prose (`structured` false) lose their lead-in ("The groups are ...") and what follows a
 /// stopword or verb after their first word, must then be short and not start with a
-/// [`STOPWORDS`] word; with string values expected, a number is never an extra
+/// [`STOPWORDS`] word or one of [`VERBS`]; with string values expected, a number is never an extra
 /// value, and with numbers expected, text without a number is not.
 pub(crate) fn extra(piece: &str, numeric: bool, structured: bool) -> Option<String> {
     let mut head = format!(" {} ", plain(piece));
@@ -140,7 +140,7 @@ pub(crate) fn extra(piece: &str, numeric: bool, structured: bool) -> Option<Stri
         return None;
     }
     if !structured {
-        if STOPWORDS.contains(&words[0]) {
+        if STOPWORDS.contains(&words[0]) || VERBS.contains(&words[0]) {
             return None;
         }
         if let Some(cut) = (1..words.len()).find(|&i| STOPWORDS.contains(&words[i]) || VERBS.contains(&words[i])) {
