@@ -2101,7 +2101,7 @@ def _column_maps(spec, g, truth_cols):
         maps.append(list(range(1, n + 1)))
     if width == n and not ordered and 2 <= n <= 4:
         maps.extend(_permutations(n)[1:])
-    if n < width <= MAX_SEARCH_WIDTH and n <= 4 and len(g.rows) <= MAX_SEARCH_ROWS:
+    if width == n + 1 and n <= 4 and len(g.rows) <= MAX_SEARCH_ROWS:
         maps.extend(_injections(n, width, ordered))
     seen = []
     out = []
@@ -2112,7 +2112,6 @@ def _column_maps(spec, g, truth_cols):
     return out
 
 
-MAX_SEARCH_WIDTH = 6
 MAX_SEARCH_ROWS = 200
 
 

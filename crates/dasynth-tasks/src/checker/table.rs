@@ -7,7 +7,8 @@
 //! of `key: value`, or pairs in one line ("Biscoe 168, Dream 124"), for two-column tables; a CSV
 //! or JSON file under `outputs/` that the answer names. Columns are matched by name, else by
 //! position, else (up to four columns, unless `ordered_columns`) in another order; a leading
-//! index column is ignored, and so are extra columns (up to six in all). Rows are matched in
+//! index column is ignored, and so is one extra column (not more: a table must not hedge with
+//! several candidate columns). Rows are matched in
 //! any order (greedily, each truth row taking the first answer row equal to it) unless
 //! `ordered_rows`. Cells compare as numbers (tolerance and rounding as in [`super::numbers`]),
 //! as text after [`super::text::plain`], and null against `NaN`, `None`, `null`, `-` or empty.
@@ -392,9 +393,8 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// Extra answer columns are searched (every injection of the truth's columns) only up to this
-/// width and this many rows.
-const MAX_SEARCH_WIDTH: usize = 6;
+/// An extra answer column is searched for (every injection of the truth's columns) only up to
+/// this many rows.
 const MAX_SEARCH_ROWS: usize = 200;
 
 /// Every way to pick `n` distinct columns out of `width`, in lexicographic order (increasing
@@ -421,7 +421,7 @@ fn injections(n: usize, width: usize, increasing: bool) -> Vec<Vec<usize>> {
 
 /// Ways to map the truth's columns onto the grid's, most likely first: by name; by position;
 /// by position after a leading index column; other orders (unless `ordered_columns`); and, when
-/// the answer has extra columns, every choice of columns among them.
+/// the answer has one extra column, every choice of columns among them.
 fn column_maps(spec: &CheckerSpec, g: &Grid, truth_cols: &[String]) -> Vec<Vec<usize>> {
     let n = truth_cols.len();
     let width = g.width();
@@ -442,7 +442,8 @@ fn column_maps(spec: &CheckerSpec, g: &Grid, truth_cols: &[String]) -> Vec<Vec<u
     if width == n && !spec.ordered_columns && (2..=4).contains(&n) {
         maps.extend(permutations(n).into_iter().skip(1));
     }
-    if n < width && width <= MAX_SEARCH_WIDTH && n <= 4 && g.rows.len() <= MAX_SEARCH_ROWS {
+    // One extra column at most: more would let a table hedge with several candidate columns.
+    if width == n + 1 && n <= 4 && g.rows.len() <= MAX_SEARCH_ROWS {
         maps.extend(injections(n, width, spec.ordered_columns));
     }
     let mut seen = Vec::new();
@@ -603,6 +604,10 @@ mod tests {
         let a = Answer::new("| group | avg |\n|--|--|\n| Gentoo | 5076.02 |");
         assert_eq!(check_table(&spec(), &truth, &a, &[], None).outcome, Outcome::Wrong);
         assert_eq!(check_table(&spec(), &truth, &Answer::new("no table"), &[], None).outcome, Outcome::Unextractable);
+        let extra = Answer::new("| group | avg | n |\n|--|--|--|\n| Gentoo | 5076.02 | 3 |\n| Adelie | 3700.66 | 4 |");
+        assert!(check_table(&spec(), &truth, &extra, &[], None).passed());
+        let hedge = Answer::new("| group | a | b | c |\n|--|--|--|--|\n| Gentoo | 1 | 5076.02 | 3 |\n| Adelie | 3700.66 | 2 | 4 |");
+        assert!(!check_table(&spec(), &truth, &hedge, &[], None).passed());
         let ordered = CheckerSpec { ordered_rows: true, ..spec() };
         let a = Answer::new("| species | mean |\n|--|--|\n| Gentoo | 5076.02 |\n| Adelie | 3700.66 |");
         assert!(!check_table(&ordered, &truth, &a, &[], None).passed());
