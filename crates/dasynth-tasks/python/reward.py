@@ -19,8 +19,10 @@ writes) is a JSON string::
 ``truth`` is the task's ground truth (a number; a string; a list, where a nested list holds
 values tied in rank; ``{"columns": [...], "rows": [[...]]}`` for tables and chart data;
 ``{"fact": value, ..., "checklist": [...]}`` for reports; ``{"baseline": x}`` for metrics);
-``checker`` is the task's checker spec as ``tasks.parquet`` stores it (or a template's
-``[checker]`` options, or absent for the defaults). A dict with the same keys is accepted too.
+``checker`` is the task's checker spec as ``tasks.parquet`` stores it (an object, or that
+column's JSON text; a template's ``[checker]`` options work too, and an absent checker means
+the defaults). ``truth`` is the decoded ground truth, not its JSON text. A dict with the same
+keys is accepted in place of the JSON string.
 
 ``solution_str`` is a whole completion in DeepAnalyze's format. Its score:
 
@@ -30,6 +32,9 @@ values tied in rank; ``{"columns": [...], "rows": [[...]]}`` for tables and char
 * ``0.0`` when the answer is wrong or no value of the expected type can be read from it
   (``outcome`` tells them apart);
 * ``1.0`` when it passes.
+
+An unreadable answer scores like a wrong one: -1 stays reserved for the format failures
+DeepAnalyze penalises, so no way of writing a value is punished more than a wrong value.
 
 The returned dict also has ``outcome`` (pass, wrong, unextractable or format), ``reason`` and
 ``extracted``. ``extra_info`` may carry ``files`` (the names written under ``outputs/``) and
@@ -2358,6 +2363,9 @@ def resolve_spec(answer_type, checker):
     template's [checker] options (kebab-case or snake_case keys), or None for the defaults."""
     if answer_type not in ANSWER_TYPES:
         raise ValueError("unknown answer type %r" % answer_type)
+    if isinstance(checker, str):
+        # The `checker` column of tasks.parquet is JSON text.
+        checker = json.loads(checker) if checker.strip() else None
     checker = checker or {}
     if "answer_type" in checker:
         spec = dict(checker)
