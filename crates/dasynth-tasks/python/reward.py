@@ -318,23 +318,30 @@ def _times_ten_power(c, j):
     brace = k < n and c[k] == "{"
     if brace:
         k += 1
-    sign = 1
-    if k < n and (c[k] == "+" or _is_minus(c[k])):
-        if _is_minus(c[k]):
-            sign = -1
-        k += 1
-    ds = k
-    while k < n and _isdigit(c[k]):
-        k += 1
-    if k == ds or k - ds > 3:
+    r = _signed_exponent(c, k)
+    if r is None:
         return None
-    e = int(c[ds:k])
+    e, k = r
     if brace:
         if k < n and c[k] == "}":
             k += 1
         else:
             return None
-    return sign * e, k
+    return e, k
+
+
+def _signed_exponent(c, k):
+    sign = 1
+    if k < len(c) and (c[k] == "+" or _is_minus(c[k])):
+        if _is_minus(c[k]):
+            sign = -1
+        k += 1
+    ds = k
+    while k < len(c) and _isdigit(c[k]):
+        k += 1
+    if k == ds or k - ds > 3:
+        return None
+    return sign * int(c[ds:k]), k
 
 
 def scan(c):
@@ -402,19 +409,10 @@ def scan(c):
         exponent = 0
         has_exponent = False
         if j + 1 < n and c[j] in ("e", "E"):
-            k = j + 1
-            sign = 1
-            if k < n and (c[k] == "+" or _is_minus(c[k])):
-                if _is_minus(c[k]):
-                    sign = -1
-                k += 1
-            ds = k
-            while k < n and _isdigit(c[k]):
-                k += 1
-            if k > ds and k - ds <= 3 and (k == n or not _isalpha(c[k])):
-                exponent = sign * int(c[ds:k])
+            r = _signed_exponent(c, j + 1)
+            if r is not None and (r[1] == n or not _isalpha(c[r[1]])):
+                exponent, j = r
                 has_exponent = True
-                j = k
         if not has_exponent:
             r = _times_ten_power(c, j)
             if r is not None:

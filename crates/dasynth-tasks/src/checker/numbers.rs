@@ -160,24 +160,14 @@ pub fn scan(text: &str) -> Vec<Written> {
         }
         let mut exponent = 0i32;
         let mut has_exponent = false;
-        if j + 1 < n && (c[j] == 'e' || c[j] == 'E') {
-            let mut k = j + 1;
-            let mut sign = 1;
-            if k < n && (c[k] == '+' || is_minus(c[k])) {
-                if is_minus(c[k]) {
-                    sign = -1;
-                }
-                k += 1;
-            }
-            let ds = k;
-            while k < n && is_digit(c[k]) {
-                k += 1;
-            }
-            if k > ds && k - ds <= 3 && (k == n || !c[k].is_ascii_alphabetic()) {
-                exponent = sign * c[ds..k].iter().collect::<String>().parse::<i32>().unwrap_or(0);
-                has_exponent = true;
-                j = k;
-            }
+        if j + 1 < n
+            && (c[j] == 'e' || c[j] == 'E')
+            && let Some((e, k)) = signed_exponent(&c, j + 1)
+            && (k == n || !c[k].is_ascii_alphabetic())
+        {
+            exponent = e;
+            has_exponent = true;
+            j = k;
         }
         if !has_exponent && let Some((e, k)) = times_ten_power(&c, j) {
             exponent = e;
@@ -277,21 +267,7 @@ fn times_ten_power(c: &[char], j: usize) -> Option<(i32, usize)> {
     if brace {
         k += 1;
     }
-    let mut sign = 1;
-    if k < n && (c[k] == '+' || is_minus(c[k])) {
-        if is_minus(c[k]) {
-            sign = -1;
-        }
-        k += 1;
-    }
-    let ds = k;
-    while k < n && is_digit(c[k]) {
-        k += 1;
-    }
-    if k == ds || k - ds > 3 {
-        return None;
-    }
-    let e: i32 = c[ds..k].iter().collect::<String>().parse().ok()?;
+    let (e, mut k) = signed_exponent(c, k)?;
     if brace {
         if k < n && c[k] == '}' {
             k += 1;
@@ -299,6 +275,26 @@ fn times_ten_power(c: &[char], j: usize) -> Option<(i32, usize)> {
             return None;
         }
     }
+    Some((e, k))
+}
+
+/// An exponent at char `k`: an optional sign (`+`, `-`, `−`) and one to three digits; (value, end).
+fn signed_exponent(c: &[char], mut k: usize) -> Option<(i32, usize)> {
+    let mut sign = 1;
+    if k < c.len() && (c[k] == '+' || is_minus(c[k])) {
+        if is_minus(c[k]) {
+            sign = -1;
+        }
+        k += 1;
+    }
+    let ds = k;
+    while k < c.len() && is_digit(c[k]) {
+        k += 1;
+    }
+    if k == ds || k - ds > 3 {
+        return None;
+    }
+    let e: i32 = c[ds..k].iter().collect::<String>().parse().ok()?;
     Some((sign * e, k))
 }
 
