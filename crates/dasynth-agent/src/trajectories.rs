@@ -327,6 +327,8 @@ pub struct TrajectoriesOutcome {
 #[derive(Debug)]
 pub struct QuestionsOutcome {
     pub questioner: String,
+    /// The tasks came from an earlier run's `questions.parquet`; nothing was asked.
+    pub reused: bool,
     pub tasks: usize,
     pub saved: Option<std::path::PathBuf>,
     pub errors: Vec<String>,
@@ -381,7 +383,7 @@ fn questions(
     if path.exists() {
         let tasks: Vec<Task> = dasynth_parquet::read_rows(&path)?;
         let n = tasks.len();
-        return Ok((tasks, QuestionsOutcome { questioner: name.to_string(), tasks: n, saved: Some(path), errors: Vec::new() }));
+        return Ok((tasks, QuestionsOutcome { questioner: name.to_string(), reused: true, tasks: n, saved: Some(path), errors: Vec::new() }));
     }
     let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
     let mut tables = Vec::new();
@@ -410,7 +412,7 @@ fn questions(
     } else {
         None
     };
-    let outcome = QuestionsOutcome { questioner: name.to_string(), tasks: tasks.len(), saved, errors };
+    let outcome = QuestionsOutcome { questioner: name.to_string(), reused: false, tasks: tasks.len(), saved, errors };
     Ok((tasks, outcome))
 }
 
