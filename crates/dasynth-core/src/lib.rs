@@ -23,6 +23,7 @@ pub mod profile;
 pub mod reporter;
 pub mod rng;
 pub mod schemas;
+pub mod shard;
 pub mod sourcedef;
 pub mod stats;
 pub mod task;
