@@ -4,6 +4,7 @@
 
 use crate::error::ExportError;
 use dasynth_parquet::{DataType, Schema};
+use polars::prelude::SchemaExt;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -176,7 +177,7 @@ pub fn front_matter(facts: &CardFacts, configs: &[CardConfig]) -> String {
     for c in configs {
         let _ = writeln!(y, "- config_name: {}", c.name);
         y.push_str("  features:\n");
-        features(&mut y, c.schema.iter_fields().map(|f| (f.name.as_str(), &f.dtype)), 2);
+        features(&mut y, c.schema.iter().map(|(n, d)| (n.as_str(), d)), 2);
         y.push_str("  splits:\n");
         let mut size = 0;
         for (split, rows, bytes) in &c.split_order {
@@ -262,7 +263,7 @@ mod tests {
     fn features_nest_lists_and_structs() {
         let s = crate::formats::schema(dasynth_core::config::ExportFormat::Rl);
         let mut y = String::new();
-        features(&mut y, s.iter_fields().map(|f| (f.name.as_str(), &f.dtype)), 2);
+        features(&mut y, s.iter().map(|(n, d)| (n.as_str(), d)), 2);
         assert!(y.contains("  - name: prompt\n    list:\n    - name: role\n      dtype: string\n"), "{y}");
         assert!(y.contains("  - name: extra_info\n    struct:\n    - name: split\n"), "{y}");
         assert!(y.contains("      - name: tables\n        list:\n        - name: name\n"), "{y}");

@@ -1,12 +1,14 @@
-//! One split of one config as sharded Parquet: rows arrive one at a time, are buffered as JSON
-//! Lines until a row group's worth (`row-group-bytes`) has gathered, and each row group is
-//! written to the open shard; a shard is closed before it could pass `shard-bytes`. Memory is
+//! One split of one config as sharded Parquet: rows arrive one at a time and are serialized
+//! straight into Arrow columns ([`dasynth_parquet::columnar`]) until a row group's worth
+//! (`row-group-bytes`) has gathered; each row group is written to the open shard; a shard is closed before it could pass `shard-bytes`. Memory is
 //! one row group per open split, whatever the number of rows. Files are named once their count
 //! is known: `{split}-{i:05}-of-{n:05}.parquet`.
 
 use crate::error::ExportError;
 use dasynth_parquet::Schema;
-use polars::prelude::{BatchedWriter, SchemaRef};
+use dasynth_parquet::columnar::Columns;
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::SchemaRef;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +64,7 @@ pub struct Sink {
     split: &'static str,
     schema: SchemaRef,
     opts: SinkOptions,
-    buf: Vec<u8>,
+    columns: Option<Columns>,
     shard: Option<Shard>,
     closed: Vec<PathBuf>,
     out: SinkOutput,
@@ -75,7 +77,7 @@ impl Sink {
             split,
             schema: Arc::new(schema),
             opts,
-            buf: Vec::new(),
+            columns: None,
             shard: None,
             closed: Vec::new(),
             out: SinkOutput::default(),
@@ -84,12 +86,19 @@ impl Sink {
 
     /// Adds one row (a serde value of the config's row type).
     pub fn push<T: serde::Serialize>(&mut self, row: &T) -> Result<(), ExportError> {
-        let start = self.buf.len();
-        serde_json::to_writer(&mut self.buf, row).map_err(|e| ExportError::write(&self.dir, e))?;
-        self.buf.push(b'\n');
+        let rows_err = |dir: &Path, e: dasynth_parquet::columnar::ColumnError| ExportError::Rows {
+            config: dir.display().to_string(),
+            source: std::io::Error::other(e),
+        };
+        if self.columns.is_none() {
+            self.columns = Some(Columns::new(self.schema.clone()).map_err(|e| rows_err(&self.dir, e))?);
+        }
+        let Some(columns) = self.columns.as_mut() else { return Ok(()) };
+        let before = columns.bytes();
+        columns.push(row).map_err(|e| rows_err(&self.dir, e))?;
         self.out.rows += 1;
-        self.out.data_bytes += (self.buf.len() - start) as u64;
-        if self.buf.len() as u64 >= self.opts.row_group_bytes {
+        self.out.data_bytes += (columns.bytes() - before) as u64;
+        if columns.bytes() as u64 >= self.opts.row_group_bytes {
             self.flush_group()?;
         }
         Ok(())
@@ -100,13 +109,10 @@ impl Sink {
     }
 
     fn flush_group(&mut self) -> Result<(), ExportError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let ndjson = std::mem::take(&mut self.buf);
-        let mut df = dasynth_parquet::ndjson_frame(ndjson, self.schema.clone())
-            .map_err(|source| ExportError::Rows { config: self.dir.display().to_string(), source })?;
-        df.rechunk_mut_par();
+        let Some(columns) = self.columns.as_mut().filter(|c| c.rows() > 0) else { return Ok(()) };
+        let df = columns
+            .take()
+            .map_err(|e| ExportError::Rows { config: self.dir.display().to_string(), source: std::io::Error::other(e) })?;
         if self.shard.is_none() {
             self.open_shard()?;
         }

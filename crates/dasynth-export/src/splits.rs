@@ -76,7 +76,8 @@ impl Splits {
         let mut families: HashMap<usize, BTreeMap<&str, u64>> = HashMap::new();
         for id in &ids {
             let t = &tasks[*id];
-            let root = uf.find(uf.id(&table_keys(t)[0]));
+            let first = uf.id(&table_keys(t)[0]);
+            let root = uf.find(first);
             *families.entry(root).or_default().entry(t.task.family.as_str()).or_default() += 1;
         }
         // Every component by its primary family, ordered by the hash of its smallest member.
@@ -116,15 +117,16 @@ impl Splits {
         }
         let mut out = Splits::default();
         for (name, &i) in &uf.index {
-            if let Some(s) = split_of_root.get(&uf.find(i)) {
-                if !name.starts_with("task:") {
-                    out.by_table.insert(name.clone(), *s);
-                }
+            if let Some(s) = split_of_root.get(&uf.find(i))
+                && !name.starts_with("task:")
+            {
+                out.by_table.insert(name.clone(), *s);
             }
         }
         for id in ids {
             let t = &tasks[id];
-            let root = uf.find(uf.id(&table_keys(t)[0]));
+            let first = uf.id(&table_keys(t)[0]);
+            let root = uf.find(first);
             if let Some(s) = split_of_root.get(&root) {
                 out.by_task.insert(id.clone(), *s);
             }
@@ -169,7 +171,7 @@ mod tests {
     use super::*;
     use dasynth_core::task::Task;
 
-    pub(crate) fn task(id: &str, family: &str, tables: &[&str]) -> TaskInfo {
+    fn task(id: &str, family: &str, tables: &[&str]) -> TaskInfo {
         let t = Task {
             id: id.into(),
             family: family.into(),

@@ -8,7 +8,7 @@
 //! polars reads such files back unchanged.
 
 use base64::Engine as _;
-use polars::prelude::{ArrowDataType, ArrowField, ArrowSchema, CompatLevel, KeyValueMetadata, Schema};
+use polars::prelude::{ArrowDataType, ArrowField, ArrowSchema, CompatLevel, KeyValueMetadata, Schema, SchemaExt};
 use polars_arrow::io::ipc::write::{default_ipc_fields, schema_to_bytes};
 
 /// The footer key pyarrow reads the Arrow schema from.

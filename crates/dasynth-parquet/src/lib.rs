@@ -7,10 +7,14 @@
 //! statistics and a page index. [`read_rows`] is its inverse and names the row and field that
 //! does not fit the type.
 //!
+//! [`columnar::Columns`] is the streaming path: rows serialized straight into Arrow columns, one
+//! row group at a time, for files too large to hold as rows.
+//!
 //! Every file is written by [`parquet_writer`]: zstd, full statistics (so a page index), and the
 //! plain Arrow schema in the footer ([`footer`]), so pandas, pyarrow and `datasets` see `string`
 //! and `list` columns rather than polars' string views and large lists.
 
+pub mod columnar;
 pub mod footer;
 
 use polars::prelude::*;
@@ -83,7 +87,7 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 /// together with `extra` key/value pairs.
 pub fn parquet_writer<W: std::io::Write>(w: W, schema: &Schema, zstd_level: i32, extra: &[(String, String)]) -> ParquetWriter<W> {
     ParquetWriter::new(w)
-        .with_compression(ParquetCompression::Zstd(ZstdLevel::try_new(zstd_level).ok()))
+        .with_compression(ParquetCompression::Zstd(polars_parquet::write::ZstdLevel::try_new(zstd_level).ok()))
         .with_statistics(StatisticsOptions::full())
         .with_key_value_metadata(Some(footer::footer_metadata(schema, extra)))
 }

@@ -357,7 +357,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>, abort: &tokio::sync::No
     };
     match fault {
         Some(FaultKind::Status(code)) => return error(code, &format!("injected failure of {step:?}")),
-        Some(FaultKind::Hang) => std::future::pending::<Resp>().await,
+        Some(FaultKind::Hang) => return std::future::pending::<Resp>().await,
         Some(FaultKind::DropAfter(n)) => {
             let mut body = req.into_body();
             let mut got = 0;
@@ -522,7 +522,7 @@ fn serve(s: &mut State, step: Step, method: &Method, path: &str, query: &str, bo
                 }
                 (Step::Commit, "commit") => {
                     let text = String::from_utf8_lossy(body);
-                    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).map(body_json);
+                    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).map(|l| body_json(l.as_bytes()));
                     let Some(header) = lines.next().filter(|h| h.get("key").and_then(|k| k.as_str()) == Some("header")) else {
                         return error(400, "the first line must be the header");
                     };
