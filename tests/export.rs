@@ -28,16 +28,17 @@ fn generate_exports_and_push_survives_a_kill() {
     let hub = FakeHub::start();
     let url = hub.url();
     let env = [("HF_ENDPOINT", url.as_str()), ("HF_TOKEN", FakeHub::TOKEN), ("HF_HUB_DISABLE_XET", "1")];
-    let o = dasynth_in(&repo(), &["push", s(&run), "--repo", "test-user/demo"], &[("HF_ENDPOINT", url.as_str()), ("HF_TOKEN", "hf_bad_secret")]);
+    let o = dasynth_in(
+        &repo(),
+        &["push", s(&run), "--repo", "test-user/demo"],
+        &[("HF_ENDPOINT", url.as_str()), ("HF_TOKEN", "hf_bad_secret")],
+    );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("401") && !stderr(&o).contains("hf_bad_secret"), "{}", stderr(&o));
 
     hub.fail(Step::LfsPut, FaultKind::Hang, 1);
-    let mut child = std::process::Command::new(bin())
-        .args(["push", s(&run), "--repo", "test-user/demo", "--quiet"])
-        .envs(env)
-        .spawn()
-        .unwrap();
+    let mut child =
+        std::process::Command::new(bin()).args(["push", s(&run), "--repo", "test-user/demo", "--quiet"]).envs(env).spawn().unwrap();
     assert!(hub.wait_for(Step::LfsPut, 1, Duration::from_secs(60)));
     child.kill().unwrap();
     child.wait().unwrap();

@@ -110,9 +110,8 @@ impl Sink {
 
     fn flush_group(&mut self) -> Result<(), ExportError> {
         let Some(columns) = self.columns.as_mut().filter(|c| c.rows() > 0) else { return Ok(()) };
-        let df = columns
-            .take()
-            .map_err(|e| ExportError::Rows { config: self.dir.display().to_string(), source: std::io::Error::other(e) })?;
+        let df =
+            columns.take().map_err(|e| ExportError::Rows { config: self.dir.display().to_string(), source: std::io::Error::other(e) })?;
         if self.shard.is_none() {
             self.open_shard()?;
         }

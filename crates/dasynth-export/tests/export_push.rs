@@ -85,11 +85,11 @@ fn every_config_loads_in_datasets_pyarrow_and_pandas() {
     assert!(export_dir.join("reward.py").is_file());
     // The catalog written by the same writer reads in pandas without the Arrow dtype backend.
     let code = format!(
-        "import pandas as pd; df = pd.read_parquet({:?}); assert isinstance(df['warnings'][0], (list, type(df['warnings'][0]))); print(type(df['provenance'][0]).__name__, df['provenance'].dtype)",
+        "import pandas as pd; df = pd.read_parquet({:?}); print(df['warnings'].dtype, df['provenance'].dtype, list(df['provenance'][0][0]))",
         dir.path().join("catalog.parquet").display().to_string()
     );
     let text = run_python(&["-c", &code], &[]);
-    assert!(text.contains("object"), "{text}");
+    assert!(text.starts_with("object object ['source', 'uri', 'licence']"), "{text}");
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn large_exports_stream_into_bounded_shards() {
     let dir = tempfile::tempdir().unwrap();
     // ~60 KB per trajectory, ~250 accepted: several 1 MiB shards per split.
     fixture::write(dir.path(), 30, 6, 10_000, true);
-    let s = ExportSettings { formats: vec![ExportFormat::Sft], shard_bytes: 1 << 20, row_group_bytes: 256 << 10, ..Default::default() };
+    let s = ExportSettings { formats: vec![ExportFormat::Sft], shard_bytes: 200_000, row_group_bytes: 100_000, ..Default::default() };
     let out = export(dir.path(), &s);
     let c = &out.stats.by_config["sft"];
     assert!(c.files >= 3, "{c:?}");

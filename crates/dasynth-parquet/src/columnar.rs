@@ -199,51 +199,51 @@ impl<'a> ser::Serializer for ValueSer<'a> {
     }
     fn serialize_i8(self, v: i8) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_i16(self, v: i16) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_i32(self, v: i32) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_i64(self, v: i64) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_u8(self, v: u8) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_u16(self, v: u16) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_u32(self, v: u32) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_u64(self, v: u64) -> Result<(), ColumnError> {
         {
-        *self.bytes += 8;
-        self.col.push_i128(v.into())
-    }
+            *self.bytes += 8;
+            self.col.push_i128(v.into())
+        }
     }
     fn serialize_f32(self, v: f32) -> Result<(), ColumnError> {
         self.serialize_f64(v.into())
@@ -304,7 +304,13 @@ impl<'a> ser::Serializer for ValueSer<'a> {
     fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqSer<'a>, ColumnError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_variant(self, _: &'static str, _: u32, _: &'static str, _: usize) -> Result<Self::SerializeTupleVariant, ColumnError> {
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ColumnError> {
         err("enum variants with data are not supported")
     }
     fn serialize_map(self, _: Option<usize>) -> Result<StructSer<'a>, ColumnError> {
@@ -517,7 +523,13 @@ impl ser::Serializer for KeySer {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<String, ColumnError> {
         v.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, _: &'static str, _: &T) -> Result<String, ColumnError> {
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, ColumnError> {
         err("map keys must be text")
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ColumnError> {
@@ -529,7 +541,13 @@ impl ser::Serializer for KeySer {
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, ColumnError> {
         err("map keys must be text")
     }
-    fn serialize_tuple_variant(self, _: &'static str, _: u32, _: &'static str, _: usize) -> Result<Self::SerializeTupleVariant, ColumnError> {
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ColumnError> {
         err("map keys must be text")
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ColumnError> {
@@ -538,7 +556,13 @@ impl ser::Serializer for KeySer {
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, ColumnError> {
         err("map keys must be text")
     }
-    fn serialize_struct_variant(self, _: &'static str, _: u32, _: &'static str, _: usize) -> Result<Self::SerializeStructVariant, ColumnError> {
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ColumnError> {
         err("map keys must be text")
     }
 }
