@@ -125,7 +125,7 @@ fn large_exports_stream_into_bounded_shards() {
     let dir = tempfile::tempdir().unwrap();
     // ~60 KB per trajectory, ~250 accepted: several 1 MiB shards per split.
     fixture::write(dir.path(), 30, 6, 10_000, true);
-    let s = ExportSettings { formats: vec![ExportFormat::Sft], shard_bytes: 200_000, row_group_bytes: 100_000, ..Default::default() };
+    let s = ExportSettings { formats: vec![ExportFormat::Sft], shard_bytes: 60_000, row_group_bytes: 50_000, ..Default::default() };
     let out = export(dir.path(), &s);
     let c = &out.stats.by_config["sft"];
     assert!(c.files >= 3, "{c:?}");
