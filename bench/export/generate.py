@@ -5,7 +5,7 @@ verdicts (90% accepted). Deterministic for a given seed.
 Sizes follow what the reference and LLM teachers write: 2-8 code cells per trajectory; an
 assistant turn of 300-1,200 characters (<Analyze>, <Understand>, a fenced <Code>); an
 <Execute> block of 200-3,000 characters (dasynth caps it at 4 KiB); a final <Answer> of
-100-400 characters. About 12 KB of JSON per trajectory.
+100-400 characters. About 15 KB of JSON per trajectory.
 
 usage: generate.py OUT_DIR N_TRAJECTORIES [--seed S]
 """
