@@ -5,7 +5,7 @@
 //! types of `catalog.parquet` ([`catalog`]), the exported dataset's rows ([`export`]), the profile documents ([`profile`]), the layout of
 //! the run folder ([`layout`]), content-hash ids ([`ids`]), atomic writes ([`atomic`]), the
 //! configuration file and its resolution into settings ([`config`]), the source-definition
-//! files under `sources/` ([`sourcedef`]), the environment variables dasynth reads ([`env`]),
+//! files under `sources/` ([`sourcedef`]), the environment variables dasynth reads ([`mod@env`]),
 //! the cores it may use ([`machine`]), and the JSON Schemas generated from all of these
 //! ([`schemas`]).
 //!
