@@ -1,7 +1,10 @@
-//! The fake Hub serves the crawl's `hf://` downloads (through the `hf-hub` crate) as the
-//! raw-socket double it replaced did. One test per process: it sets `HF_ENDPOINT`.
+//! The fake Hub serves the crawl's `hf://` downloads as the raw-socket double it replaced did.
+//! One test per process: it sets `HF_ENDPOINT`.
 
+use dasynth_sources::fetch::hf::{Dataset, fetch};
+use dasynth_sources::fetch::http::{HttpOptions, client};
 use dasynth_testkit::hub::{FakeHub, Step};
+use std::time::Duration;
 
 #[test]
 fn hf_hub_lists_and_downloads_from_the_fake_hub() {
@@ -15,15 +18,18 @@ fn hf_hub_lists_and_downloads_from_the_fake_hub() {
         std::env::remove_var("HF_TOKEN");
     }
     let cache = tempfile::tempdir().unwrap();
-    let got = dasynth_sources::fetch::hf::fetch("org", "people", None, &[], &[], cache.path());
+    let opts = HttpOptions { timeout: Duration::from_secs(10), retries: 0, max_bytes: 1 << 20 };
+    let http = client(&opts).unwrap();
+    let ds = |name| Dataset { owner: "org", name, revision: None };
+    let got = fetch(&http, &ds("people"), &[], &[], cache.path(), &opts);
     assert!(got.failures.is_empty(), "{:?}", got.failures);
     assert_eq!(got.inputs.len(), 1);
     assert_eq!(std::fs::read(&got.inputs[0].local).unwrap(), csv);
     // A second fetch downloads nothing.
     let hits = hub.hits(Step::Resolve);
-    let again = dasynth_sources::fetch::hf::fetch("org", "people", None, &[], &[], cache.path());
+    let again = fetch(&http, &ds("people"), &[], &[], cache.path(), &opts);
     assert_eq!(again.inputs.len(), 1);
     assert_eq!(hub.hits(Step::Resolve), hits);
-    let missing = dasynth_sources::fetch::hf::fetch("org", "missing", None, &[], &[], cache.path());
+    let missing = fetch(&http, &ds("missing"), &[], &[], cache.path(), &opts);
     assert!(!missing.failures.is_empty());
 }
