@@ -51,6 +51,10 @@ pub enum Command {
     Tasks(TasksArgs),
     /// Write agent trajectories for tasks.parquet with the configured teachers
     Trajectories(TrajectoriesArgs),
+    /// Write the dataset: accepted trajectories and verified tasks as SFT and RL Parquet, tables and a card in export/
+    Export(ExportArgs),
+    /// Publish export/ to a Hugging Face Hub dataset repository (resumable)
+    Push(PushArgs),
     /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
     FakeLlm(FakeLlmArgs),
     /// Work with task templates (`check` lints them)
@@ -131,6 +135,38 @@ pub struct TrajectoriesArgs {
     /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Run folder [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Configs to write: sft, deepanalyze, rl, deepanalyze-rl, sharegpt [default: all]
+    #[arg(long, value_delimiter = ',', value_name = "FORMAT,...")]
+    pub formats: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Run folder holding export/ [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The Hub dataset repository, ORG/NAME
+    #[arg(long, value_name = "ORG/NAME")]
+    pub repo: Option<String>,
+    /// Create the repository private
+    #[arg(long)]
+    pub private: bool,
+    /// Branch to commit to [default: main]
+    #[arg(long, value_name = "BRANCH")]
+    pub revision: Option<String>,
+    /// Commit message
+    #[arg(long, short, value_name = "M")]
+    pub message: Option<String>,
+    /// Print the files, their sizes and which go through LFS; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,9 +23,13 @@
 //!     README.md                  the dataset card
 //!     data/<config>/<split>-0000i-of-0000n.parquet
 //!     tables/                    the tables RL rows reference, deduplicated
+//!     workspace/<data>/<id>/     DeepAnalyze RL workspaces (one per distinct set of files)
+//!     reward.py                  the reward function (verl's `compute_score`)
+//!     dataset_info.json          LLaMA-Factory's entry for the sharegpt config
 //!   report/                      report: index.html, report.json, report.md
 //!   stats/<stage>.json           per-stage counters (kept, dropped, reasons, time)
 //!   cache/                       HTTP validators, crawl state, LLM responses, downloads
+//!     export-manifest.json       export: every file of export/ with its sha256
 //! ```
 //!
 //! Every path a stage reads or writes comes from a method here; no stage spells a run-folder
@@ -174,6 +178,11 @@ impl RunDir {
     }
     pub fn export_dir(&self) -> PathBuf {
         self.root.join("export")
+    }
+    /// Every file the export stage wrote, with its sha256 (kept outside `export/` so it is
+    /// not published).
+    pub fn export_manifest(&self) -> PathBuf {
+        self.cache_dir().join("export-manifest.json")
     }
     pub fn report_dir(&self) -> PathBuf {
         self.root.join("report")

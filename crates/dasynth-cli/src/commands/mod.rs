@@ -1,9 +1,11 @@
 //! One file per subcommand.
 
 mod crawl;
+mod export;
 mod fake_llm;
 mod generate;
 mod profile;
+mod push;
 mod sandbox;
 mod schemas;
 mod tasks;
@@ -30,6 +32,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
         Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
+        Some(Command::Export(_)) => export::export(&settings()?),
+        Some(Command::Push(ref args)) => push::push(&settings()?, args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }

@@ -2,8 +2,10 @@
 //! rejected), then environment variables ([`crate::env`]), then command-line flags, resolved
 //! into one [`Settings`] value that the stages read.
 
+mod export;
 mod teacher;
 
+pub use export::{ExecuteRole, ExportFormat, ExportOptions, ExportSettings, PushOptions, PushSettings, SplitFractions, valid_repo_id};
 pub use teacher::{TeacherConfig, TeacherKind};
 
 use schemars::JsonSchema;
@@ -28,6 +30,8 @@ pub struct Options {
     pub generate: Option<TrajectoryOptions>,
     /// Teacher models; the trajectory stage uses the offline reference teacher when none is given.
     pub teacher: Option<Vec<TeacherConfig>>,
+    pub export: Option<ExportOptions>,
+    pub push: Option<PushOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -125,6 +129,8 @@ pub struct Settings {
     pub tasks: TaskSettings,
     pub trajectories: TrajectorySettings,
     pub teachers: Vec<TeacherConfig>,
+    pub export: ExportSettings,
+    pub push: PushSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -234,6 +240,8 @@ impl Default for Settings {
             tasks: TaskSettings::default(),
             trajectories: TrajectorySettings::default(),
             teachers: vec![TeacherConfig::reference()],
+            export: ExportSettings::default(),
+            push: PushSettings::default(),
         }
     }
 }
@@ -315,6 +323,10 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     /// Task flags (`--per-table`, `--seed`, ...), the same keys as `[tasks]`.
     pub tasks: TaskOptions,
+    /// Export flags (`--formats`), the same keys as `[export]`.
+    pub export: ExportOptions,
+    /// Push flags (`--repo`, `--private`, `--revision`), the same keys as `[push]`.
+    pub push: PushOptions,
 }
 
 impl Overrides {
@@ -418,6 +430,8 @@ impl Settings {
                 Some(t) if !t.is_empty() => t.clone(),
                 _ => d.teachers,
             },
+            export: d.export,
+            push: d.push,
         };
         if let Some(v) = env(crate::env::DASYNTH_OUT) {
             s.out = PathBuf::from(v);
@@ -439,6 +453,8 @@ impl Settings {
             })?;
         }
         flags.apply(&mut s);
+        s.export = ExportSettings::resolve(options.export.as_ref(), &flags.export, s.trajectories.max_turns)?;
+        s.push = PushSettings::resolve(options.push.as_ref(), &flags.push)?;
         s.validate()?;
         Ok(s)
     }
