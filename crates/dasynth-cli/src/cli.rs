@@ -61,6 +61,8 @@ pub enum Command {
     Templates(TemplatesArgs),
     /// Write the JSON Schemas of every file dasynth writes
     Schemas(SchemasArgs),
+    /// Check an answer against a ground truth as verify does, and say why it passes or fails
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -260,4 +262,29 @@ pub struct SandboxSessionArgs {
     /// Memory cap in MiB
     #[arg(long, default_value_t = 2048, value_name = "MB")]
     pub memory: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Without ANSWER_TEXT, cases are read from standard input as JSON Lines, one object per line \
+    ({\"answer_type\", \"truth\", \"answer\"} and optionally \"checker\", \"files\", \"outputs_dir\", \"id\"), \
+    and one verdict is printed per line as JSON. Exit status: 0 every answer passes, 1 some answer fails, 2 bad input.")]
+pub struct CheckArgs {
+    /// Answer type: number, integer, string, set, list, table, file, report or metric
+    #[arg(long, value_name = "TYPE")]
+    pub answer_type: Option<String>,
+    /// The ground truth as JSON (quote strings: '"Biscoe"')
+    #[arg(long, value_name = "JSON")]
+    pub truth: Option<String>,
+    /// The checker as JSON: a spec from tasks.parquet, or template options such as '{"decimals": 2}'
+    #[arg(long, value_name = "JSON")]
+    pub checker: Option<String>,
+    /// A file written under outputs/ (repeatable), for file answers
+    #[arg(long = "file", value_name = "NAME")]
+    pub files: Vec<String>,
+    /// The folder holding those files, to look at the chart and its data
+    #[arg(long, value_name = "DIR")]
+    pub outputs: Option<PathBuf>,
+    /// The text of the final <Answer> (`-` reads it from standard input)
+    #[arg(value_name = "ANSWER_TEXT")]
+    pub answer: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+mod check;
 mod crawl;
 mod export;
 mod fake_llm;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         Some(Command::Export(_)) => export::export(&settings()?),
         Some(Command::Push(ref args)) => push::push(&settings()?, args),
+        Some(Command::Check(args)) => check::run(args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }
