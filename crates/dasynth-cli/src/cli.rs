@@ -51,6 +51,8 @@ pub enum Command {
     Tasks(TasksArgs),
     /// Write agent trajectories for tasks.parquet with the configured teachers
     Trajectories(TrajectoriesArgs),
+    /// Replay every trajectory, check its answer, claims and format, and write verdicts.parquet
+    Verify(VerifyArgs),
     /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
     FakeLlm(FakeLlmArgs),
     /// Work with task templates (`check` lints them)
@@ -131,6 +133,16 @@ pub struct TrajectoriesArgs {
     /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Run folder holding trajectories/ and tasks.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Verify one share of the tasks, I of N (0-based), into verdicts/shard-I-of-N.parquet; a later run without --shard merges the shards
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@
 //!   trajectories/*.jsonl         trajectories: append-only, one trajectory per line
 //!   outputs/<key>/               trajectories: files a trajectory wrote under `outputs/`
 //!   verdicts.parquet             verify: one row per trajectory (accepted?, checks, reasons)
+//!   verdicts/shard-I-of-N.parquet  verify --shard I/N: one shard's verdicts, merged by `verify`
 //!   student/                     sample: the student's trajectories, verdicts, pass rates
 //!     trajectories/*.jsonl
 //!     outputs/<key>/
@@ -157,6 +158,14 @@ impl RunDir {
     pub fn verdicts(&self) -> PathBuf {
         self.root.join("verdicts.parquet")
     }
+    /// The folder of `verify --shard I/N` verdicts, which a `verify` without `--shard` merges.
+    pub fn verdict_shards_dir(&self) -> PathBuf {
+        self.root.join("verdicts")
+    }
+    /// One shard's verdicts.
+    pub fn verdicts_shard(&self, index: u32, count: u32) -> PathBuf {
+        self.verdict_shards_dir().join(format!("shard-{index:05}-of-{count:05}.parquet"))
+    }
     pub fn student_dir(&self) -> PathBuf {
         self.root.join("student")
     }
@@ -192,6 +201,10 @@ impl RunDir {
     }
     pub fn stats(&self, stage: Stage) -> PathBuf {
         self.stats_dir().join(format!("{}.json", stage.name()))
+    }
+    /// One shard's counters (`stats/<stage>-I-of-N.json`).
+    pub fn stats_shard(&self, stage: Stage, index: u32, count: u32) -> PathBuf {
+        self.stats_dir().join(format!("{}-{index:05}-of-{count:05}.json", stage.name()))
     }
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

@@ -3,8 +3,10 @@
 //! into one [`Settings`] value that the stages read.
 
 mod teacher;
+mod verify;
 
 pub use teacher::{TeacherConfig, TeacherKind};
+pub use verify::{VerifyOptions, VerifySettings};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,7 @@ pub struct Options {
     pub generate: Option<TrajectoryOptions>,
     /// Teacher models; the trajectory stage uses the offline reference teacher when none is given.
     pub teacher: Option<Vec<TeacherConfig>>,
+    pub verify: Option<VerifyOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -125,6 +128,8 @@ pub struct Settings {
     pub tasks: TaskSettings,
     pub trajectories: TrajectorySettings,
     pub teachers: Vec<TeacherConfig>,
+    #[serde(default)]
+    pub verify: VerifySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -234,6 +239,7 @@ impl Default for Settings {
             tasks: TaskSettings::default(),
             trajectories: TrajectorySettings::default(),
             teachers: vec![TeacherConfig::reference()],
+            verify: VerifySettings::default(),
         }
     }
 }
@@ -418,6 +424,7 @@ impl Settings {
                 Some(t) if !t.is_empty() => t.clone(),
                 _ => d.teachers,
             },
+            verify: VerifySettings::resolve(&options.verify.clone().unwrap_or_default()),
         };
         if let Some(v) = env(crate::env::DASYNTH_OUT) {
             s.out = PathBuf::from(v);
@@ -472,9 +479,14 @@ impl Settings {
                 });
             }
         }
-        for (key, name) in
-            [("trajectories.questioner", &self.trajectories.questioner), ("trajectories.inspector", &self.trajectories.inspector)]
-        {
+        if let Some((key, message)) = self.verify.invalid() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        for (key, name) in [
+            ("trajectories.questioner", &self.trajectories.questioner),
+            ("trajectories.inspector", &self.trajectories.inspector),
+            ("verify.judge", &self.verify.judge),
+        ] {
             if let Some(n) = name
                 && !self.teachers.iter().any(|t| &t.label() == n && !t.is_reference())
             {
