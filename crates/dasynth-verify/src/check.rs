@@ -60,6 +60,7 @@ pub fn blank(key: &str, trajectory_sha256: &str, settings_sha256: &str) -> Verdi
         reasons: Vec::new(),
         finish: String::new(),
         replay: ReplayClass::NotReplayed,
+        replay_detail: String::new(),
         cells: 0,
         cells_matched: 0,
         mismatches: Vec::new(),
@@ -181,13 +182,11 @@ pub fn check_line(ctx: &Context<'_>, line: &Line) -> Checked {
             v.cells = r.cells;
             v.cells_matched = r.matched;
             v.mismatches = r.mismatches.clone();
+            v.replay_detail = r.detail.clone();
             v.missing_outputs = r.missing_outputs.clone();
             match r.class {
                 ReplayClass::Hallucinated => v.reasons.push(Reason::ReplayHallucinated),
-                ReplayClass::Broken => {
-                    v.reasons.push(Reason::ReplayBroken);
-                    v.answer_detail = r.detail.clone();
-                }
+                ReplayClass::Broken => v.reasons.push(Reason::ReplayBroken),
                 ReplayClass::Nondeterministic if ctx.settings.reject_nondeterministic => v.reasons.push(Reason::ReplayNondeterministic),
                 _ => {}
             }
@@ -211,9 +210,7 @@ pub fn check_line(ctx: &Context<'_>, line: &Line) -> Checked {
             {
                 let a = answer::check_answer(&spec, &task.ground_truth_value(), text, &files);
                 v.answer_passed = Some(a.outcome == Outcome::Pass);
-                if v.answer_detail.is_empty() {
-                    v.answer_detail = a.reason;
-                }
+                v.answer_detail = a.reason;
                 v.extracted_answer = a.extracted;
                 match a.outcome {
                     Outcome::Pass => {}
@@ -224,9 +221,7 @@ pub fn check_line(ctx: &Context<'_>, line: &Line) -> Checked {
         }
         _ => {
             v.reasons.push(Reason::NoAnswer);
-            if v.answer_detail.is_empty() {
-                v.answer_detail = format!("the trajectory ended {}: {}", t.finish.name(), t.finish_detail);
-            }
+            v.answer_detail = format!("the trajectory ended {}: {}", t.finish.name(), t.finish_detail);
         }
     }
 

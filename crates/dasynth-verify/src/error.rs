@@ -29,7 +29,7 @@ pub enum VerifyError {
     Judge {
         judge: String,
         #[source]
-        source: dasynth_llm::LlmError,
+        source: Box<dasynth_llm::LlmError>,
     },
     #[error("invalid shard {spec:?}: {message}\nhint: --shard I/N takes a shard index I from 0 to N-1, e.g. --shard 0/4")]
     Shard { spec: String, message: String },

@@ -29,7 +29,7 @@ impl Judge {
     /// The configured judge, if any.
     pub fn from_settings(s: &Settings, run: &RunDir) -> Result<Option<Judge>, VerifyError> {
         let Some(name) = &s.verify.judge else { return Ok(None) };
-        let err = |source| VerifyError::Judge { judge: name.clone(), source };
+        let err = |source| VerifyError::Judge { judge: name.clone(), source: Box::new(source) };
         // Settings validation guarantees the judge names an LLM teacher.
         let Some(cfg) = s.teachers.iter().find(|t| &t.label() == name && !t.is_reference()) else { return Ok(None) };
         let path = s.trajectories.cache.clone().unwrap_or_else(|| run.llm_cache());

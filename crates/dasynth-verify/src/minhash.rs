@@ -35,9 +35,12 @@ fn shingles(text: &str) -> Vec<u64> {
     out
 }
 
-/// The signature of a text.
+/// The signature of a text (empty for a text without words, which resembles nothing).
 pub fn signature(text: &str) -> Signature {
     let sh = shingles(text);
+    if sh.is_empty() {
+        return Vec::new();
+    }
     (0..PERMUTATIONS as u64).map(|seed| sh.iter().map(|s| xxh3_64_with_seed(&s.to_le_bytes(), seed)).min().unwrap_or(u64::MAX)).collect()
 }
 

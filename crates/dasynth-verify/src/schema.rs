@@ -50,6 +50,7 @@ pub fn verdict_schema() -> Schema {
         ("reasons", list(Str)),
         ("finish", Str),
         ("replay", Str),
+        ("replay_detail", Str),
         ("cells", UInt32),
         ("cells_matched", UInt32),
         ("mismatches", list(mismatch)),

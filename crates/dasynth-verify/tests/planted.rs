@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 fn demo_run(dir: &Path) -> (RunDir, Settings) {
     let repo = dasynth_testkit::repo_root();
     let run = RunDir::new(dir.join("run"));
-    let mut s = Settings::default();
-    s.out = run.root().to_path_buf();
+    let mut s = Settings { out: run.root().to_path_buf(), ..Default::default() };
     s.tasks.templates = Some(repo.join("templates"));
     s.tasks.per_table = 10;
     s.tasks.families = ["data-question-answering", "open-ended-research", "data-insight"].map(String::from).to_vec();
@@ -224,7 +223,7 @@ fn bad_input_is_a_verdict_with_a_reason() {
     let reasons = |k: &str| vs.get(k).unwrap_or_else(|| panic!("no verdict for {k}: {:?}", vs.keys())).reasons.clone();
     assert_eq!(reasons("unknown-task"), vec![Reason::UnknownTask]);
     assert!(reasons("no-longer-runs").contains(&Reason::ReplayBroken), "{:?}", vs["no-longer-runs"]);
-    assert!(vs["no-longer-runs"].answer_detail.contains("this no longer runs"), "{}", vs["no-longer-runs"].answer_detail);
+    assert!(vs["no-longer-runs"].replay_detail.contains("this no longer runs"), "{}", vs["no-longer-runs"].replay_detail);
     assert_eq!(reasons("partial"), vec![Reason::Unreadable]);
     let torn = vs.values().find(|v| v.key.starts_with("unreadable-")).expect("a verdict for the torn line");
     assert_eq!(torn.reasons, vec![Reason::Unreadable]);
@@ -260,7 +259,7 @@ fn the_judge_scores_reports_through_the_cache_and_rejects_low_scores() {
         srv.url()
     );
     let o = dasynth_core::config::Options::from_toml(&toml, Path::new("judge.toml")).unwrap();
-    let mut js = Settings::resolve(&o, &|_| None, &dasynth_core::config::Overrides::default()).unwrap();
+    let mut js = Settings::resolve(&o, &|_: &str| None, &dasynth_core::config::Overrides::default()).unwrap();
     js.out = s.out.clone();
     js.tasks = s.tasks.clone();
     let out = dasynth_verify::verify(&run, &js, None, &Silent).unwrap();
