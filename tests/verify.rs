@@ -83,8 +83,14 @@ fn verify_rejects_each_planted_fault_with_its_reason_and_keeps_the_rest() {
     let first = ts[i].messages.iter_mut().find(|m| m.role == "assistant").unwrap();
     first.content = first.content.replacen("</Analyze>", "", 1);
     expect.insert(ts[i].key.clone(), Reason::Format);
-    // A task whose prompt copies a benchmark question.
-    let i = take(&|_| true, &ts);
+    // A task whose prompt copies a benchmark question (one no other task's prompt resembles).
+    let lone = |t: &Trajectory| {
+        let p = dir.path().join("probe.jsonl");
+        std::fs::write(&p, serde_json::json!({"question": tasks[&t.task_id].instruction}).to_string()).unwrap();
+        let b = dasynth_verify::decontaminate::Benchmarks::load(&[p], 8).unwrap();
+        tasks.values().filter(|x| b.check(&x.instruction, 0.5).is_some()).count() == 1
+    };
+    let i = take(&lone, &ts);
     let bench = dir.path().join("bench.jsonl");
     let row = serde_json::json!({"question": tasks[&ts[i].task_id].instruction});
     std::fs::write(&bench, format!("{{\"question\": \"How tall is the tallest building in Paris?\"}}\n{row}\n")).unwrap();

@@ -71,6 +71,14 @@ fn edit_execute_number(t: &mut Trajectory) -> bool {
     false
 }
 
+/// Whether a task's instruction, as a benchmark question, matches no other task.
+fn only_match(dir: &Path, tasks: &BTreeMap<String, dasynth_core::task::Task>, id: &str) -> bool {
+    let p = dir.join("probe.jsonl");
+    std::fs::write(&p, serde_json::json!({"question": tasks[id].instruction}).to_string()).unwrap();
+    let b = dasynth_verify::decontaminate::Benchmarks::load(&[p], 8).unwrap();
+    tasks.values().filter(|t| b.check(&t.instruction, 0.5).is_some()).count() == 1
+}
+
 /// The first trajectory not used yet that fits.
 fn pick(ts: &[Trajectory], used: &mut Vec<usize>, pred: impl Fn(&Trajectory) -> bool) -> usize {
     let i = (0..ts.len()).find(|i| !used.contains(i) && pred(&ts[*i])).expect("a trajectory to plant a fault in");
@@ -115,8 +123,9 @@ fn planted_faults_are_rejected_with_their_reason_and_the_rest_is_kept() {
     let first = ts[i].messages.iter_mut().find(|m| m.role == "assistant").unwrap();
     first.content = first.content.replacen("</Analyze>", "", 1);
     expect.insert(ts[i].key.clone(), Reason::Format);
-    // A task whose prompt copies a benchmark question.
-    let i = pick(&ts, &mut used, |_| true);
+    // A task whose prompt copies a benchmark question (one no other task's prompt resembles).
+    let lone = |t: &Trajectory| only_match(dir.path(), &tasks, &t.task_id);
+    let i = pick(&ts, &mut used, lone);
     let copied = tasks[&ts[i].task_id].instruction.clone();
     let bench = dir.path().join("questions.jsonl");
     std::fs::write(
