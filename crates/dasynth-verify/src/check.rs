@@ -253,7 +253,8 @@ pub fn check_line(ctx: &Context<'_>, line: &Line) -> Checked {
         if task.answer_type == "report" && truth.get("checklist").is_none() {
             v.checklist_coverage = grounding::fact_coverage(text, &truth);
         }
-        if let Some(judge) = ctx.judge {
+        let report = task.answer_type == "report" || task.template == dasynth_tasks::QUESTIONER_TEMPLATE;
+        if let Some(judge) = ctx.judge.filter(|_| report) {
             match judge.score(task, t, &outputs) {
                 Ok(s) => {
                     if v.checklist_coverage.is_none() {

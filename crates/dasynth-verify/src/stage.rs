@@ -6,13 +6,13 @@
 //! earlier verdict with the same three is taken over as it is. Deterministic: lines are read in
 //! file order, verified in parallel but written in that order, and nothing in a verdict depends
 //! on timing. Trajectory lines are read in batches, so memory holds one batch of records plus a
-//! MinHash signature per trajectory.
+//! MinHash fingerprint per trajectory.
 
 use crate::check::{self, Context};
 use crate::decontaminate::{Benchmarks, Match};
 use crate::error::VerifyError;
 use crate::judge::Judge;
-use crate::minhash::{self, Signature};
+use crate::minhash::{self, Fingerprint};
 use crate::records::{self, Line};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::{RunDir, Stage};
@@ -119,7 +119,7 @@ fn earlier_verdicts(run: &RunDir, out: &std::path::Path, shard: Option<Shard>) -
 /// One verdict slot, in file order.
 struct Entry {
     verdict: Option<Verdict>,
-    signature: Option<Signature>,
+    fingerprint: Option<Fingerprint>,
     complete: bool,
 }
 
@@ -206,11 +206,11 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
             }
             let i = entries.len();
             if !seen.insert(line.key.clone()) {
-                entries.push(Entry { verdict: Some(check::repeated_key(&line, &settings_sha)), signature: None, complete: true });
+                entries.push(Entry { verdict: Some(check::repeated_key(&line, &settings_sha)), fingerprint: None, complete: true });
                 reporter.item(&line.key);
                 return Ok(());
             }
-            let signature = check::dedup_text(&line).map(|t| minhash::signature(&t));
+            let fingerprint = check::dedup_text(&line).map(|t| minhash::fingerprint(&t));
             let reuse = earlier.remove(&line.key).filter(|v| v.trajectory_sha256 == line.sha256 && v.settings_sha256 == settings_sha);
             match reuse {
                 Some(mut v) => {
@@ -219,11 +219,11 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
                     v.duplicate_of = None;
                     check::settle(&mut v);
                     stats.reused += 1;
-                    entries.push(Entry { verdict: Some(v), signature, complete: true });
+                    entries.push(Entry { verdict: Some(v), fingerprint, complete: true });
                     reporter.item(&line.key);
                 }
                 None => {
-                    entries.push(Entry { verdict: None, signature, complete: true });
+                    entries.push(Entry { verdict: None, fingerprint, complete: true });
                     pending.push((i, line));
                     if pending.len() >= BATCH {
                         flush(&mut pending, &mut entries, &mut stats)?;
@@ -243,15 +243,15 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
     for e in entries {
         let Some(mut v) = e.verdict else { continue };
         if v.accepted
-            && let Some(sig) = e.signature
+            && let Some(fp) = e.fingerprint
         {
-            match index.find(&sig, s.verify.near_duplicate) {
+            match index.find(&fp, s.verify.near_duplicate) {
                 Some((first, _)) => {
                     v.duplicate_of = Some(first.to_string());
                     v.reasons.push(Reason::NearDuplicate);
                     check::settle(&mut v);
                 }
-                None => index.insert(v.key.clone(), sig),
+                None => index.insert(v.key.clone(), fp),
             }
         }
         if !e.complete {
