@@ -51,6 +51,8 @@ pub enum Command {
     Tasks(TasksArgs),
     /// Write agent trajectories for tasks.parquet with the configured teachers
     Trajectories(TrajectoriesArgs),
+    /// Replay every trajectory, check its answer, claims and format, and write verdicts.parquet
+    Verify(VerifyArgs),
     /// Write the dataset: accepted trajectories and verified tasks as SFT and RL Parquet, tables and a card in export/
     Export(ExportArgs),
     /// Publish export/ to a Hugging Face Hub dataset repository (resumable)
@@ -169,6 +171,16 @@ pub struct PushArgs {
     /// Print the files, their sizes and which go through LFS; send nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Run folder holding trajectories/ and tasks.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Verify one share of the tasks, I of N (0-based), into verdicts/shard-I-of-N.parquet; a later run without --shard merges the shards
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]

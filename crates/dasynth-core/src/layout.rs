@@ -14,6 +14,7 @@
 //!   trajectories/*.jsonl         trajectories: append-only, one trajectory per line
 //!   outputs/<key>/               trajectories: files a trajectory wrote under `outputs/`
 //!   verdicts.parquet             verify: one row per trajectory (accepted?, checks, reasons)
+//!   verdicts/shard-I-of-N.parquet  verify --shard I/N: one shard's verdicts, merged by `verify`
 //!   student/                     sample: the student's trajectories, verdicts, pass rates
 //!     trajectories/*.jsonl
 //!     outputs/<key>/
@@ -161,6 +162,14 @@ impl RunDir {
     pub fn verdicts(&self) -> PathBuf {
         self.root.join("verdicts.parquet")
     }
+    /// The folder of `verify --shard I/N` verdicts, which a `verify` without `--shard` merges.
+    pub fn verdict_shards_dir(&self) -> PathBuf {
+        self.root.join("verdicts")
+    }
+    /// One shard's verdicts.
+    pub fn verdicts_shard(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.verdict_shards_dir().join(format!("{}.parquet", shard.file_stem()))
+    }
     pub fn student_dir(&self) -> PathBuf {
         self.root.join("student")
     }
@@ -201,6 +210,10 @@ impl RunDir {
     }
     pub fn stats(&self, stage: Stage) -> PathBuf {
         self.stats_dir().join(format!("{}.json", stage.name()))
+    }
+    /// One shard's counters (`stats/<stage>-shard-I-of-N.json`).
+    pub fn stats_shard(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
+        self.stats_dir().join(format!("{}-{}.json", stage.name(), shard.file_stem()))
     }
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

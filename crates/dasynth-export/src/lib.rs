@@ -28,7 +28,6 @@ pub mod inputs;
 pub mod manifest;
 pub mod push;
 pub mod read;
-pub mod reward;
 pub mod sink;
 pub mod splits;
 mod stage;

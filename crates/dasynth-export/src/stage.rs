@@ -296,7 +296,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
         }
     }
     if rl_formats.iter().any(|f| s.formats.contains(f)) && stats.rl_tasks > 0 {
-        dasynth_core::atomic::write_atomic(&root.join("reward.py"), crate::reward::REWARD_PY.as_bytes())?;
+        dasynth_core::atomic::write_atomic(&root.join("reward.py"), dasynth_tasks::checker::REWARD_PY.as_bytes())?;
     }
     if !sharegpt_files.is_empty() {
         let info = formats::sharegpt::dataset_info("sharegpt", &sharegpt_files);

@@ -4,9 +4,11 @@
 
 mod export;
 mod teacher;
+mod verify;
 
 pub use export::{ExecuteRole, ExportFormat, ExportOptions, ExportSettings, PushOptions, PushSettings, SplitFractions, valid_repo_id};
 pub use teacher::{TeacherConfig, TeacherKind};
+pub use verify::{VerifyOptions, VerifySettings};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -32,6 +34,7 @@ pub struct Options {
     pub teacher: Option<Vec<TeacherConfig>>,
     pub export: Option<ExportOptions>,
     pub push: Option<PushOptions>,
+    pub verify: Option<VerifyOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -131,6 +134,8 @@ pub struct Settings {
     pub teachers: Vec<TeacherConfig>,
     pub export: ExportSettings,
     pub push: PushSettings,
+    #[serde(default)]
+    pub verify: VerifySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -242,6 +247,7 @@ impl Default for Settings {
             teachers: vec![TeacherConfig::reference()],
             export: ExportSettings::default(),
             push: PushSettings::default(),
+            verify: VerifySettings::default(),
         }
     }
 }
@@ -432,6 +438,7 @@ impl Settings {
             },
             export: d.export,
             push: d.push,
+            verify: VerifySettings::resolve(&options.verify.clone().unwrap_or_default()),
         };
         if let Some(v) = env(crate::env::DASYNTH_OUT) {
             s.out = PathBuf::from(v);
@@ -488,9 +495,14 @@ impl Settings {
                 });
             }
         }
-        for (key, name) in
-            [("trajectories.questioner", &self.trajectories.questioner), ("trajectories.inspector", &self.trajectories.inspector)]
-        {
+        if let Some((key, message)) = self.verify.invalid() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        for (key, name) in [
+            ("trajectories.questioner", &self.trajectories.questioner),
+            ("trajectories.inspector", &self.trajectories.inspector),
+            ("verify.judge", &self.verify.judge),
+        ] {
             if let Some(n) = name
                 && !self.teachers.iter().any(|t| &t.label() == n && !t.is_reference())
             {
