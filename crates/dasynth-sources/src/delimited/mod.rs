@@ -56,12 +56,12 @@ pub(crate) struct Dialect {
     pub has_header: bool,
 }
 
-/// One field: its bytes without the surrounding quotes, whether it was quoted, and whether it
-/// holds doubled quotes to undo.
+/// One field: its bytes without the surrounding quotes (quoted or not, a field reads the same:
+/// missing-value text is missing either way, as in pandas and polars), and whether it holds
+/// doubled quotes to undo.
 #[derive(Clone, Copy)]
 struct Field<'a> {
     inner: &'a [u8],
-    quoted: bool,
     escaped: bool,
     /// The data from the start of `inner` to the end, to load short text in one piece.
     rest: &'a [u8],
