@@ -97,21 +97,22 @@ def read_trajectories(run: str) -> list[dict]:
     return out
 
 
-NUMBER = re.compile(r"(?<![A-Za-z_\d.])-?\d+(?:\.\d+)?(?![A-Za-z_\d])")
+NUMBER = re.compile(r"(?<![A-Za-z_\d.])-?(\d+)(?:\.(\d+))?(?:[eE]([-+]?\d+))?(?![A-Za-z_\d])")
 
 
-def numbers(text: str) -> list[tuple[float, int]]:
+def numbers(text: str) -> list[tuple[float, float]]:
+    """Numbers with the place value of their last digit (scientific notation too)."""
     text = " ".join(text.split("`")[::2])  # backticked names and code are not claims
     out = []
     for m in NUMBER.finditer(text):
-        s = m.group(0)
-        out.append((float(s), len(s.split(".")[1]) if "." in s else 0))
+        decimals = len(m.group(2) or "")
+        exponent = int(m.group(3) or 0)
+        out.append((float(m.group(0)), 10.0 ** (exponent - decimals)))
     return out
 
 
-def same(x, dx, y, dy) -> bool:
-    d = min(dx, dy, 15)
-    return abs(x - y) <= 0.5 * 10 ** -d * (1 + 1e-9) + 2.2e-16 * max(abs(x), abs(y))
+def same(x, ux, y, uy) -> bool:
+    return abs(x - y) <= 0.5 * max(ux, uy) * (1 + 1e-9) + 2.2e-16 * max(abs(x), abs(y))
 
 
 def shape(t: dict) -> dict:

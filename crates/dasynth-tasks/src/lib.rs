@@ -671,9 +671,9 @@ pub fn split_load_cell(mut cells: Vec<String>, loads: &[&str]) -> Vec<String> {
     let Some(first) = cells.first() else { return cells };
     let mut rest = first.as_str();
     let mut used = vec![false; loads.len()];
-    while let Some(i) = (0..loads.len()).find(|&i| !used[i] && !loads[i].is_empty() && rest.starts_with(loads[i])) {
+    while let Some(i) = (0..loads.len()).find(|&i| !used[i] && !loads[i].is_empty() && rest.trim_start_matches('\n').starts_with(loads[i])) {
         used[i] = true;
-        rest = &rest[loads[i].len()..];
+        rest = &rest.trim_start_matches('\n')[loads[i].len()..];
     }
     let taken = first.len() - rest.len();
     if taken == 0 || rest.trim().is_empty() {
@@ -709,9 +709,9 @@ mod tests {
     fn loading_code_becomes_its_own_first_cell() {
         let child = "child = pd.read_csv(\"a.csv\")\n";
         let parent = "parent = pd.read_csv(\"b.csv\")\nparent[\"d\"] = pd.to_datetime(parent[\"d\"], format=\"%Y\", errors=\"coerce\")\n";
-        let cells = split_cells(&format!("{child}{parent}\nx = 1\n# %%\nanswer = x\n"));
+        let cells = split_cells(&format!("{child}\n{parent}\nx = 1\n# %%\nanswer = x\n"));
         let cells = split_load_cell(cells, &[parent, child]);
-        assert_eq!(cells, [format!("{child}{parent}"), "x = 1\n".to_string(), "answer = x\n".to_string()]);
+        assert_eq!(cells, [format!("{child}\n{parent}"), "x = 1\n".to_string(), "answer = x\n".to_string()]);
         // A cell that only loads, or one that does not start with loading, stays as it is.
         let only = split_load_cell(vec![child.to_string(), "answer = 1\n".into()], &[child]);
         assert_eq!(only.len(), 2);

@@ -107,6 +107,8 @@ impl Scene {
         }
         let mut cells = task.solution_cells();
         let load_cell = if cells.is_empty() { String::new() } else { cells.remove(0) };
+        // Only the tables the first cell loads can be looked at in it.
+        tables.retain(|t: &TableVar| load_cell.lines().any(|l| l.starts_with(&format!("{} = ", t.var))));
         let date_lines = load_cell
             .lines()
             .filter_map(|line| {

@@ -28,7 +28,7 @@ pub struct Shape {
 /// Reads the shape of a trajectory.
 pub fn shape(t: &Trajectory) -> Shape {
     let mut s = Shape::default();
-    let mut outputs: Vec<(f64, usize)> = Vec::new();
+    let mut outputs: Vec<(f64, f64)> = Vec::new();
     let mut failed = false;
     for m in &t.messages {
         match m.role.as_str() {
@@ -50,13 +50,13 @@ pub fn shape(t: &Trajectory) -> Shape {
                 }
                 for tag in ["Understand", "Answer"] {
                     let Some(text) = block(&m.content, tag) else { continue };
-                    for (x, decimals) in numbers(&strip_code(text)) {
-                        if outputs.iter().any(|&(y, dy)| same_number(x, decimals, y, dy)) {
+                    for (x, unit) in numbers(&strip_code(text)) {
+                        if outputs.iter().any(|&(y, unit_y)| same_number(x, unit, y, unit_y)) {
                             if tag == "Understand" {
                                 s.understand_cites_output = true;
                             }
                         } else {
-                            s.unsupported.push(format_number(x, decimals));
+                            s.unsupported.push(format_number(x, unit));
                         }
                     }
                 }
@@ -79,11 +79,18 @@ fn strip_code(text: &str) -> String {
     text.split('`').step_by(2).collect::<Vec<_>>().join(" ")
 }
 
-/// Every number in `text` with its count of decimals; digits that belong to a word are skipped.
-fn numbers(text: &str) -> Vec<(f64, usize)> {
+/// Every number in `text` (plain or in scientific notation) with its last digit's place value;
+/// digits that belong to a word are skipped.
+fn numbers(text: &str) -> Vec<(f64, f64)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
     while i < b.len() {
         if !b[i].is_ascii_digit() {
             i += 1;
@@ -92,15 +99,20 @@ fn numbers(text: &str) -> Vec<(f64, usize)> {
         let in_word = i > 0 && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'_');
         let negative = i > 0 && b[i - 1] == b'-' && (i < 2 || !b[i - 2].is_ascii_alphanumeric());
         let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let mut decimals = 0;
+        i = digits(i);
+        let mut decimals = 0i32;
         if i + 1 < b.len() && b[i] == b'.' && b[i + 1].is_ascii_digit() {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-                decimals += 1;
+            let end = digits(i + 1);
+            decimals = (end - i - 1) as i32;
+            i = end;
+        }
+        let mut exponent = 0i32;
+        if i + 1 < b.len() && matches!(b[i], b'e' | b'E') {
+            let sign = usize::from(matches!(b[i + 1], b'+' | b'-'));
+            if b.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
+                let end = digits(i + 1 + sign);
+                exponent = text[i + 1..end].parse().unwrap_or(0);
+                i = end;
             }
         }
         let in_word = in_word || (i < b.len() && (b[i].is_ascii_alphabetic() || b[i] == b'_'));
@@ -108,20 +120,20 @@ fn numbers(text: &str) -> Vec<(f64, usize)> {
             continue;
         }
         if let Ok(x) = text[start..i].parse::<f64>() {
-            out.push((if negative { -x } else { x }, decimals));
+            out.push((if negative { -x } else { x }, 10f64.powi(exponent - decimals)));
         }
     }
     out
 }
 
-/// Whether one number is the other, or a rounding of it.
-fn same_number(x: f64, dx: usize, y: f64, dy: usize) -> bool {
-    let d = dx.min(dy).min(15) as i32;
-    let tolerance = 0.5 * 10f64.powi(-d) * (1.0 + 1e-9) + f64::EPSILON * x.abs().max(y.abs());
+/// Whether one number is the other, or a rounding of it (`unit`: the place of the last digit).
+fn same_number(x: f64, unit_x: f64, y: f64, unit_y: f64) -> bool {
+    let tolerance = 0.5 * unit_x.max(unit_y) * (1.0 + 1e-9) + f64::EPSILON * x.abs().max(y.abs());
     (x - y).abs() <= tolerance
 }
 
-fn format_number(x: f64, decimals: usize) -> String {
+fn format_number(x: f64, unit: f64) -> String {
+    let decimals = (-unit.log10().round()).max(0.0) as usize;
     format!("{x:.decimals$}")
 }
 
@@ -160,12 +172,17 @@ mod tests {
 
     #[test]
     fn numbers_are_read_whole_and_words_skipped() {
-        assert_eq!(numbers("(344, 17) r2 float64 -0.25 x-1 12.50"), [(344.0, 0), (17.0, 0), (-0.25, 2), (1.0, 0), (12.5, 2)]);
-        assert!(same_number(4201.754385964912, 12, 4201.754386, 6));
-        assert!(same_number(4201.75, 2, 4201.754386, 6));
-        assert!(same_number(4202.0, 0, 4201.754386, 6));
-        assert!(!same_number(4201.7, 1, 4201.754386, 6));
-        assert!(!same_number(3.0, 0, 5.0, 0));
+        let n: Vec<(f64, f64)> = numbers("(344, 17) r2 float64 -0.25 x-1 12.50 3.351021e+07");
+        let values: Vec<f64> = n.iter().map(|p| p.0).collect();
+        assert_eq!(values, [344.0, 17.0, -0.25, 1.0, 12.5, 3.351021e7]);
+        assert_eq!(n[4].1, 0.01);
+        assert!((n[5].1 - 10.0).abs() < 1e-9);
+        assert!(same_number(4201.754385964912, 1e-12, 4201.754386, 1e-6));
+        assert!(same_number(4201.75, 0.01, 4201.754386, 1e-6));
+        assert!(same_number(4202.0, 1.0, 4201.754386, 1e-6));
+        assert!(same_number(33510207.065372538, 1e-9, 3.351021e7, 10.0));
+        assert!(!same_number(4201.7, 0.1, 4201.754386, 1e-6));
+        assert!(!same_number(3.0, 1.0, 5.0, 1.0));
     }
 
     #[test]
