@@ -93,6 +93,18 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+/// A table cell: fractions to six decimals at most, as pandas prints a frame (the value
+/// itself is checked, not this text).
+fn table_cell(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if v.is_f64() && f.fract() != 0.0 && f.is_finite() => {
+            let t = format!("{f:.6}");
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        _ => scalar(v),
+    }
+}
+
 /// A table as markdown, its first `max_rows` rows (the rest is not mentioned: its count is
 /// a number no output may have shown).
 fn markdown_table(v: &Value, max_rows: usize) -> String {
@@ -100,7 +112,7 @@ fn markdown_table(v: &Value, max_rows: usize) -> String {
     let rows = v.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut out = format!("| {} |\n|{}|\n", cols.join(" | "), vec!["---"; cols.len().max(1)].join("|"));
     for r in rows.iter().take(max_rows) {
-        let cells: Vec<String> = r.as_array().map(|c| c.iter().map(scalar).collect()).unwrap_or_default();
+        let cells: Vec<String> = r.as_array().map(|c| c.iter().map(table_cell).collect()).unwrap_or_default();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     if rows.len() > max_rows {

@@ -265,7 +265,8 @@ fn quote_output(shown: &str, rng: &mut Rng) -> Option<String> {
     if lines.is_empty() {
         return None;
     }
-    let tail = &lines[lines.len().saturating_sub(3)..];
+    // A short output whole; a longer one (a table, a summary) by its first lines.
+    let tail = &lines[..lines.len().min(3)];
     let mut text = tail.iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" / ");
     if text.len() > 200 {
         let mut cut = 200;
@@ -279,6 +280,13 @@ fn quote_output(shown: &str, rng: &mut Rng) -> Option<String> {
     let text = text.replace('`', "'");
     let quoted = format!("`{text}`");
     Some(fill(pick(rng, phrases::OUTPUT_LEAD), &[("output", quoted.as_str())]))
+}
+
+/// Whether a step already prints its result: `print(answer...)`, or `print(x)` of the variable
+/// it names the answer (`answer = x`).
+fn prints_answer(step: &str) -> bool {
+    step.contains("print(answer")
+        || step.lines().filter_map(|l| l.trim().strip_prefix("answer = ")).any(|x| step.contains(&format!("print({})", x.trim())))
 }
 
 /// The line that prints the result at the end of the last step.
@@ -462,22 +470,17 @@ fn turns(w: &mut Writer<'_>, scene: &Scene, task: &Task, spec: &CheckerSpec, sam
     }
     let n = steps.len();
     for (i, step) in steps.iter_mut().enumerate() {
-        let mut analyze = String::new();
-        if i == 0 {
-            analyze.push_str(pick(&mut rng, phrases::AFTER_LOOK));
+        let analyze = if i == 0 {
+            pick(&mut rng, phrases::AFTER_LOOK)
         } else if i + 1 < n {
-            analyze.push_str(pick(&mut rng, phrases::NEXT_STEP));
+            pick(&mut rng, phrases::NEXT_STEP)
+        } else {
+            pick(&mut rng, phrases::FINAL_STEP)
+        };
+        if i + 1 == n && !prints_answer(step) {
+            step.push_str(show_line(spec.answer_type));
         }
-        if i + 1 == n {
-            if !analyze.is_empty() {
-                analyze.push(' ');
-            }
-            analyze.push_str(pick(&mut rng, phrases::FINAL_STEP));
-            if !step.contains("print(answer") {
-                step.push_str(show_line(spec.answer_type));
-            }
-        }
-        let r = w.turn(&analyze, pending.take().as_deref(), step)?;
+        let r = w.turn(analyze, pending.take().as_deref(), step)?;
         let shown = w.shown(&r);
         pending = quote_output(&shown, &mut rng);
     }
@@ -534,6 +537,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_step_that_prints_its_result_is_left_alone() {
+        assert!(prints_answer("summary = x\nprint(summary)\nanswer = summary\n"));
+        assert!(prints_answer("answer = 1\nprint(answer)\n"));
+        assert!(!prints_answer("answer = counts.index[0]\nprint(counts.head())\n"));
+    }
+
+    #[test]
     fn numbers_appear_only_whole() {
         assert!(appears("344", "(344, 17)"));
         assert!(appears("17", "(344, 17)"));
@@ -548,7 +558,7 @@ mod tests {
     #[test]
     fn output_quotes_keep_the_last_lines_whole() {
         let mut rng = Rng::new(1);
-        let q = quote_output("<Execute>\nmean    4201.754386\nstd      801.954536\nmax     6300.000000\n</Execute>", &mut rng).unwrap();
+        let q = quote_output("<Execute>\nmean    4201.754386\nstd      801.954536\nmax     6300.000000\nName: x\n</Execute>", &mut rng).unwrap();
         assert!(q.contains("`mean 4201.754386 / std 801.954536 / max 6300.000000`"), "{q}");
         assert!(quote_output("<Execute>\n\n</Execute>", &mut rng).is_none());
     }
