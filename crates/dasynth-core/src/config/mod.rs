@@ -119,6 +119,10 @@ pub struct TrajectoryOptions {
     /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
     /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
     pub inspector: Option<String>,
+    /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
+    /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
+    /// (default 0.15).
+    pub reference_mistakes: Option<f64>,
 }
 
 /// Resolved settings: every value filled in.
@@ -154,6 +158,7 @@ pub struct TrajectorySettings {
     pub questioner: Option<String>,
     pub questions_per_table: u32,
     pub inspector: Option<String>,
+    pub reference_mistakes: f64,
 }
 
 impl Default for TrajectorySettings {
@@ -172,6 +177,7 @@ impl Default for TrajectorySettings {
             questioner: None,
             questions_per_table: 1,
             inspector: None,
+            reference_mistakes: 0.15,
         }
     }
 }
@@ -431,6 +437,7 @@ impl Settings {
                 questioner: g.questioner,
                 questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
+                reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
                 Some(t) if !t.is_empty() => t.clone(),
@@ -519,6 +526,9 @@ impl Settings {
                 key: "trajectories",
                 message: "samples, max-turns and concurrency must be at least 1".into(),
             });
+        }
+        if !(0.0..=1.0).contains(&g.reference_mistakes) {
+            return Err(ConfigError::Invalid { key: "trajectories.reference-mistakes", message: "must be a share between 0 and 1".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });
