@@ -6,6 +6,7 @@ use crate::sniff::{self, Encoding};
 use dasynth_core::catalog::{ReadOptions, TableFormat};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why a table could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,15 @@ fn encoding_rs_io_decode(src: std::fs::File) -> impl std::io::Read {
     Decode { inner: std::io::BufReader::new(src), out: Vec::new(), pos: 0 }
 }
 
+/// Whether [`read_delimited`] tries the parallel reader of [`delimited`] before polars.
+static FAST_CSV: AtomicBool = AtomicBool::new(true);
+
+/// Turns the parallel CSV reader on or off for this process (`crawl.fast-csv`; on by default).
+/// Off, every delimited file is read by polars alone.
+pub fn set_fast_csv(enabled: bool) {
+    FAST_CSV.store(enabled, Ordering::Relaxed);
+}
+
 /// Reads a delimited file. `n_rows` limits the rows read (for validation at crawl time).
 pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scratch: &Path) -> Result<DataFrame, ReadError> {
     let encoding =
@@ -195,7 +205,7 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
         None => sniff::lone_carriage_returns(&head_bytes(&source)?),
     };
     let eol = if lone_cr { b'\r' } else { b'\n' };
-    let fast = bytes.zip(o.quote_byte()).filter(|_| eol == b'\n').and_then(|(bytes, quote)| {
+    let fast = bytes.zip(o.quote_byte()).filter(|_| eol == b'\n' && FAST_CSV.load(Ordering::Relaxed)).and_then(|(bytes, quote)| {
         let dialect = delimited::Dialect {
             delimiter: o.delimiter_byte(),
             quote,
@@ -370,6 +380,25 @@ mod tests {
             assert_eq!(names.as_deref(), Some("pear, green"));
             assert_eq!(df.column("price").unwrap().null_count(), 1);
         }
+    }
+
+    /// `crawl.fast-csv = false` reads with polars alone, and the frame is the same.
+    #[test]
+    fn the_fast_csv_switch_gives_the_same_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("id,city,amount,when\n");
+        for i in 0..500 {
+            text.push_str(&format!("{i},\"c{}, x\",{}.25,2024-01-{:02}\n", i % 9, i * 7, 1 + i % 28));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let fast = read_delimited(&path, &options(), None, dir.path()).unwrap();
+        set_fast_csv(false);
+        let slow = read_delimited(&path, &options(), None, dir.path());
+        set_fast_csv(true);
+        let slow = slow.unwrap();
+        assert_eq!(fast.shape(), (500, 4));
+        assert!(fast.equals_missing(&slow), "{fast}\n{slow}");
     }
 
     /// Null counts and types of a file full of missing-value spellings, in both readers, against

@@ -54,6 +54,10 @@ pub struct CrawlOptions {
     pub http_retries: Option<u32>,
     /// Largest number of columns a table may have (default 20000).
     pub max_columns: Option<u64>,
+    /// Read CSV and TSV with dasynth's own parallel reader where it can (default true); false
+    /// reads every delimited file with polars alone, should a polars upgrade ever make the two
+    /// disagree.
+    pub fast_csv: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -192,6 +196,7 @@ pub struct CrawlSettings {
     pub http_timeout_secs: u64,
     pub http_retries: u32,
     pub max_columns: u64,
+    pub fast_csv: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -231,6 +236,7 @@ impl Default for CrawlSettings {
             http_timeout_secs: 60,
             http_retries: 3,
             max_columns: 20_000,
+            fast_csv: true,
         }
     }
 }
@@ -408,6 +414,7 @@ impl Settings {
                 http_timeout_secs: c.http_timeout_secs.unwrap_or(d.crawl.http_timeout_secs),
                 http_retries: c.http_retries.unwrap_or(d.crawl.http_retries),
                 max_columns: c.max_columns.unwrap_or(d.crawl.max_columns),
+                fast_csv: c.fast_csv.unwrap_or(d.crawl.fast_csv),
             },
             profile: ProfileSettings {
                 top_values: p.top_values.unwrap_or(d.profile.top_values),
