@@ -12,6 +12,7 @@
 //!   questions.parquet            trajectories: open tasks written by an LLM questioner
 //!   workspaces/<task-id>/        trajectories, verify: a task's files as the agent sees them
 //!   trajectories/*.jsonl         trajectories: append-only, one trajectory per line
+//!   trajectories/shard-I-of-N.jsonl  trajectories --shard I/N: one shard's trajectories
 //!   outputs/<key>/               trajectories: files a trajectory wrote under `outputs/`
 //!   verdicts.parquet             verify: one row per trajectory (accepted?, checks, reasons)
 //!   verdicts/shard-I-of-N.parquet  verify --shard I/N: one shard's verdicts, merged by `verify`
@@ -29,6 +30,13 @@
 //!     dataset_info.json          LLaMA-Factory's entry for the sharegpt config
 //!   report/                      report: index.html, report.json, report.md
 //!   stats/<stage>.json           per-stage counters (kept, dropped, reasons, time)
+//!   stats/<stage>-shard-I-of-N.json  one shard's counters, summed by `merge`
+//!   shards/                      --shard I/N bookkeeping
+//!     <stage>-shard-I-of-N.claim.json  written when a shard starts
+//!     <stage>-shard-I-of-N.done.json   written last, when every file of the shard is in place
+//!     shard-I-of-N.lock          held by the one process running the shard
+//!     prepare.lock               held while one shard crawls, profiles and plans the tasks
+//!     tasks-plan.json            the inputs `tasks.parquet` was planned from
 //!   cache/                       HTTP validators, crawl state, LLM responses, downloads
 //!     export-manifest.json       export: every file of export/ with its sha256
 //! ```
@@ -214,6 +222,34 @@ impl RunDir {
     /// One shard's counters (`stats/<stage>-shard-I-of-N.json`).
     pub fn stats_shard(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
         self.stats_dir().join(format!("{}-{}.json", stage.name(), shard.file_stem()))
+    }
+    /// One shard's trajectories (`trajectories/shard-I-of-N.jsonl`).
+    pub fn trajectories_shard(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.trajectories_dir().join(format!("{}.jsonl", shard.file_stem()))
+    }
+    /// The bookkeeping of sharded runs: claims, completion markers, locks.
+    pub fn shards_dir(&self) -> PathBuf {
+        self.root.join("shards")
+    }
+    /// Written when a shard of a stage starts.
+    pub fn shard_claim(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
+        self.shards_dir().join(format!("{}-{}.claim.json", stage.name(), shard.file_stem()))
+    }
+    /// Written last, when every file of the shard's stage is in place.
+    pub fn shard_done(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
+        self.shards_dir().join(format!("{}-{}.done.json", stage.name(), shard.file_stem()))
+    }
+    /// Held by the one process running a shard.
+    pub fn shard_lock(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.shards_dir().join(format!("{}.lock", shard.file_stem()))
+    }
+    /// Held while one shard runs the stages every shard shares (crawl, profile, the task plan).
+    pub fn prepare_lock(&self) -> PathBuf {
+        self.shards_dir().join("prepare.lock")
+    }
+    /// The fingerprint of the inputs `tasks.parquet` was planned from.
+    pub fn tasks_plan(&self) -> PathBuf {
+        self.shards_dir().join("tasks-plan.json")
     }
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

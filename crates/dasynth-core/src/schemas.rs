@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("export-deepanalyze-rl-row.schema.json", render::<crate::export::DeepanalyzeRlRow>()),
         ("export-manifest.schema.json", render::<crate::export::ExportManifest>()),
         ("export-stats.schema.json", render::<crate::export::ExportStats>()),
+        ("shard-marker.schema.json", render::<crate::shard::ShardMarker>()),
     ]
 }
 

@@ -6,6 +6,8 @@
 //! reading it as a number) spreads any id evenly, hex or not, and the assignment depends on
 //! nothing but the id and `N`: the same item lands in the same shard on every machine and rerun.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// One part of a sharded run: `index` (0-based) of `count`.
@@ -85,6 +87,44 @@ impl std::str::FromStr for Shard {
     type Err = ShardError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
+    }
+}
+
+/// A shard's claim or completion marker (`shards/<stage>-shard-I-of-N.{claim,done}.json`).
+///
+/// A shard run writes its claim when it starts and, after every output file is in place, the
+/// same record as its completion marker, so `merge` can tell a shard that finished from one
+/// that crashed or never ran, and two runs of one shard (their tokens differ) from one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShardMarker {
+    /// The stage the marker is for (`tasks`, `trajectories`, `verify`).
+    pub stage: String,
+    /// The shard index, 0-based.
+    pub index: u32,
+    /// The number of shards of the run.
+    pub count: u32,
+    /// Unique to one invocation: a claim and a completion marker with different tokens mean two
+    /// runs of the same shard overlapped.
+    pub token: String,
+    /// The machine and process that ran the shard (for error messages).
+    pub host: String,
+    pub pid: u32,
+    /// RFC 3339 times.
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Items the shard holds when it finished (tasks, trajectories or verdicts).
+    #[serde(default)]
+    pub items: u64,
+    /// The shard's output files, relative to the run root.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+impl ShardMarker {
+    pub fn shard(&self) -> Shard {
+        Shard { index: self.index, count: self.count }
     }
 }
 
