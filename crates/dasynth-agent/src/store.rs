@@ -43,6 +43,26 @@ impl TrajectoryStore {
         Ok(Self { dir: dir.to_path_buf(), done, file: None, path })
     }
 
+    /// Opens one shard's file (`trajectories/shard-I-of-N.jsonl`) alone: repairs its torn tail,
+    /// loads its finished keys and appends to it. Other files of the folder, which other
+    /// shards may be writing at the same time, are neither read nor repaired.
+    pub fn open_file(path: &Path) -> std::io::Result<Self> {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let mut done = BTreeSet::new();
+        if path.exists() {
+            repair_tail(path)?;
+            for line in std::fs::read_to_string(path)?.lines() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+                    && let Some(k) = v.get("key").and_then(|k| k.as_str())
+                {
+                    done.insert(k.to_string());
+                }
+            }
+        }
+        Ok(Self { dir, done, file: None, path: path.to_path_buf() })
+    }
+
     pub fn is_done(&self, key: &str) -> bool {
         self.done.contains(key)
     }

@@ -427,15 +427,26 @@ fn questions(
 
 /// Writes trajectories for the run folder's tasks with the configured teachers.
 pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) -> Result<TrajectoriesOutcome, TrajectoriesError> {
+    run_shard(s, None, reporter)
+}
+
+/// Writes trajectories for the tasks of one shard (every task with `None`): a shard's go to
+/// `trajectories/shard-I-of-N.jsonl` and its counters to `stats/trajectories-shard-I-of-N.json`.
+pub fn run_shard(
+    s: &dasynth_core::config::Settings,
+    shard: Option<dasynth_core::shard::Shard>,
+    reporter: &dyn Reporter,
+) -> Result<TrajectoriesOutcome, TrajectoriesError> {
     let started = std::time::Instant::now();
     let run = RunDir::new(&s.out);
     let mut tasks = dasynth_tasks::read_tasks(&run)?;
     let dir = run.trajectories_dir();
-    let mut store = TrajectoryStore::open(&dir).map_err(|source| TrajectoriesError::Io {
-        what: "cannot open the trajectory store",
-        path: dir.clone(),
-        source,
-    })?;
+    let store = match shard {
+        Some(sh) => TrajectoryStore::open_file(&run.trajectories_shard(sh)),
+        None => TrajectoryStore::open(&dir),
+    };
+    let mut store =
+        store.map_err(|source| TrajectoriesError::Io { what: "cannot open the trajectory store", path: dir.clone(), source })?;
     let (teachers, budget) = teachers(s, &run)?;
     let llm = |name: &Option<String>| -> Option<(String, dasynth_llm::Client)> {
         let name = name.as_ref()?;
@@ -449,6 +460,9 @@ pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) ->
         let (open, outcome) = questions(s, &run, &qname, &client)?;
         tasks.extend(open);
         questions_outcome = Some(outcome);
+    }
+    if let Some(sh) = shard {
+        tasks.retain(|t| sh.contains(&t.id));
     }
     let inspector = llm(&s.trajectories.inspector);
     let names: Vec<String> = teachers.iter().map(|(n, _)| n.clone()).collect();
@@ -491,6 +505,10 @@ pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) ->
         stats.stopped = stopped;
     }
     stats.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&run.stats(dasynth_core::layout::Stage::Trajectories), &stats)?;
+    let stats_path = match shard {
+        Some(sh) => run.stats_shard(dasynth_core::layout::Stage::Trajectories, sh),
+        None => run.stats(dasynth_core::layout::Stage::Trajectories),
+    };
+    dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
     Ok(TrajectoriesOutcome { stats, spend: budget.map(|b| b.snapshot()), questions: questions_outcome })
 }

@@ -65,6 +65,10 @@ pub enum Command {
     Schemas(SchemasArgs),
     /// Check an answer against a ground truth as verify does, and say why it passes or fails
     Check(CheckArgs),
+    /// Check that every shard of a sharded run completed and combine them into one run folder
+    Merge(MergeArgs),
+    /// Run a sharded command as a Slurm array job or a Kubernetes Indexed Job, then merge
+    Launch(LaunchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +79,19 @@ pub struct GenerateArgs {
     /// Sources to use instead of the configured ones
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
+    #[command(flatten)]
+    pub shard: ShardFlags,
+}
+
+/// How a sharded stage run shares the work and the teachers' limits.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ShardFlags {
+    /// Run one share of the work, I of N (0-based); `dasynth merge` combines the shards
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Keep the configured rate limits and budget in every shard (one limiter in front of the endpoints serves them all) instead of dividing them by N
+    #[arg(long, requires = "shard")]
+    pub shared_limiter: bool,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +149,9 @@ pub struct TasksArgs {
     /// Run every task's reference solution in the sandbox and check it against the ground truth
     #[arg(long)]
     pub check_solutions: bool,
+    /// As one shard I/N of a sharded run: plan the tasks once (or reuse the plan another shard made) and count this shard's share
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +159,85 @@ pub struct TrajectoriesArgs {
     /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub shard: ShardFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Run folder the shards wrote into [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    #[command(subcommand)]
+    pub engine: LaunchEngine,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LaunchEngine {
+    /// Write and submit (sbatch) an array job, one task per shard, and a merge job after it
+    Slurm(SlurmArgs),
+    /// Write and apply (kubectl) an Indexed Job, completion index = shard, then the merge Job
+    K8s(K8sArgs),
+}
+
+/// What both launchers take.
+#[derive(Debug, Args)]
+pub struct LaunchCommon {
+    /// Number of shards
+    #[arg(long, value_name = "N")]
+    pub shards: u32,
+    /// Only write the job files; submit nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Folder to write the job files into [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+    /// Job name (the merge job adds -merge)
+    #[arg(long, default_value = "dasynth", value_name = "NAME")]
+    pub name: String,
+    /// The dasynth program as the jobs run it [default: this binary for Slurm, `dasynth` in the image for Kubernetes]
+    #[arg(long, value_name = "PATH")]
+    pub program: Option<String>,
+    /// The dasynth command every shard runs, after `--` (generate, trajectories or verify with its options)
+    #[arg(last = true, value_name = "COMMAND", required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    #[command(flatten)]
+    pub common: LaunchCommon,
+    /// Slurm partition
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// CPUs per array task
+    #[arg(long, value_name = "C")]
+    pub cpus_per_task: Option<u32>,
+    /// Time limit per job in Slurm's format (e.g. 04:00:00)
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    #[command(flatten)]
+    pub common: LaunchCommon,
+    /// Container image with dasynth and the sandbox baked in (see Containerfile)
+    #[arg(long, value_name = "IMG")]
+    pub image: String,
+    /// ReadWriteMany PersistentVolumeClaim holding the run folder, mounted as the working directory
+    #[arg(long, value_name = "CLAIM")]
+    pub pvc: Option<String>,
+    /// CPU request and limit of a shard's pod (e.g. 8)
+    #[arg(long, value_name = "CPU")]
+    pub cpus: Option<String>,
+    /// Namespace of both Jobs
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -103,7 +103,12 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
     if !run.root().is_dir() {
         return Err(VerifyError::NoRun { path: run.root().to_path_buf() });
     }
-    let files = records::files(&run.trajectories_dir())?;
+    // A shard that wrote its own trajectory file verifies that file alone (other shards may be
+    // appending to theirs); otherwise the shard's lines are picked from every file.
+    let files = match shard.map(|sh| run.trajectories_shard(sh)).filter(|p| p.is_file()) {
+        Some(own) => vec![own],
+        None => records::files(&run.trajectories_dir())?,
+    };
     let tasks = read_tasks(run)?;
     let settings_sha = settings_sha256(s)?;
     let benchmarks = Benchmarks::load(&s.verify.decontaminate, s.verify.decontaminate_ngram)?;

@@ -1,20 +1,72 @@
-//! `dasynth generate`: the whole pipeline over the configured sources.
+//! `dasynth generate`: the whole pipeline over the configured sources, or one shard of it.
 
 use crate::ExitStatus;
+use crate::cli::ShardFlags;
 use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+use dasynth_core::shard::Shard;
+use dasynth_scale::limits::{self, LimitSharing};
+use dasynth_scale::prepare::PlanLock;
 
-pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
+/// `dasynth generate [--shard I/N [--shared-limiter]]`.
+pub fn run(s: Settings, flags: &ShardFlags) -> anyhow::Result<ExitStatus> {
+    match flags.shard.as_deref().map(Shard::parse).transpose()? {
+        Some(shard) => generate_shard(s, shard, sharing(flags)),
+        None => generate(s),
+    }
+}
+
+pub fn sharing(flags: &ShardFlags) -> LimitSharing {
+    if flags.shared_limiter { LimitSharing::Shared } else { LimitSharing::Divide }
+}
+
+fn with_demo_sources(s: &mut Settings) -> anyhow::Result<()> {
     if s.sources.is_empty() {
         let demo = dasynth_sources::demo_sources()?;
         crate::printer::note(format!("no sources configured: using the demo tables ({})", demo.display()));
         s.sources = vec![demo.display().to_string()];
     }
+    Ok(())
+}
+
+fn all_ok(statuses: &[ExitStatus]) -> ExitStatus {
+    if statuses.iter().all(|s| *s == ExitStatus::Success) { ExitStatus::Success } else { ExitStatus::Problems }
+}
+
+pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
+    with_demo_sources(&mut s)?;
     let crawl = super::crawl::crawl(&s)?;
     let profile = super::profile::profile(&s)?;
     let tasks = super::tasks::tasks(&s)?;
     let trajectories = super::trajectories::trajectories(&s)?;
     let verify = super::verify::verify(&s, None)?;
     let export = super::export::export(&s)?;
-    let all_ok = [crawl, profile, tasks, trajectories, verify, export].iter().all(|s| *s == ExitStatus::Success);
-    Ok(if all_ok { ExitStatus::Success } else { ExitStatus::Problems })
+    Ok(all_ok(&[crawl, profile, tasks, trajectories, verify, export]))
+}
+
+/// One shard: crawl, profile and the task plan once per run folder (the first shard makes
+/// them, the others reuse them), then this shard's trajectories and verdicts. Export waits for
+/// `dasynth merge`.
+fn generate_shard(mut s: Settings, shard: Shard, sharing: LimitSharing) -> anyhow::Result<ExitStatus> {
+    with_demo_sources(&mut s)?;
+    let run = RunDir::new(&s.out);
+    let mut statuses = Vec::new();
+    let plan = PlanLock::acquire(&run)?;
+    if plan.is_current(&s) {
+        crate::printer::note(format!("shard {shard}: reusing the catalog, profiles and tasks already in {}", run.root().display()));
+    } else {
+        statuses.push(super::crawl::crawl(&s)?);
+        statuses.push(super::profile::profile(&s)?);
+        statuses.push(super::tasks::tasks(&s)?);
+        plan.record(&s)?;
+    }
+    drop(plan);
+    let s = limits::for_shard(s, shard, sharing);
+    statuses.push(super::trajectories::trajectories_shard(&s, Some(shard))?);
+    statuses.push(super::verify::verify(&s, Some(shard))?);
+    crate::printer::note(format!(
+        "shard {shard} done; once every shard is, run `dasynth merge {}` then `dasynth export {0}`",
+        run.root().display()
+    ));
+    Ok(all_ok(&statuses))
 }

@@ -5,6 +5,8 @@ mod crawl;
 mod export;
 mod fake_llm;
 mod generate;
+mod launch;
+mod merge;
 mod profile;
 mod push;
 mod sandbox;
@@ -27,17 +29,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Some(Command::Crawl(_)) => crawl::crawl(&settings()?),
         Some(Command::Profile(_)) => profile::profile(&settings()?),
-        Some(Command::Generate(_)) => generate::generate(settings()?),
+        Some(Command::Generate(ref args)) => generate::run(settings()?, &args.shard),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Schemas(args)) => schemas::run(args),
-        Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions),
+        Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions, args.shard.as_deref()),
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
-        Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
+        Some(Command::Trajectories(ref args)) => trajectories::run(&settings()?, &args.shard),
         Some(Command::Verify(ref args)) => verify::run(&settings()?, args.shard.as_deref()),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         Some(Command::Export(_)) => export::export(&settings()?),
         Some(Command::Push(ref args)) => push::push(&settings()?, args),
         Some(Command::Check(args)) => check::run(args),
+        Some(Command::Merge(_)) => merge::merge(&settings()?),
+        Some(Command::Launch(args)) => launch::run(args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }

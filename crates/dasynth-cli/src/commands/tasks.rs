@@ -5,13 +5,38 @@ use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
+use dasynth_core::shard::Shard;
+use dasynth_scale::prepare::PlanLock;
 
-pub fn run(s: &Settings, check_solutions: bool) -> anyhow::Result<ExitStatus> {
-    let status = tasks(s)?;
+pub fn run(s: &Settings, check_solutions: bool, shard: Option<&str>) -> anyhow::Result<ExitStatus> {
+    let status = match shard.map(Shard::parse).transpose()? {
+        Some(shard) => tasks_shard(s, shard)?,
+        None => tasks(s)?,
+    };
     if check_solutions {
         let checked = solutions(s)?;
         return Ok(if status == ExitStatus::Success { checked } else { status });
     }
+    Ok(status)
+}
+
+/// One shard's view of the task plan. The plan is made once per run folder, by the first
+/// shard to get there (it needs every table: quotas, duplicates and `max-tasks` across
+/// sources), and reused by the others; the shard then counts the tasks that are its own.
+fn tasks_shard(s: &Settings, shard: Shard) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
+    let plan = PlanLock::acquire(&run)?;
+    let status = if plan.is_current(s) {
+        ExitStatus::Success
+    } else {
+        let status = tasks(s)?;
+        plan.record(s)?;
+        status
+    };
+    drop(plan);
+    let all = dasynth_tasks::read_tasks(&run)?;
+    let mine = all.iter().filter(|t| shard.contains(&t.id)).count();
+    printer::note(format!("tasks: shard {shard} holds {mine} of the {} task(s) in {}", all.len(), run.tasks().display()));
     Ok(status)
 }
 

@@ -1,13 +1,42 @@
 //! `dasynth trajectories`: tasks.parquet → trajectories/*.jsonl with the configured teachers.
 
 use crate::ExitStatus;
+use crate::cli::ShardFlags;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
-use dasynth_core::layout::RunDir;
+use dasynth_core::layout::{RunDir, Stage};
+use dasynth_core::shard::Shard;
+use dasynth_scale::claim::ShardRun;
+
+/// `dasynth trajectories [DIR] [--shard I/N [--shared-limiter]]`.
+pub fn run(s: &Settings, flags: &ShardFlags) -> anyhow::Result<ExitStatus> {
+    match flags.shard.as_deref().map(Shard::parse).transpose()? {
+        Some(shard) => {
+            let s = dasynth_scale::limits::for_shard(s.clone(), shard, super::generate::sharing(flags));
+            trajectories_shard(&s, Some(shard))
+        }
+        None => trajectories(s),
+    }
+}
 
 /// Writes trajectories for the run folder's tasks; shared with `generate`.
 pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
-    let outcome = dasynth_agent::trajectories::run_stage(s, &Progress::new())?;
+    trajectories_shard(s, None)
+}
+
+/// Writes trajectories for one shard's tasks between the shard's claim and its completion
+/// marker (written only when the stage did not stop early).
+pub fn trajectories_shard(s: &Settings, shard: Option<Shard>) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
+    let claim = shard.map(|sh| ShardRun::claim(&run, Stage::Trajectories, sh)).transpose()?;
+    let outcome = dasynth_agent::trajectories::run_shard(s, shard, &Progress::new())?;
+    if let Some(claim) = claim.filter(|_| outcome.stats.stopped.is_none()) {
+        let sh = claim.shard();
+        claim.complete(
+            outcome.stats.written + outcome.stats.reused,
+            &[run.trajectories_shard(sh).as_path(), run.stats_shard(Stage::Trajectories, sh).as_path()],
+        )?;
+    }
     if let Some(q) = outcome.questions.as_ref().filter(|q| !q.reused) {
         for e in &q.errors {
             printer::note(format!("  questioner: {e}"));
@@ -25,7 +54,7 @@ pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
     printer::note(format!(
         "trajectories: {} written to {}, {} kept from an earlier run, {} passed the answer check, {} failed it ({}), {:.1}s",
         stats.written,
-        RunDir::new(&s.out).trajectories_dir().display(),
+        shard.map_or_else(|| run.trajectories_dir(), |sh| run.trajectories_shard(sh)).display(),
         stats.reused,
         stats.passed,
         stats.failed_check,

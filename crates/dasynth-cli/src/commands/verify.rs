@@ -3,7 +3,8 @@
 use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
-use dasynth_core::layout::RunDir;
+use dasynth_core::layout::{RunDir, Stage};
+use dasynth_scale::claim::ShardRun;
 use dasynth_verify::Shard;
 use std::collections::BTreeMap;
 
@@ -21,7 +22,12 @@ fn counts(m: &BTreeMap<String, u64>) -> String {
 /// stage.
 pub fn verify(s: &Settings, shard: Option<Shard>) -> anyhow::Result<ExitStatus> {
     let run = RunDir::new(&s.out);
+    let claim = shard.map(|sh| ShardRun::claim(&run, Stage::Verify, sh)).transpose()?;
     let o = dasynth_verify::verify(&run, s, shard, &Progress::new())?;
+    if let Some(claim) = claim.filter(|_| o.incomplete == 0) {
+        let sh = claim.shard();
+        claim.complete(o.stats.verdicts, &[o.verdicts.as_path(), run.stats_shard(Stage::Verify, sh).as_path()])?;
+    }
     let st = &o.stats;
     printer::note(format!(
         "verify: {} kept, {} dropped of {} trajectories in {} ({} reused, {} cells replayed), {:.1}s",

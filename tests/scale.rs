@@ -1,0 +1,259 @@
+//! End-to-end tests of sharded runs: the demo tables generated in three shards one after
+//! another, merged, and compared with the unsharded run; merge refusing a missing shard; a
+//! rerun shard doing no work twice; the Slurm and Kubernetes launchers' job files.
+
+mod common;
+
+use common::*;
+use dasynth_agent::store::read_all;
+use dasynth_core::verdict::Verdict;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const CONFIG: &str = "[tasks]\nmax-tasks = 8\nper-table = 3\n";
+
+/// Every trajectory by key, as JSON without the fields that measure time.
+fn trajectories(run: &Path) -> BTreeMap<String, serde_json::Value> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for k in ["duration_ms", "started_ms", "generate_ms", "wall_ms"] {
+                    m.remove(k);
+                }
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    read_all(&run.join("trajectories"))
+        .into_iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(&t).unwrap();
+            strip(&mut v);
+            (t.key, v)
+        })
+        .collect()
+}
+
+/// The verdicts sorted by key, written again as Parquet: the bytes to compare. The sha256 of
+/// the trajectory's line is left out: the line records how long each turn and cell took.
+fn sorted_verdicts(run: &Path, scratch: &Path) -> (Vec<Verdict>, Vec<u8>) {
+    let mut rows: Vec<Verdict> = dasynth_parquet::read_rows(&run.join("verdicts.parquet")).unwrap();
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    for v in &mut rows {
+        assert_eq!(v.trajectory_sha256.len(), 64);
+        v.trajectory_sha256.clear();
+    }
+    dasynth_parquet::write_rows(scratch, &rows, dasynth_verify::schema::verdict_schema()).unwrap();
+    (rows, std::fs::read(scratch).unwrap())
+}
+
+/// The rows of every Parquet file under `export/data`, each file's rows as sorted JSON lines.
+fn export_rows(run: &Path) -> BTreeMap<String, Vec<String>> {
+    fn walk(dir: &Path, run: &Path, out: &mut BTreeMap<String, Vec<String>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, run, out);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                let rows: Vec<serde_json::Value> = dasynth_parquet::read_rows(&p).unwrap();
+                let mut lines: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+                lines.sort();
+                out.insert(p.strip_prefix(run).unwrap().display().to_string(), lines);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&run.join("export/data"), run, &mut out);
+    out
+}
+
+fn ok(o: &std::process::Output) {
+    assert!(code(o) == 0 || code(o) == 1, "exit {}: {}", code(o), stderr(o));
+}
+
+#[test]
+fn three_shards_merged_equal_the_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dasynth.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let cfg = s(&config);
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+
+    let o = dasynth(&["--config", cfg, "generate", "--out", s(&whole), "-q"]);
+    ok(&o);
+
+    let shard = |i: u32| dasynth(&["--config", cfg, "generate", "--out", s(&sharded), "--shard", &format!("{i}/3")]);
+    let first = shard(0);
+    ok(&first);
+    let o = shard(1);
+    ok(&o);
+    assert!(stderr(&o).contains("reusing the catalog, profiles and tasks"), "{}", stderr(&o));
+
+    // Shard 2 never ran: merge names it and refuses.
+    let o = dasynth(&["--config", cfg, "merge", s(&sharded)]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("shard 2/3 (trajectories) never ran"), "{}", stderr(&o));
+    assert!(!sharded.join("verdicts.parquet").exists());
+
+    ok(&shard(2));
+    // A shard run again after it finished does nothing twice.
+    let own = sharded.join("trajectories/shard-0001-of-0003.jsonl");
+    let before = std::fs::read(&own).unwrap();
+    let o = shard(1);
+    ok(&o);
+    assert!(stderr(&o).contains("trajectories: 0 written"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&own).unwrap(), before);
+
+    let o = dasynth(&["--config", cfg, "merge", s(&sharded)]);
+    ok(&o);
+    assert!(stderr(&o).contains("all 3 shards"), "{}", stderr(&o));
+    let o = dasynth(&["--config", cfg, "export", s(&sharded), "-q"]);
+    ok(&o);
+
+    // Only shard files in the sharded run's trajectories/.
+    let names: Vec<String> =
+        std::fs::read_dir(sharded.join("trajectories")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| n.starts_with("shard-") && n.ends_with("-of-0003.jsonl")), "{names:?}");
+
+    // The same tasks, trajectories, verdicts and dataset.
+    let tasks = |run: &Path| {
+        let mut t: Vec<dasynth_core::task::Task> = dasynth_parquet::read_rows(&run.join("tasks.parquet")).unwrap();
+        t.sort_by(|a, b| a.id.cmp(&b.id));
+        t
+    };
+    let whole_tasks = tasks(&whole);
+    assert!(whole_tasks.len() >= 3, "too few tasks to split: {}", whole_tasks.len());
+    assert_eq!(whole_tasks, tasks(&sharded));
+    let (a, b) = (trajectories(&whole), trajectories(&sharded));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert_eq!(a, b);
+    let (va, bytes_a) = sorted_verdicts(&whole, &dir.path().join("a.parquet"));
+    let (vb, bytes_b) = sorted_verdicts(&sharded, &dir.path().join("b.parquet"));
+    assert_eq!(va.len(), a.len());
+    assert_eq!(va, vb);
+    assert!(bytes_a == bytes_b, "sorted verdicts differ in bytes");
+    let (ea, eb) = (export_rows(&whole), export_rows(&sharded));
+    assert!(!ea.is_empty());
+    assert_eq!(ea, eb);
+    // Every shard held some of the work.
+    for i in 0..3 {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sharded.join(format!("shards/trajectories-shard-{i:04}-of-0003.done.json"))).unwrap())
+                .unwrap();
+        assert_eq!(m["index"], i);
+    }
+    // The summed counters cover every trajectory once (the rerun of shard 1 reused its own).
+    let total: serde_json::Value = serde_json::from_slice(&std::fs::read(sharded.join("stats/trajectories.json")).unwrap()).unwrap();
+    assert_eq!((total["written"].as_u64().unwrap() + total["reused"].as_u64().unwrap()) as usize, b.len());
+}
+
+#[test]
+fn slurm_dry_run_writes_the_array_and_the_merge_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs");
+    let o = dasynth(&[
+        "launch",
+        "slurm",
+        "--shards",
+        "4",
+        "--partition",
+        "cpu",
+        "--cpus-per-task",
+        "8",
+        "--time",
+        "02:00:00",
+        "--dry-run",
+        "--write",
+        s(&jobs),
+        "--program",
+        "/opt/dasynth",
+        "--",
+        "generate",
+        "--config",
+        "d.toml",
+        "--out",
+        "runs/x",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let array = std::fs::read_to_string(jobs.join("dasynth-shards.sbatch")).unwrap();
+    assert!(array.contains("#SBATCH --array=0-3\n") && array.contains("#SBATCH --partition=cpu\n"), "{array}");
+    assert!(array.contains("exec /opt/dasynth generate --config d.toml --out runs/x --shard \"${SLURM_ARRAY_TASK_ID}/4\""), "{array}");
+    let merge = std::fs::read_to_string(jobs.join("dasynth-merge.sbatch")).unwrap();
+    assert!(merge.contains("/opt/dasynth --config d.toml merge runs/x\n/opt/dasynth --config d.toml export runs/x\n"), "{merge}");
+    // A command that does not shard is refused.
+    let o = dasynth(&["launch", "slurm", "--shards", "2", "--dry-run", "--write", s(&jobs), "--", "export"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("does not run in shards") && stderr(&o).contains("hint:"), "{}", stderr(&o));
+}
+
+#[test]
+fn slurm_submission_chains_the_merge_after_the_array() {
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in sbatch that records its arguments and prints a job id as `--parsable` does.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.path().join("sbatch.log");
+    let sbatch = bin.join("sbatch");
+    std::fs::write(
+        &sbatch,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\necho \"4$(wc -l < '{}' | tr -d ' ');cluster\"\n", log.display(), log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let o = dasynth_in(dir.path(), &["launch", "slurm", "--shards", "2", "--", "generate", "--out", "run"], &[("PATH", &path)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "41\n42\n");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls, "--parsable ./dasynth-shards.sbatch\n--parsable --dependency=afterany:41 ./dasynth-merge.sbatch\n");
+    assert!(dir.path().join("dasynth-shards.sbatch").is_file());
+}
+
+#[test]
+fn k8s_dry_run_writes_an_indexed_job_and_the_merge_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dasynth_in(
+        dir.path(),
+        &[
+            "launch",
+            "k8s",
+            "--shards",
+            "3",
+            "--image",
+            "registry.example/dasynth:0.1",
+            "--pvc",
+            "runs",
+            "--dry-run",
+            "--",
+            "generate",
+            "--out",
+            "run",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let job: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("dasynth-shards.job.json")).unwrap()).unwrap();
+    assert_eq!((job["apiVersion"].as_str(), job["kind"].as_str()), (Some("batch/v1"), Some("Job")));
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    assert_eq!((job["spec"]["completions"].as_u64(), job["spec"]["parallelism"].as_u64()), (Some(3), Some(3)));
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Never");
+    let c = &pod["containers"][0];
+    assert_eq!(c["image"], "registry.example/dasynth:0.1");
+    assert_eq!(c["args"], serde_json::json!(["generate", "--out", "run", "--shard", "$(JOB_COMPLETION_INDEX)/3"]));
+    assert_eq!(c["env"][0]["name"], "JOB_COMPLETION_INDEX");
+    let merge: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("dasynth-merge.job.json")).unwrap()).unwrap();
+    assert_eq!(merge["kind"], "Job");
+    assert_eq!(merge["metadata"]["name"], "dasynth-merge");
+    assert!(
+        merge["spec"]["template"]["spec"]["containers"][0]["command"][2]
+            .as_str()
+            .unwrap()
+            .contains("dasynth merge run\ndasynth export run")
+    );
+}
