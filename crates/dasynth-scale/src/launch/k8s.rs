@@ -24,8 +24,7 @@ pub const MERGE_MANIFEST: &str = "dasynth-merge.job.json";
 /// Where the run volume is mounted, and the pods' working directory.
 pub const WORKDIR: &str = "/work";
 
-fn pod(o: &K8sOptions, container: Value) -> Value {
-    let mut container = container;
+fn pod(o: &K8sOptions, mut container: Value) -> Value {
     let mut spec = json!({"restartPolicy": "Never", "containers": []});
     if let Some(pvc) = &o.pvc {
         container["volumeMounts"] = json!([{"name": "run", "mountPath": WORKDIR}]);

@@ -110,7 +110,7 @@ impl LaunchSpec {
             if !a.starts_with('-') && !prev.is_some_and(|p| VALUE_FLAGS.contains(&p)) {
                 return Some(a.clone());
             }
-            prev = Some(a);
+            prev = Some(a.as_str());
         }
         None
     }
