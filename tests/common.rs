@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_dasynth")
+/// The binary under test: `DASYNTH_TEST_BIN` (a private copy, safe from a rebuild of a shared
+/// target folder while the tests run), else the one cargo built with the tests.
+pub fn bin() -> String {
+    std::env::var("DASYNTH_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_dasynth").to_string())
 }
 
 pub fn repo() -> PathBuf {
