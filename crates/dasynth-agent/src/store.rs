@@ -28,15 +28,7 @@ impl TrajectoryStore {
             std::fs::read_dir(dir)?.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
         files.sort();
         for p in &files {
-            repair_tail(p)?;
-            let text = std::fs::read_to_string(p)?;
-            for line in text.lines() {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
-                    && let Some(k) = v.get("key").and_then(|k| k.as_str())
-                {
-                    done.insert(k.to_string());
-                }
-            }
+            load_keys(p, &mut done)?;
         }
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let path = dir.join(format!("part-{stamp}-{}.jsonl", std::process::id()));
@@ -51,14 +43,7 @@ impl TrajectoryStore {
         std::fs::create_dir_all(&dir)?;
         let mut done = BTreeSet::new();
         if path.exists() {
-            repair_tail(path)?;
-            for line in std::fs::read_to_string(path)?.lines() {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
-                    && let Some(k) = v.get("key").and_then(|k| k.as_str())
-                {
-                    done.insert(k.to_string());
-                }
-            }
+            load_keys(path, &mut done)?;
         }
         Ok(Self { dir, done, file: None, path: path.to_path_buf() })
     }
@@ -91,6 +76,19 @@ impl TrajectoryStore {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Repairs a file's torn tail and collects the keys of its finished trajectories.
+fn load_keys(path: &Path, done: &mut BTreeSet<String>) -> std::io::Result<()> {
+    repair_tail(path)?;
+    for line in std::fs::read_to_string(path)?.lines() {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+            && let Some(k) = v.get("key").and_then(|k| k.as_str())
+        {
+            done.insert(k.to_string());
+        }
+    }
+    Ok(())
 }
 
 /// Cuts a file back to its last complete line (a crash can leave half a line).
