@@ -6,9 +6,12 @@
 //! prove that a rerun downloaded nothing. [`TestServer::hub_dataset`] makes it answer like the
 //! Hugging Face Hub for one dataset (tree listing and `resolve` downloads), for use with
 //! `HF_ENDPOINT`. [`fake_llm`] is the fake OpenAI-compatible and Anthropic server (scripted or
-//! replayed replies, latency, injected faults) for teacher tests.
+//! replayed replies, latency, injected faults) for teacher tests. [`hostile`] generates the
+//! inputs that once broke the crawl.
 
 pub use dasynth_fakellm as fake_llm;
+
+pub mod hostile;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

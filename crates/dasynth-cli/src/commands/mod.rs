@@ -3,6 +3,7 @@
 mod crawl;
 mod fake_llm;
 mod generate;
+mod inspect_worker;
 mod profile;
 mod sandbox;
 mod schemas;
@@ -20,16 +21,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         crate::printer::out(&settings()?.to_toml())?;
         return Ok(ExitStatus::Success);
     }
+    let wait = cli.global.wait;
     match cli.command {
-        Some(Command::Crawl(_)) => crawl::crawl(&settings()?),
-        Some(Command::Profile(_)) => profile::profile(&settings()?),
-        Some(Command::Generate(_)) => generate::generate(settings()?),
+        Some(Command::Crawl(_)) => crawl::run(&settings()?, wait),
+        Some(Command::Profile(_)) => profile::run(&settings()?, wait),
+        Some(Command::Generate(_)) => generate::generate(settings()?, wait),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Schemas(args)) => schemas::run(args),
-        Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions),
+        Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions, wait),
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
-        Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
+        Some(Command::Trajectories(_)) => trajectories::run(&settings()?, wait),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
+        Some(Command::InspectWorker(args)) => inspect_worker::run(&args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }
