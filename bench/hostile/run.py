@@ -9,7 +9,8 @@ folder; peak memory is the largest resident set of the crawl or of any child it 
 
     cargo build --release -p dasynth-cli
     cargo run --release -p dasynth-testkit --example hostile_corpus /tmp/hostile
-    DASYNTH_BIN=$HOME/.cache/dasynth-target/release/dasynth python3 bench/hostile/run.py /tmp/hostile --repeat 3
+    cp $CARGO_TARGET_DIR/release/dasynth /tmp/dasynth-bench
+    DASYNTH_BIN=/tmp/dasynth-bench python3 bench/hostile/run.py /tmp/hostile --repeat 3
 """
 
 import argparse

@@ -7,8 +7,9 @@
 //! it is waiting for. A second writer either fails at once ([`LockError::Held`], which the CLI
 //! turns into exit code 2) or, asked to wait, blocks until the first one is gone.
 //!
-//! The lock is per file, not per folder, so a later scale-out can give each shard its own lock
-//! file through [`RunLock::acquire_file`] while the whole-folder lock stays as it is.
+//! The lock is per file, not per folder: a sharded stage (`verify --shard I/N`) takes its
+//! shard's lock ([`RunLock::acquire_shard`]) instead, so shards run side by side while two
+//! processes on the same shard are still refused.
 
 use crate::layout::RunDir;
 use std::fs::{File, TryLockError};
@@ -49,6 +50,12 @@ impl RunLock {
     pub fn acquire(run: &RunDir, wait: bool) -> Result<Self, LockError> {
         std::fs::create_dir_all(run.root()).map_err(|source| LockError::Io { path: run.root().to_path_buf(), source })?;
         Self::acquire_file(&run.lock(), run.root(), wait)
+    }
+
+    /// Takes the lock of one shard of the run folder `run` (see [`RunLock::acquire`]).
+    pub fn acquire_shard(run: &RunDir, shard: crate::shard::Shard, wait: bool) -> Result<Self, LockError> {
+        std::fs::create_dir_all(run.root()).map_err(|source| LockError::Io { path: run.root().to_path_buf(), source })?;
+        Self::acquire_file(&run.shard_lock(shard), run.root(), wait)
     }
 
     /// Takes the lock held in the file `path` (named `folder` in messages).
@@ -135,5 +142,17 @@ mod tests {
         drop(first);
         let waited = waiter.join().unwrap().unwrap();
         assert!(waited >= std::time::Duration::from_millis(300), "{waited:?}");
+    }
+
+    #[test]
+    fn shards_lock_apart_from_each_other() {
+        use crate::shard::Shard;
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let first = RunLock::acquire_shard(&run, Shard::new(0, 2).unwrap(), false).unwrap();
+        let _second = RunLock::acquire_shard(&run, Shard::new(1, 2).unwrap(), false).unwrap();
+        assert!(matches!(RunLock::acquire_shard(&run, Shard::new(0, 2).unwrap(), false), Err(LockError::Held { .. })));
+        drop(first);
+        RunLock::acquire_shard(&run, Shard::new(0, 2).unwrap(), false).unwrap();
     }
 }

@@ -47,7 +47,9 @@ pub enum StoreError {
     },
     #[error("{uri}: decompressed size exceeds the cap of {cap} bytes (crawl.max-table-bytes); possible zip bomb")]
     TooLarge { uri: String, cap: u64 },
-    #[error("{uri}: {bytes} bytes exceed the cap of {cap} bytes (crawl.max-table-bytes)\nhint: raise crawl.max-table-bytes to crawl larger files")]
+    #[error(
+        "{uri}: {bytes} bytes exceed the cap of {cap} bytes (crawl.max-table-bytes)\nhint: raise crawl.max-table-bytes to crawl larger files"
+    )]
     FileTooLarge { uri: String, bytes: u64, cap: u64 },
     #[error("{uri}: expands more than {MAX_RATIO}x its compressed size (over {limit} bytes); refusing a likely zip bomb")]
     Bomb { uri: String, limit: u64 },
@@ -61,7 +63,7 @@ pub enum StoreError {
     Empty { uri: String },
 }
 
-/// Largest expansion accepted from compressed input once past [`RATIO_FLOOR`]; text tables
+/// Largest expansion accepted from compressed input once past 64 MiB of output; text tables
 /// compress 5–20×, a bomb of zeros about 1000×.
 pub const MAX_RATIO: u64 = 500;
 /// Output below this size is accepted whatever the ratio.
@@ -222,6 +224,78 @@ fn store_zip(run: &RunDir, src: &Path, uri: &str, cap: u64, out: &mut StoreOutco
         remaining = remaining.saturating_sub(inflated.bytes);
         push(out, &member_uri, stored);
     }
+}
+
+/// Streams `reader` into the store. Returns `None` for content that is not a table.
+fn store_stream(
+    run: &RunDir,
+    mut reader: impl Read,
+    name: &str,
+    uri: &str,
+    hint: Option<TableFormat>,
+    compression: Option<Compression>,
+    (cap, by_ratio): (u64, bool),
+) -> Result<Option<Stored>, StoreError> {
+    let dir = run.tables_dir();
+    std::fs::create_dir_all(&dir).map_err(|source| StoreError::Write { path: dir.clone(), source })?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".incoming-")
+        .tempfile_in(&dir)
+        .map_err(|source| StoreError::Write { path: dir.clone(), source })?;
+    let file = tmp.as_file().try_clone().map_err(|source| StoreError::Write { path: tmp.path().to_path_buf(), source })?;
+    // io::copy reads straight into a BufWriter's buffer: 1 MiB pieces, not its usual 8 KiB.
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter { inner: file, hasher: Sha256::new(), written: 0, cap });
+    if let Err(e) = std::io::copy(&mut reader, &mut w).and_then(|_| w.flush()) {
+        return Err(match e.kind() {
+            std::io::ErrorKind::FileTooLarge if by_ratio => StoreError::Bomb { uri: uri.to_string(), limit: cap },
+            std::io::ErrorKind::FileTooLarge => StoreError::TooLarge { uri: uri.to_string(), cap },
+            _ if compression.is_some() => StoreError::Corrupt {
+                uri: uri.to_string(),
+                kind: compression.map(|c| c.as_str()).unwrap_or("compressed"),
+                message: e.to_string(),
+            },
+            _ => StoreError::Read { uri: uri.to_string(), source: e },
+        });
+    }
+    let HashingWriter { inner, hasher, written: bytes, .. } =
+        w.into_inner().map_err(|e| StoreError::Write { path: tmp.path().to_path_buf(), source: e.into_error() })?;
+    drop(inner);
+    let sha = hex::encode(hasher.finalize());
+    if bytes == 0 {
+        return Err(StoreError::Empty { uri: uri.to_string() });
+    }
+    let format = match hint {
+        Some(f) => f,
+        None => match detect::detect(tmp.path(), name).map_err(|source| StoreError::Read { uri: uri.to_string(), source })? {
+            Kind::Table(f) => f,
+            Kind::NotData => return Ok(None),
+            Kind::Compressed(c) => {
+                return Err(StoreError::Corrupt {
+                    uri: uri.to_string(),
+                    kind: c.as_str(),
+                    message: "nested compression is not supported".into(),
+                });
+            }
+            Kind::Unknown => {
+                let ext = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("").to_string();
+                return Err(StoreError::Unknown { uri: uri.to_string(), ext });
+            }
+        },
+    };
+    // A name can claim a format the bytes contradict (an .xlsx of random bytes): trust the
+    // magic bytes where they are decisive.
+    let format = match detect::detect(tmp.path(), name) {
+        Ok(Kind::Table(f)) if f != format && !matches!(f, TableFormat::Csv | TableFormat::Tsv) => f,
+        _ => format,
+    };
+    let rel = RunDir::table_rel_path(&sha, format.extension());
+    let dest = run.resolve(&rel);
+    if dest.exists() {
+        drop(tmp);
+    } else {
+        tmp.persist(&dest).map_err(|e| StoreError::Write { path: dest.clone(), source: e.error })?;
+    }
+    Ok(Some(Stored { rel_path: rel, sha256: sha, bytes, format, name: name.to_string(), uri: uri.to_string(), compression }))
 }
 
 /// A reader that counts the bytes it yields.

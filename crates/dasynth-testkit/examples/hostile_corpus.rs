@@ -1,5 +1,5 @@
 //! Writes the hostile crawl corpus (`dasynth_testkit::hostile::write_all`) into a folder, for
-//! `bench/hostile/run.sh`: `cargo run --release -p dasynth-testkit --example hostile_corpus DIR`.
+//! `bench/hostile/run.py`: `cargo run --release -p dasynth-testkit --example hostile_corpus DIR`.
 
 fn main() -> std::process::ExitCode {
     let Some(dir) = std::env::args_os().nth(1) else {
