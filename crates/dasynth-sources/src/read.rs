@@ -374,7 +374,7 @@ mod tests {
         std::fs::write(&path, b"\xEF\xBB\xBFid,name,price\r1,apple,0.5\r2,\"pear, green\",NA\r3,plum,2\r").unwrap();
         for n_rows in [None, Some(2)] {
             let df = read_delimited(&path, &options(), n_rows, dir.path()).unwrap();
-            assert_eq!(df.get_column_names_str(), ["id", "name", "price"]);
+            assert_eq!(df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["id", "name", "price"]);
             assert_eq!(df.height(), n_rows.unwrap_or(3));
             let names = df.column("name").unwrap().as_materialized_series().str().unwrap().get(1).map(str::to_string);
             assert_eq!(names.as_deref(), Some("pear, green"));

@@ -345,8 +345,14 @@ impl Check {
                 format!("print({s}.min(), {s}.max(), {s}.min() <= answer <= {s}.max())\n")
             }
             Check::Size => "print(len(answer))\n".into(),
-            Check::Shape => "print(answer.shape)\n".into(),
-            Check::File { path } => format!("import os\nprint(os.path.exists({p}), os.path.getsize({p}))\n", p = py_str(path)),
+            // The whole table goes to a file: the answer shows its first rows only.
+            Check::Shape => format!("answer.to_csv({}, index=False)\nprint(answer.shape)\n", py_str(TABLE_FILE)),
+            // The chart's data goes beside it (`counts.png` → `counts.csv`).
+            Check::File { path } => format!(
+                "answer.to_csv({data}, index=False)\nimport os\nprint(os.path.exists({p}), os.path.getsize({p}))\n",
+                data = py_str(&crate::reference_teacher::data_file(path)),
+                p = py_str(path)
+            ),
             Check::Member { var, column } => format!("print(str(answer) in set({var}[{}].dropna().astype(str)))\n", py_str(column)),
         }
     }
@@ -374,7 +380,7 @@ impl Check {
             (Check::Shape, [rows, cols]) => Some((
                 format!("The table has {rows} rows and {cols} columns."),
                 match rows.parse::<usize>() {
-                    Ok(r) if r > TABLE_ROWS => format!("The full table has {rows} rows; the first ones are shown."),
+                    Ok(r) if r > TABLE_ROWS => format!("The full table has {rows} rows, saved as `{TABLE_FILE}`; the first ones are shown."),
                     _ => String::new(),
                 },
             )),
@@ -386,6 +392,9 @@ impl Check {
         }
     }
 }
+
+/// Where the check cell of a table answer saves the whole table.
+const TABLE_FILE: &str = "outputs/answer.csv";
 
 /// Writes every turn; an early stop leaves its reason in the trajectory's finish.
 pub(super) fn write(w: &mut Writer<'_>, scene: &Scene, task: &Task, spec: &CheckerSpec, sample: u32, outputs: &Path) {
