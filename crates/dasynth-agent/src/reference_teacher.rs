@@ -13,7 +13,7 @@
 //! A share of trajectories (`reference-mistakes`, 15% by default) makes a realistic mistake
 //! that the next output exposes — a column name with the wrong letter case, a date column left
 //! unparsed, a text column averaged — and fixes it. Wording is drawn per trajectory from pools of
-//! alternatives ([`phrases`]). Every number the text states is taken from a cell's real output
+//! alternatives (the `phrases` module). Every number the text states is taken from a cell's real output
 //! in the sandbox (facts are read by hidden cells that change nothing, and a number is only
 //! written when the visible output shows it), so verify can prove each claim.
 

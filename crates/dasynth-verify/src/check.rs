@@ -1,7 +1,6 @@
 //! One trajectory line → one verdict: every per-trajectory check, each failed one adding its
 //! reason. Near duplicates are decided later, over all verdicts, by the stage.
 
-use dasynth_tasks::checker::{self, Outcome};
 use crate::decontaminate::Match;
 use crate::grounding::{self, Evidence};
 use crate::judge::Judge;
@@ -14,6 +13,7 @@ use dasynth_core::task::Task;
 use dasynth_core::trajectory::{Finish, Trajectory};
 use dasynth_core::verdict::{Reason, ReplayClass, Verdict};
 use dasynth_sandbox::SessionPool;
+use dasynth_tasks::checker::{self, Outcome};
 use dasynth_tasks::task::TaskExt;
 use std::collections::HashMap;
 

@@ -9,8 +9,6 @@
 //! `nondeterministic` (the record can be neither proved nor disproved); if they agree, the
 //! recorded output cannot be produced by its code and the trajectory is `hallucinated`.
 
-use std::sync::Arc;
-use tempfile::TempDir;
 use crate::normalise::{self, execute_body};
 use dasynth_agent::reference::{output_files, task_session};
 use dasynth_agent::reference_teacher::{REFERENCE, execute_text};
@@ -19,7 +17,9 @@ use dasynth_core::trajectory::Trajectory;
 use dasynth_core::verdict::{CellMismatch, ReplayClass};
 use dasynth_sandbox::{CellResult, Limits, SessionPool, Status};
 use dasynth_tasks::task::Task;
+use std::sync::Arc;
 use std::time::Duration;
+use tempfile::TempDir;
 
 /// Bytes kept of each side of a mismatch, and of its diff.
 const MISMATCH_BYTES: usize = 4096;
