@@ -28,6 +28,7 @@ pub mod inspect;
 pub mod isolate;
 mod json_depth;
 pub mod limits;
+pub mod missing;
 pub mod read;
 pub mod sniff;
 pub mod spec;

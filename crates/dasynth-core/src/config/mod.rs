@@ -65,6 +65,10 @@ pub struct CrawlOptions {
     /// Follow HTTP redirects to another host on a loopback, private or link-local address
     /// (default false: refused).
     pub allow_private_redirects: Option<bool>,
+    /// Read CSV and TSV with dasynth's own parallel reader where it can (default true); false
+    /// reads every delimited file with polars alone, should a polars upgrade ever make the two
+    /// disagree.
+    pub fast_csv: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -130,6 +134,10 @@ pub struct TrajectoryOptions {
     /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
     /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
     pub inspector: Option<String>,
+    /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
+    /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
+    /// (default 0.15).
+    pub reference_mistakes: Option<f64>,
 }
 
 /// Resolved settings: every value filled in.
@@ -165,6 +173,7 @@ pub struct TrajectorySettings {
     pub questioner: Option<String>,
     pub questions_per_table: u32,
     pub inspector: Option<String>,
+    pub reference_mistakes: f64,
 }
 
 impl Default for TrajectorySettings {
@@ -183,6 +192,7 @@ impl Default for TrajectorySettings {
             questioner: None,
             questions_per_table: 1,
             inspector: None,
+            reference_mistakes: 0.15,
         }
     }
 }
@@ -201,6 +211,7 @@ pub struct CrawlSettings {
     pub inspect_memory_bytes: u64,
     pub inspect_timeout_secs: u64,
     pub allow_private_redirects: bool,
+    pub fast_csv: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -244,6 +255,7 @@ impl Default for CrawlSettings {
             inspect_memory_bytes: 4 << 30,
             inspect_timeout_secs: 120,
             allow_private_redirects: false,
+            fast_csv: true,
         }
     }
 }
@@ -425,6 +437,7 @@ impl Settings {
                 inspect_memory_bytes: c.inspect_memory_bytes.unwrap_or(d.crawl.inspect_memory_bytes),
                 inspect_timeout_secs: c.inspect_timeout_secs.unwrap_or(d.crawl.inspect_timeout_secs),
                 allow_private_redirects: c.allow_private_redirects.unwrap_or(d.crawl.allow_private_redirects),
+                fast_csv: c.fast_csv.unwrap_or(d.crawl.fast_csv),
             },
             profile: ProfileSettings {
                 top_values: p.top_values.unwrap_or(d.profile.top_values),
@@ -454,6 +467,7 @@ impl Settings {
                 questioner: g.questioner,
                 questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
+                reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
                 Some(t) if !t.is_empty() => t.clone(),
@@ -542,6 +556,9 @@ impl Settings {
                 key: "trajectories",
                 message: "samples, max-turns and concurrency must be at least 1".into(),
             });
+        }
+        if !(0.0..=1.0).contains(&g.reference_mistakes) {
+            return Err(ConfigError::Invalid { key: "trajectories.reference-mistakes", message: "must be a share between 0 and 1".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });

@@ -40,14 +40,20 @@ pub struct Request<'a> {
     pub bearer: Option<&'a str>,
 }
 
+/// The start of every blocking HTTP client of dasynth (downloads here, the Hub upload in
+/// `dasynth-export`): TLS through rustls with ring, installed as the process's provider (the
+/// build has no other, and reqwest panics without one), and dasynth's user agent.
+pub fn client_builder() -> reqwest::blocking::ClientBuilder {
+    // Installing is idempotent: a second install fails harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder().user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
+}
+
 /// Builds the client used for every download.
 pub fn client(opts: &HttpOptions) -> Result<reqwest::blocking::Client, reqwest::Error> {
-    // TLS through rustls with ring; installing it is idempotent (a second install fails harmlessly).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::builder()
+    client_builder()
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout.min(Duration::from_secs(15)))
-        .user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
         .redirect(super::redirect::policy(opts.allow_private_redirects))
         .build()
 }
