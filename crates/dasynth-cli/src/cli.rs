@@ -35,6 +35,9 @@ pub struct GlobalArgs {
     /// Print the resolved settings (file, environment and flags merged) as TOML and exit
     #[arg(long, global = true)]
     pub show_settings: bool,
+    /// When another dasynth process is writing the same run folder, wait for it instead of failing
+    #[arg(long, global = true)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +68,16 @@ pub enum Command {
     Schemas(SchemasArgs),
     /// Check an answer against a ground truth as verify does, and say why it passes or fails
     Check(CheckArgs),
+    /// Inspect one file for the crawl, in a child process with capped memory and time
+    #[command(hide = true)]
+    InspectWorker(InspectWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectWorkerArgs {
+    /// The request file the crawl wrote
+    #[arg(value_name = "REQUEST")]
+    pub request: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! <out>/
 //!   dasynth.toml                 resolved configuration of this run
 //!   .dasynth.lock                held by the one process writing the folder
+//!   .dasynth-shard-I-of-N.lock   held by the one process working on shard I/N
 //!   catalog.parquet              crawl: crawled tables (one row per table)
 //!   tables/<sha256>.<ext>        crawl: the crawled bytes, decompressed, content-addressed
 //!   profiles/<table-id>.json     profile: one document per table
@@ -111,6 +112,10 @@ impl RunDir {
     /// The advisory lock file held by the one process writing this folder.
     pub fn lock(&self) -> PathBuf {
         self.root.join(".dasynth.lock")
+    }
+    /// The advisory lock file held by the one process working on one shard of this folder.
+    pub fn shard_lock(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.root.join(format!(".dasynth-{}.lock", shard.file_stem()))
     }
     pub fn catalog(&self) -> PathBuf {
         self.root.join("catalog.parquet")

@@ -54,7 +54,7 @@ pub fn read_table(t: TableRef<'_>, scratch: &Path) -> Result<DataFrame, ReadErro
         }
         TableFormat::Xlsx | TableFormat::Xls => {
             let sheet = t.member.ok_or_else(|| ReadError::invalid(t.path, "no sheet named"))?;
-            crate::excel::read_sheet(t.path, sheet, t.options.skip_rows).map(|s| s.frame)
+            crate::excel::read_sheet(t.path, sheet).map(|s| s.frame)
         }
         TableFormat::Sqlite => {
             let table = t.member.ok_or_else(|| ReadError::invalid(t.path, "no table named"))?;
@@ -346,6 +346,10 @@ fn first_record_in(buf: &[u8], o: &ReadOptions) -> Vec<String> {
 fn read_json(path: &Path, format: JsonFormat) -> Result<DataFrame, ReadError> {
     if let Some(offset) = sniff::first_invalid_utf8(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })? {
         return Err(ReadError::invalid(path, format!("invalid UTF-8 at byte {offset}; JSON must be UTF-8")));
+    }
+    let limit = crate::limits::MAX_JSON_DEPTH;
+    if let Some(offset) = crate::json_depth::too_deep(path, limit).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })? {
+        return Err(ReadError::invalid(path, format!("JSON nested more than {limit} levels deep at byte {offset}; not a table")));
     }
     let f = open(path)?;
     let what = if matches!(format, JsonFormat::Json) { "JSON" } else { "JSON Lines" };

@@ -2,8 +2,11 @@
 
 use crate::ExitStatus;
 use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
 
-pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
+pub fn generate(mut s: Settings, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
     if s.sources.is_empty() {
         let demo = dasynth_sources::demo_sources()?;
         crate::printer::note(format!("no sources configured: using the demo tables ({})", demo.display()));

@@ -5,6 +5,7 @@ mod crawl;
 mod export;
 mod fake_llm;
 mod generate;
+mod inspect_worker;
 mod profile;
 mod push;
 mod sandbox;
@@ -24,20 +25,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         crate::printer::out(&settings()?.to_toml())?;
         return Ok(ExitStatus::Success);
     }
+    let wait = cli.global.wait;
     match cli.command {
-        Some(Command::Crawl(_)) => crawl::crawl(&settings()?),
-        Some(Command::Profile(_)) => profile::profile(&settings()?),
-        Some(Command::Generate(_)) => generate::generate(settings()?),
+        Some(Command::Crawl(_)) => crawl::run(&settings()?, wait),
+        Some(Command::Profile(_)) => profile::run(&settings()?, wait),
+        Some(Command::Generate(_)) => generate::generate(settings()?, wait),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Schemas(args)) => schemas::run(args),
-        Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions),
+        Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions, wait),
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
-        Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
-        Some(Command::Verify(ref args)) => verify::run(&settings()?, args.shard.as_deref()),
+        Some(Command::Trajectories(_)) => trajectories::run(&settings()?, wait),
+        Some(Command::Verify(ref args)) => verify::run(&settings()?, args.shard.as_deref(), wait),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
-        Some(Command::Export(_)) => export::export(&settings()?),
+        Some(Command::Export(_)) => export::run(&settings()?, wait),
         Some(Command::Push(ref args)) => push::push(&settings()?, args),
         Some(Command::Check(args)) => check::run(args),
+        Some(Command::InspectWorker(args)) => inspect_worker::run(&args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }

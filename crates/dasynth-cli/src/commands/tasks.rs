@@ -5,8 +5,10 @@ use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
 
-pub fn run(s: &Settings, check_solutions: bool) -> anyhow::Result<ExitStatus> {
+pub fn run(s: &Settings, check_solutions: bool, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
     let status = tasks(s)?;
     if check_solutions {
         let checked = solutions(s)?;
@@ -15,7 +17,7 @@ pub fn run(s: &Settings, check_solutions: bool) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// Builds the tasks of the settings' run folder; shared with `generate`.
+/// Builds the tasks of the settings' run folder; shared with `generate`, which holds the lock.
 pub fn tasks(s: &Settings) -> anyhow::Result<ExitStatus> {
     let run = RunDir::new(&s.out);
     let outcome = dasynth_tasks::build_tasks(&run, &s.tasks, &Progress::new())?;

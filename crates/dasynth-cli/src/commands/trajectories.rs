@@ -4,8 +4,15 @@ use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
 
-/// Writes trajectories for the run folder's tasks; shared with `generate`.
+/// `dasynth trajectories`: holds the run folder's lock while it writes.
+pub fn run(s: &Settings, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
+    trajectories(s)
+}
+
+/// Writes trajectories for the run folder's tasks; shared with `generate`, which holds the lock.
 pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
     let outcome = dasynth_agent::trajectories::run_stage(s, &Progress::new())?;
     if let Some(q) = outcome.questions.as_ref().filter(|q| !q.reused) {

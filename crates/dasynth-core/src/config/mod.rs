@@ -54,6 +54,17 @@ pub struct CrawlOptions {
     pub http_retries: Option<u32>,
     /// Largest number of columns a table may have (default 20000).
     pub max_columns: Option<u64>,
+    /// Largest spreadsheet sheet or SQLite table or view, in cells (rows × columns; default
+    /// 20 million); checked before the table is read into memory.
+    pub max_cells: Option<u64>,
+    /// Memory cap, in bytes, of the child process that inspects each workbook, database, JSON,
+    /// Parquet or Arrow file (default 4 GiB).
+    pub inspect_memory_bytes: Option<u64>,
+    /// Time limit, in seconds, for inspecting one file (default 120).
+    pub inspect_timeout_secs: Option<u64>,
+    /// Follow HTTP redirects to another host on a loopback, private or link-local address
+    /// (default false: refused).
+    pub allow_private_redirects: Option<bool>,
     /// Read CSV and TSV with dasynth's own parallel reader where it can (default true); false
     /// reads every delimited file with polars alone, should a polars upgrade ever make the two
     /// disagree.
@@ -196,6 +207,10 @@ pub struct CrawlSettings {
     pub http_timeout_secs: u64,
     pub http_retries: u32,
     pub max_columns: u64,
+    pub max_cells: u64,
+    pub inspect_memory_bytes: u64,
+    pub inspect_timeout_secs: u64,
+    pub allow_private_redirects: bool,
     pub fast_csv: bool,
 }
 
@@ -236,6 +251,10 @@ impl Default for CrawlSettings {
             http_timeout_secs: 60,
             http_retries: 3,
             max_columns: 20_000,
+            max_cells: 20_000_000,
+            inspect_memory_bytes: 4 << 30,
+            inspect_timeout_secs: 120,
+            allow_private_redirects: false,
             fast_csv: true,
         }
     }
@@ -414,6 +433,10 @@ impl Settings {
                 http_timeout_secs: c.http_timeout_secs.unwrap_or(d.crawl.http_timeout_secs),
                 http_retries: c.http_retries.unwrap_or(d.crawl.http_retries),
                 max_columns: c.max_columns.unwrap_or(d.crawl.max_columns),
+                max_cells: c.max_cells.unwrap_or(d.crawl.max_cells),
+                inspect_memory_bytes: c.inspect_memory_bytes.unwrap_or(d.crawl.inspect_memory_bytes),
+                inspect_timeout_secs: c.inspect_timeout_secs.unwrap_or(d.crawl.inspect_timeout_secs),
+                allow_private_redirects: c.allow_private_redirects.unwrap_or(d.crawl.allow_private_redirects),
                 fast_csv: c.fast_csv.unwrap_or(d.crawl.fast_csv),
             },
             profile: ProfileSettings {
@@ -539,6 +562,18 @@ impl Settings {
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });
+        }
+        if self.crawl.inspect_timeout_secs == 0 {
+            return Err(ConfigError::Invalid { key: "crawl.inspect-timeout-secs", message: "must be at least 1".into() });
+        }
+        if self.crawl.inspect_memory_bytes < 64 << 20 {
+            return Err(ConfigError::Invalid {
+                key: "crawl.inspect-memory-bytes",
+                message: format!("{} is below the 64 MiB a reader needs to start", self.crawl.inspect_memory_bytes),
+            });
+        }
+        if self.crawl.max_cells == 0 || self.crawl.max_columns == 0 {
+            return Err(ConfigError::Invalid { key: "crawl.max-cells", message: "max-cells and max-columns must be at least 1".into() });
         }
         Ok(())
     }
