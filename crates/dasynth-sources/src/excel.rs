@@ -43,9 +43,12 @@ pub fn read_sheet(path: &Path, sheet: &str) -> Result<Sheet, ReadError> {
     sheet_frame(path, sheet, &range)
 }
 
+/// A sheet's name and the sheet, or why it could not be read.
+pub type NamedSheet = (String, Result<Sheet, ReadError>);
+
 /// Every sheet of a workbook (opened once), in workbook order; a sheet whose cells span or
 /// number more than `max_cells` fails on its own, before it is laid out in memory.
-pub fn read_workbook(path: &Path, max_cells: u64) -> Result<Vec<(String, Result<Sheet, ReadError>)>, ReadError> {
+pub fn read_workbook(path: &Path, max_cells: u64) -> Result<Vec<NamedSheet>, ReadError> {
     let mut wb = open(path)?;
     let names = wb.sheet_names().to_vec();
     Ok(names

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 #[test]
 #[ignore = "the child process of the isolation tests"]
 fn inspect_worker() {
-    if let Some(request) = std::env::args().last().filter(|a| a.ends_with("request.json")) {
+    if let Some(request) = std::env::args().next_back().filter(|a| a.ends_with("request.json")) {
         dasynth_sources::isolate::serve(Path::new(&request)).expect("serve the request");
     }
 }

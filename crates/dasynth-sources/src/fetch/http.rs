@@ -78,7 +78,7 @@ fn retry_after(resp: &reqwest::blocking::Response) -> Option<Duration> {
 }
 
 enum Attempt {
-    Done(Input),
+    Done(Box<Input>),
     NotModified,
     Retry(String, Option<Duration>),
     Fail(String),
@@ -101,7 +101,7 @@ pub fn fetch(client: &reqwest::blocking::Client, url: &str, cache: &Path, opts: 
         let target = Target { cache, body_path: &body_path, meta_path: &meta_path, previous: previous.as_ref(), name: &name };
         match try_once(client, url, &target, opts) {
             Attempt::Done(input) => {
-                out.inputs.push(input);
+                out.inputs.push(*input);
                 return out;
             }
             Attempt::NotModified => {
@@ -344,14 +344,14 @@ fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, 
     if let Err(e) = dasynth_core::atomic::write_json_atomic(meta_path, &v) {
         tracing::warn!(url, error = %e, "cannot remember HTTP validators");
     }
-    Attempt::Done(Input {
+    Attempt::Done(Box::new(Input {
         uri: url.to_string(),
         local: body_path.to_path_buf(),
         name: name.to_string(),
         fingerprint: format!("sha256={sha256}"),
         in_folder: false,
         final_uri: Some(final_url),
-    })
+    }))
 }
 
 /// The deepest cause of an error, which names what actually went wrong (refused, reset, DNS).
