@@ -112,6 +112,17 @@ pub struct TrajectoryOptions {
     /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
     /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
     pub inspector: Option<String>,
+    /// Suspend the sandbox session of a trajectory that waits on its teacher: its memory leaves
+    /// resident memory, compressed, until its next cell (default true).
+    pub suspend: Option<bool>,
+    /// How long a trajectory waits on its teacher before its session is suspended, in
+    /// milliseconds (default 50).
+    pub suspend_after_ms: Option<u64>,
+    /// Bytes of memory the run may use: new trajectories start only while the process's own
+    /// (anonymous) resident memory is below this, and suspended sessions stay in memory up to a
+    /// quarter of it, spilling to `cache/sessions/` past that (default: half the machine's
+    /// memory).
+    pub memory_budget: Option<u64>,
 }
 
 /// Resolved settings: every value filled in.
@@ -143,6 +154,10 @@ pub struct TrajectorySettings {
     pub questioner: Option<String>,
     pub questions_per_table: u32,
     pub inspector: Option<String>,
+    pub suspend: bool,
+    pub suspend_after_ms: u64,
+    /// None: half the machine's memory, found when the stage runs.
+    pub memory_budget: Option<u64>,
 }
 
 impl Default for TrajectorySettings {
@@ -161,6 +176,9 @@ impl Default for TrajectorySettings {
             questioner: None,
             questions_per_table: 1,
             inspector: None,
+            suspend: true,
+            suspend_after_ms: 50,
+            memory_budget: None,
         }
     }
 }
@@ -413,6 +431,9 @@ impl Settings {
                 questioner: g.questioner,
                 questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
+                suspend: g.suspend.unwrap_or(d.trajectories.suspend),
+                suspend_after_ms: g.suspend_after_ms.unwrap_or(d.trajectories.suspend_after_ms),
+                memory_budget: g.memory_budget,
             },
             teachers: match &options.teacher {
                 Some(t) if !t.is_empty() => t.clone(),
@@ -491,6 +512,9 @@ impl Settings {
                 key: "trajectories",
                 message: "samples, max-turns and concurrency must be at least 1".into(),
             });
+        }
+        if g.memory_budget == Some(0) {
+            return Err(ConfigError::Invalid { key: "trajectories.memory-budget", message: "must be above 0 bytes".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });
