@@ -146,7 +146,7 @@ impl Fs<'_> {
         let errno = call(self)?;
         if errno == 0 {
             let size = self.fstat(fd).map_or(bound, |st| st.size);
-            self.ledger.set_size(key, size, false);
+            self.ledger.set_size(key, before.size, size, false);
         }
         Ok(errno)
     }
@@ -188,7 +188,7 @@ pub(crate) fn fd_filestat_set_size(mut caller: Call<'_>, fd: i32, size: i64) -> 
         }
         let errno = in_tokio(p1::fd_filestat_set_size(fs.wasi, &mut fs.mem, fd, size))?;
         if errno == 0 {
-            fs.ledger.set_size(key, size as u64, false);
+            fs.ledger.set_size(key, before.size, size as u64, false);
         }
         Ok(errno)
     })
@@ -232,7 +232,7 @@ pub(crate) fn path_open(
                 let key = (st.dev, st.ino);
                 fs.ledger.opened(fd, Held::File(key));
                 if creating || oflags & OFLAGS_TRUNC != 0 {
-                    fs.ledger.set_size(key, st.size, creating);
+                    fs.ledger.set_size(key, st.size, st.size, creating);
                 }
             }
             None => {}

@@ -6,7 +6,8 @@
 //! like a cell that ran to the end. The session prelude (see `session::prelude`) registers
 //! `sys.monitoring` callbacks that send [`EXIT`] with the code when a `SystemExit` whose code
 //! is an integer outside 0..=255 is raised (or re-raised), and [`EXIT_HANDLED`] when a
-//! `SystemExit` is caught; the host reads the last word after the turn.
+//! `SystemExit` is caught by the cell's code (the guest's own turn code, file `<reactor>`, catches
+//! every one to end the turn); the host reads the last word after the turn.
 
 use wasmtime::{Caller, Extern};
 
@@ -60,7 +61,8 @@ def _dasynth_watch_exits():
             if isinstance(c, int) and not 0 <= c <= 255:
                 tell(b"dasynth-exit %d" % max(min(int(c), 2**31 - 1), -2**31))
     def handled(code, offset, exc):
-        if isinstance(exc, SystemExit):
+        # The reactor's own turn code catches every SystemExit to end the turn: not a catch.
+        if isinstance(exc, SystemExit) and code.co_filename != "<reactor>":
             tell(b"dasynth-exit-handled")
     m.register_callback(tool, m.events.RAISE, raised)
     m.register_callback(tool, m.events.RERAISE, raised)

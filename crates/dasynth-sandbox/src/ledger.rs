@@ -146,10 +146,10 @@ impl Ledger {
         if after.counted() > rec.counted() && total > self.caps.bytes { Err(Over::Bytes) } else { Ok(()) }
     }
 
-    /// Records that file `key` is now `size` bytes (first seen: counted from this size on,
-    /// unless `created`).
-    pub(crate) fn set_size(&mut self, key: FileKey, size: u64, created: bool) {
-        let rec = self.files.entry(key).or_insert(FileRec { size, base: if created { 0 } else { size } });
+    /// Records that file `key`, `before` bytes until now, is `size` bytes (first seen: counted
+    /// from `before` on, or from 0 if `created`).
+    pub(crate) fn set_size(&mut self, key: FileKey, before: u64, size: u64, created: bool) {
+        let rec = self.files.entry(key).or_insert(FileRec { size: before, base: if created { 0 } else { before } });
         let before = rec.counted();
         rec.size = size;
         let after = rec.counted();
@@ -245,7 +245,7 @@ mod tests {
         let k = (1, 7);
         l.entry_made();
         l.opened(3, Held::File(k));
-        l.set_size(k, 80, true);
+        l.set_size(k, 0, 80, true);
         assert_eq!(l.bytes(), 80);
         assert_eq!(l.check_size(k, 80, 101), Err(Over::Bytes));
         // Unlinked while open: the bytes stay.
@@ -261,14 +261,14 @@ mod tests {
         let mut l = ledger();
         let k = (1, 9);
         assert_eq!(l.check_size(k, 1000, 1050), Ok(()));
-        l.set_size(k, 1050, false);
+        l.set_size(k, 1000, 1050, false);
         assert_eq!(l.bytes(), 50);
         assert_eq!(l.check_size(k, 1050, 1200), Err(Over::Bytes));
-        l.set_size(k, 0, false);
+        l.set_size(k, 1050, 0, false);
         assert_eq!(l.bytes(), 0);
         // A shrink always fits, even past the cap.
         let big = (1, 10);
-        l.set_size(big, 500, true);
+        l.set_size(big, 0, 500, true);
         assert_eq!(l.check_size(big, 500, 400), Ok(()));
     }
 

@@ -322,11 +322,38 @@ impl Vault {
 mod tests {
     use super::*;
 
+    /// A fresh page-aligned anonymous buffer: its untouched pages are not present.
+    struct Pages {
+        ptr: *mut u8,
+        layout: std::alloc::Layout,
+    }
+
+    impl Pages {
+        fn new(n: usize) -> Pages {
+            let layout = std::alloc::Layout::from_size_align(n * page_size(), page_size()).expect("layout");
+            // SAFETY: the layout has a non-zero size.
+            let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+            assert!(!ptr.is_null());
+            Pages { ptr, layout }
+        }
+        fn bytes(&mut self) -> &mut [u8] {
+            // SAFETY: `ptr` holds `layout.size()` zeroed bytes owned by this value.
+            unsafe { std::slice::from_raw_parts_mut(self.ptr, self.layout.size()) }
+        }
+    }
+
+    impl Drop for Pages {
+        fn drop(&mut self) {
+            // SAFETY: allocated in `new` with this layout.
+            unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+        }
+    }
+
     #[test]
     fn an_image_round_trips_and_spills_past_the_budget() {
         let page = page_size();
-        // A fresh anonymous buffer: untouched pages are not present, so only written ones count.
-        let mut mem = vec![0u8; page * 64];
+        let mut buffer = Pages::new(64);
+        let mem = buffer.bytes();
         for (i, b) in mem.iter_mut().enumerate().step_by(page * 3) {
             *b = (i / page) as u8 + 1;
         }
@@ -336,22 +363,22 @@ mod tests {
             pristine[i * page] = (i + 1) as u8;
         }
         pristine[5] = 9;
-        let image = Image::capture(&mem, &pristine).expect("capture");
+        let image = Image::capture(mem, &pristine).expect("capture");
         assert!((11..=22).contains(&image.pages), "{} pages", image.pages);
         let mut back = pristine.clone();
         back.resize(page * 64, 0);
         image.restore(&mut back, &pristine).expect("restore");
-        assert_eq!(back, mem);
+        assert_eq!(back, *mem);
 
         let dir = tempfile::tempdir().expect("tmp");
         let vault = Vault::new(0, dir.path().join("spill"));
-        let stored = vault.put(Image::capture(&mem, &[]).expect("capture")).expect("spill");
+        let stored = vault.put(Image::capture(mem, &[]).expect("capture")).expect("spill");
         assert!(matches!(stored, Stored::Spilled { .. }));
         assert_eq!((vault.stats().suspended, vault.stats().spilled), (1, 1));
         let image = vault.take(stored).expect("take");
         let mut back = vec![0u8; page * 64];
         image.restore(&mut back, &[]).expect("restore");
-        assert_eq!(back, mem);
+        assert_eq!(back, *mem);
         assert_eq!(vault.stats().suspended, 0);
         assert_eq!(std::fs::read_dir(dir.path().join("spill")).map(|d| d.count()).unwrap_or(0), 0);
     }
