@@ -186,6 +186,8 @@ pub struct AsyncRun {
     pub idle: Option<crate::llm_teacher::Idle>,
     /// Bytes of anonymous resident memory under which new trajectories start.
     pub memory_budget: u64,
+    /// Share of reference trajectories with a mistake and its fix.
+    pub reference_mistakes: f64,
 }
 
 /// Live counters the producer, the trajectories and the progress line share.
@@ -302,7 +304,11 @@ pub fn run_jobs(
                             Teacher::Reference => {
                                 let (pool, run, tasks, limits) = (r.pool.clone(), r.run.clone(), r.tasks.clone(), r.limits.clone());
                                 let (ti, sample) = (job.task, job.sample);
-                                let loop_limits = LoopLimits { max_turns: limits.max_turns, execute_bytes: limits.execute_bytes };
+                                let loop_limits = LoopLimits {
+                                    max_turns: limits.max_turns,
+                                    execute_bytes: limits.execute_bytes,
+                                    mistakes: r.reference_mistakes,
+                                };
                                 match tokio::task::spawn_blocking(move || reference_trajectory(&pool, &run, &tasks[ti], sample, &loop_limits)).await {
                                     Ok(t) => Outcome::Done(Box::new(t)),
                                     Err(e) => Outcome::Transient(format!("reference worker failed: {e}")),
@@ -418,7 +424,7 @@ pub enum TrajectoriesError {
     Teacher {
         teacher: String,
         #[source]
-        source: dasynth_llm::LlmError,
+        source: Box<dasynth_llm::LlmError>,
     },
     #[error(transparent)]
     Sandbox(#[from] dasynth_sandbox::SandboxError),
@@ -448,6 +454,8 @@ pub struct TrajectoriesOutcome {
 #[derive(Debug)]
 pub struct QuestionsOutcome {
     pub questioner: String,
+    /// The tasks came from an earlier run's `questions.parquet`; nothing was asked.
+    pub reused: bool,
     pub tasks: usize,
     pub saved: Option<std::path::PathBuf>,
     pub errors: Vec<String>,
@@ -465,7 +473,7 @@ fn teachers(s: &dasynth_core::config::Settings, run: &RunDir) -> Result<TeacherS
             out.push((t.label(), Teacher::Reference));
             continue;
         }
-        let err = |source| TrajectoriesError::Teacher { teacher: t.label(), source };
+        let err = |source| TrajectoriesError::Teacher { teacher: t.label(), source: Box::new(source) };
         let shared = match &cache {
             Some(c) => dasynth_llm::ResponseCache::clone(c),
             None => {
@@ -502,7 +510,10 @@ fn questions(
     if path.exists() {
         let tasks: Vec<Task> = dasynth_parquet::read_rows(&path)?;
         let n = tasks.len();
-        return Ok((tasks, QuestionsOutcome { questioner: name.to_string(), tasks: n, saved: Some(path), errors: Vec::new() }));
+        return Ok((
+            tasks,
+            QuestionsOutcome { questioner: name.to_string(), reused: true, tasks: n, saved: Some(path), errors: Vec::new() },
+        ));
     }
     let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
     let mut tables = Vec::new();
@@ -531,7 +542,7 @@ fn questions(
     } else {
         None
     };
-    let outcome = QuestionsOutcome { questioner: name.to_string(), tasks: tasks.len(), saved, errors };
+    let outcome = QuestionsOutcome { questioner: name.to_string(), reused: false, tasks: tasks.len(), saved, errors };
     Ok((tasks, outcome))
 }
 
@@ -599,6 +610,7 @@ pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) ->
                 after: std::time::Duration::from_millis(g.suspend_after_ms),
             }),
             memory_budget,
+            reference_mistakes: g.reference_mistakes,
         };
         reporter.start("trajectories", jobs.len() as u64);
         let stopped = run_jobs(async_run, jobs, &mut store, &mut stats, reporter).map_err(|source| TrajectoriesError::Io {

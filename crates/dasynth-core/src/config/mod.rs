@@ -2,9 +2,13 @@
 //! rejected), then environment variables ([`crate::env`]), then command-line flags, resolved
 //! into one [`Settings`] value that the stages read.
 
+mod export;
 mod teacher;
+mod verify;
 
+pub use export::{ExecuteRole, ExportFormat, ExportOptions, ExportSettings, PushOptions, PushSettings, SplitFractions, valid_repo_id};
 pub use teacher::{TeacherConfig, TeacherKind};
+pub use verify::{VerifyOptions, VerifySettings};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,9 @@ pub struct Options {
     pub generate: Option<TrajectoryOptions>,
     /// Teacher models; the trajectory stage uses the offline reference teacher when none is given.
     pub teacher: Option<Vec<TeacherConfig>>,
+    pub export: Option<ExportOptions>,
+    pub push: Option<PushOptions>,
+    pub verify: Option<VerifyOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -123,6 +130,10 @@ pub struct TrajectoryOptions {
     /// quarter of it, spilling to `cache/sessions/` past that (default: half the machine's
     /// memory).
     pub memory_budget: Option<u64>,
+    /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
+    /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
+    /// (default 0.15).
+    pub reference_mistakes: Option<f64>,
 }
 
 /// Resolved settings: every value filled in.
@@ -136,6 +147,10 @@ pub struct Settings {
     pub tasks: TaskSettings,
     pub trajectories: TrajectorySettings,
     pub teachers: Vec<TeacherConfig>,
+    pub export: ExportSettings,
+    pub push: PushSettings,
+    #[serde(default)]
+    pub verify: VerifySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -158,6 +173,7 @@ pub struct TrajectorySettings {
     pub suspend_after_ms: u64,
     /// None: half the machine's memory, found when the stage runs.
     pub memory_budget: Option<u64>,
+    pub reference_mistakes: f64,
 }
 
 impl Default for TrajectorySettings {
@@ -179,6 +195,7 @@ impl Default for TrajectorySettings {
             suspend: true,
             suspend_after_ms: 50,
             memory_budget: None,
+            reference_mistakes: 0.15,
         }
     }
 }
@@ -252,6 +269,9 @@ impl Default for Settings {
             tasks: TaskSettings::default(),
             trajectories: TrajectorySettings::default(),
             teachers: vec![TeacherConfig::reference()],
+            export: ExportSettings::default(),
+            push: PushSettings::default(),
+            verify: VerifySettings::default(),
         }
     }
 }
@@ -333,6 +353,10 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     /// Task flags (`--per-table`, `--seed`, ...), the same keys as `[tasks]`.
     pub tasks: TaskOptions,
+    /// Export flags (`--formats`), the same keys as `[export]`.
+    pub export: ExportOptions,
+    /// Push flags (`--repo`, `--private`, `--revision`), the same keys as `[push]`.
+    pub push: PushOptions,
 }
 
 impl Overrides {
@@ -434,11 +458,15 @@ impl Settings {
                 suspend: g.suspend.unwrap_or(d.trajectories.suspend),
                 suspend_after_ms: g.suspend_after_ms.unwrap_or(d.trajectories.suspend_after_ms),
                 memory_budget: g.memory_budget,
+                reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
                 Some(t) if !t.is_empty() => t.clone(),
                 _ => d.teachers,
             },
+            export: d.export,
+            push: d.push,
+            verify: VerifySettings::resolve(&options.verify.clone().unwrap_or_default()),
         };
         if let Some(v) = env(crate::env::DASYNTH_OUT) {
             s.out = PathBuf::from(v);
@@ -460,6 +488,8 @@ impl Settings {
             })?;
         }
         flags.apply(&mut s);
+        s.export = ExportSettings::resolve(options.export.as_ref(), &flags.export, s.trajectories.max_turns)?;
+        s.push = PushSettings::resolve(options.push.as_ref(), &flags.push)?;
         s.validate()?;
         Ok(s)
     }
@@ -493,9 +523,14 @@ impl Settings {
                 });
             }
         }
-        for (key, name) in
-            [("trajectories.questioner", &self.trajectories.questioner), ("trajectories.inspector", &self.trajectories.inspector)]
-        {
+        if let Some((key, message)) = self.verify.invalid() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        for (key, name) in [
+            ("trajectories.questioner", &self.trajectories.questioner),
+            ("trajectories.inspector", &self.trajectories.inspector),
+            ("verify.judge", &self.verify.judge),
+        ] {
             if let Some(n) = name
                 && !self.teachers.iter().any(|t| &t.label() == n && !t.is_reference())
             {
@@ -515,6 +550,9 @@ impl Settings {
         }
         if g.memory_budget == Some(0) {
             return Err(ConfigError::Invalid { key: "trajectories.memory-budget", message: "must be above 0 bytes".into() });
+        }
+        if !(0.0..=1.0).contains(&g.reference_mistakes) {
+            return Err(ConfigError::Invalid { key: "trajectories.reference-mistakes", message: "must be a share between 0 and 1".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });
