@@ -129,7 +129,7 @@ def table(results: list[dict]) -> str:
         bound = r.get("bound_per_second")
         lines.append(
             f"| {r['name']} | {r['in_flight']} ({s['in_flight_peak']}) | {r['written']} | {r['per_second']:.1f} | "
-            f"{'' if bound is None else f'{bound:.1f}'} | {'' if bound is None else f'{r['share_of_bound']:.0%}'} | "
+            f"{'' if bound is None else format(bound, '.1f')} | {'' if bound is None else format(r['share_of_bound'], '.0%')} | "
             f"{s['memory_peak_bytes'] / 2**20:.0f} | {r['mib_per_trajectory']:.2f} | "
             f"{s['resume_ms_p50']:.2f} / {s['resume_ms_p99']:.2f} / {s['resume_ms_max']:.1f} | {s['suspends']} | {s['spilled_peak']} | "
             f"{r['user_s']:.0f} / {r['sys_s']:.0f} |"
