@@ -134,6 +134,17 @@ pub struct TrajectoryOptions {
     /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
     /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
     pub inspector: Option<String>,
+    /// Suspend the sandbox session of a trajectory that waits on its teacher: its memory leaves
+    /// resident memory, compressed, until its next cell (default true).
+    pub suspend: Option<bool>,
+    /// How long a trajectory waits on its teacher before its session is suspended, in
+    /// milliseconds (default 1000: shorter waits cost more to suspend and resume than they save).
+    pub suspend_after_ms: Option<u64>,
+    /// Bytes of memory the run may use: new trajectories start only while the process's own
+    /// (anonymous) resident memory is below this, and suspended sessions stay in memory up to a
+    /// quarter of it, spilling to `cache/sessions/` past that (default: half the machine's
+    /// memory).
+    pub memory_budget: Option<u64>,
     /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
     /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
     /// (default 0.15).
@@ -173,6 +184,10 @@ pub struct TrajectorySettings {
     pub questioner: Option<String>,
     pub questions_per_table: u32,
     pub inspector: Option<String>,
+    pub suspend: bool,
+    pub suspend_after_ms: u64,
+    /// None: half the machine's memory, found when the stage runs.
+    pub memory_budget: Option<u64>,
     pub reference_mistakes: f64,
 }
 
@@ -192,6 +207,9 @@ impl Default for TrajectorySettings {
             questioner: None,
             questions_per_table: 1,
             inspector: None,
+            suspend: true,
+            suspend_after_ms: 1000,
+            memory_budget: None,
             reference_mistakes: 0.15,
         }
     }
@@ -467,6 +485,9 @@ impl Settings {
                 questioner: g.questioner,
                 questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
+                suspend: g.suspend.unwrap_or(d.trajectories.suspend),
+                suspend_after_ms: g.suspend_after_ms.unwrap_or(d.trajectories.suspend_after_ms),
+                memory_budget: g.memory_budget,
                 reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
@@ -556,6 +577,9 @@ impl Settings {
                 key: "trajectories",
                 message: "samples, max-turns and concurrency must be at least 1".into(),
             });
+        }
+        if g.memory_budget == Some(0) {
+            return Err(ConfigError::Invalid { key: "trajectories.memory-budget", message: "must be above 0 bytes".into() });
         }
         if !(0.0..=1.0).contains(&g.reference_mistakes) {
             return Err(ConfigError::Invalid { key: "trajectories.reference-mistakes", message: "must be a share between 0 and 1".into() });
