@@ -19,6 +19,7 @@ pub fn overrides(command: Option<&Command>) -> Overrides {
         Some(Command::Generate(a)) => Overrides { out: a.out.clone(), sources: a.sources.clone(), ..Default::default() },
         Some(Command::Profile(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Trajectories(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Report(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Tasks(a)) => Overrides { out: a.dir.clone(), tasks: task_options(&a.flags), ..Default::default() },
         _ => Overrides::default(),
     }

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod layout;
 pub mod machine;
 pub mod profile;
+pub mod report;
 pub mod reporter;
 pub mod rng;
 pub mod schemas;

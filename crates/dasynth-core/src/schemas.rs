@@ -15,6 +15,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("verdict.schema.json", render::<crate::verdict::Verdict>()),
         ("verify-stats.schema.json", render::<crate::verdict::VerifyStats>()),
         ("pass-rate.schema.json", render::<crate::verdict::PassRate>()),
+        ("report.schema.json", render::<crate::report::Report>()),
     ]
 }
 

@@ -4,6 +4,7 @@ mod crawl;
 mod fake_llm;
 mod generate;
 mod profile;
+mod report;
 mod sandbox;
 mod schemas;
 mod tasks;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions),
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
         Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
+        Some(Command::Report(ref args)) => report::report(&settings()?, args.open),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
