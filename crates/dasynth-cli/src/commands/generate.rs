@@ -13,7 +13,9 @@ pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
     let profile = super::profile::profile(&s)?;
     let tasks = super::tasks::tasks(&s)?;
     let trajectories = super::trajectories::trajectories(&s)?;
+    let verify = super::verify::verify(&s, None)?;
+    let export = super::export::export(&s)?;
     let report = super::report::report(&s, false)?;
-    let all_ok = [crawl, profile, tasks, trajectories, report].iter().all(|s| *s == ExitStatus::Success);
+    let all_ok = [crawl, profile, tasks, trajectories, verify, export, report].iter().all(|s| *s == ExitStatus::Success);
     Ok(if all_ok { ExitStatus::Success } else { ExitStatus::Problems })
 }
