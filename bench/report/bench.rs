@@ -36,7 +36,8 @@ fn main() {
     let t = Instant::now();
     let planted = support::synth::write(&run, n);
     let synth_s = t.elapsed().as_secs_f64();
-    let jsonl_bytes: u64 = std::fs::read_dir(run.trajectories_dir()).expect("trajectories").flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+    let jsonl_bytes: u64 =
+        std::fs::read_dir(run.trajectories_dir()).expect("trajectories").flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
 
     let mut render_s = Vec::new();
     let mut report = None;

@@ -398,6 +398,7 @@ function renderVerdict(v) {
   const judge = v.judge ? ["usefulness", "richness", "soundness", "interpretability", "readability"].map(k => k + " " + v.judge[k]).join(", ") + " (" + v.judge.judge + ")" : "";
   box.append(kv([
     ["replay", v.replay + " — " + v.cells_matched + " of " + v.cells + " cells matched"],
+    ["replay detail", v.replay_detail || ""],
     ["answer", v.answer_passed === null ? "not checked" : (v.answer_passed ? "passed" : "failed")],
     ["answer detail", v.answer_detail],
     ["extracted answer", v.extracted_answer],

@@ -62,12 +62,7 @@ impl GroupAcc {
             trajectories: self.trajectories,
             verdicts: self.verdicts,
             accepted: self.accepted,
-            reasons: Reason::ALL
-                .iter()
-                .zip(self.reasons)
-                .filter(|(_, n)| *n > 0)
-                .map(|(r, n)| (r.name().to_string(), n))
-                .collect(),
+            reasons: Reason::ALL.iter().zip(self.reasons).filter(|(_, n)| *n > 0).map(|(r, n)| (r.name().to_string(), n)).collect(),
             replay: REPLAY.iter().zip(self.replay).filter(|(_, n)| *n > 0).map(|(r, n)| (r.name().to_string(), n)).collect(),
             answers_checked: self.answers_checked,
             answers_passed: self.answers_passed,
@@ -98,7 +93,8 @@ impl GroupAcc {
 }
 
 /// The pairs weak spots also look at: a teacher can fail on one family or format only.
-const PAIRS: [(Dim, Dim); 4] = [(Dim::Teacher, Dim::Family), (Dim::Teacher, Dim::Format), (Dim::Teacher, Dim::Template), (Dim::Family, Dim::Format)];
+const PAIRS: [(Dim, Dim); 4] =
+    [(Dim::Teacher, Dim::Family), (Dim::Teacher, Dim::Format), (Dim::Teacher, Dim::Template), (Dim::Family, Dim::Format)];
 
 /// Smallest group a weak spot is reported for.
 const MIN_GROUP: u64 = 5;
@@ -143,7 +139,8 @@ impl Groups {
         Dim::ALL
             .iter()
             .map(|&dim| {
-                let mut groups: Vec<GroupFigures> = self.by_dim[dim.index()].iter().map(|(&v, acc)| acc.figures(dicts.value(dim, v))).collect();
+                let mut groups: Vec<GroupFigures> =
+                    self.by_dim[dim.index()].iter().map(|(&v, acc)| acc.figures(dicts.value(dim, v))).collect();
                 groups.sort_by(|a, b| b.trajectories.cmp(&a.trajectories).then_with(|| a.value.cmp(&b.value)));
                 Breakdown { dimension: dim.name().to_string(), groups }
             })

@@ -114,7 +114,13 @@ pub(crate) fn histogram(d: &Distribution, x_title: &str) -> String {
             w = (bw - 2.0).max(1.0),
         );
         if b.count > 0 && bw >= 22.0 {
-            let _ = write!(s, r#"<text x="{cx:.1}" y="{ty:.1}" text-anchor="middle">{n}</text>"#, cx = x + bw / 2.0, ty = top + plot_h - h - 3.0, n = short(b.count));
+            let _ = write!(
+                s,
+                r#"<text x="{cx:.1}" y="{ty:.1}" text-anchor="middle">{n}</text>"#,
+                cx = x + bw / 2.0,
+                ty = top + plot_h - h - 3.0,
+                n = short(b.count)
+            );
         }
         if i % label_every == 0 {
             let _ = write!(

@@ -252,7 +252,8 @@ impl<'a> FactsBuilder<'a> {
         };
         let teacher = pick(Some(t.teacher.as_str()), None);
         let model = pick(Some(t.model.as_str()), None);
-        let first_format = table_ids.first().and_then(|id| self.tables.get(id.as_str())).map_or(UNKNOWN, |(_, fmt)| fmt.as_str()).to_string();
+        let first_format =
+            table_ids.first().and_then(|id| self.tables.get(id.as_str())).map_or(UNKNOWN, |(_, fmt)| fmt.as_str()).to_string();
         let labels: Vec<String> = table_ids.iter().map(|id| self.table_label(id)).collect();
         let d = &mut self.dicts;
         f.dims[Dim::Family.index()] = d.intern(Dim::Family, &family);

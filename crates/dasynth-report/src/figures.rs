@@ -106,11 +106,7 @@ pub(crate) fn stages(inputs: &Inputs, stream: &StreamSummary, trajectories: usiz
         (
             "trajectories",
             stream.present && trajectories > 0,
-            if stream.present {
-                format!("{trajectories} trajectories in {} files", stream.files)
-            } else {
-                "no trajectories/".to_string()
-            },
+            if stream.present { format!("{trajectories} trajectories in {} files", stream.files) } else { "no trajectories/".to_string() },
         ),
         (
             "verify",

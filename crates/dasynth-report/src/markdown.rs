@@ -50,8 +50,20 @@ pub(crate) fn markdown(r: &Report) -> String {
     if o.verdicts > 0 || o.answers_checked > 0 {
         s.push_str("## Quality\n\n");
         let share = |n: u64, of: u64| pct((of > 0).then(|| n as f64 / of as f64));
-        let _ = writeln!(s, "- accepted: {} of {} verdicts ({})", group_digits(o.accepted), group_digits(o.verdicts), share(o.accepted, o.verdicts));
-        let _ = writeln!(s, "- answer accuracy: {} of {} checked ({})", o.answers_passed, o.answers_checked, share(o.answers_passed, o.answers_checked));
+        let _ = writeln!(
+            s,
+            "- accepted: {} of {} verdicts ({})",
+            group_digits(o.accepted),
+            group_digits(o.verdicts),
+            share(o.accepted, o.verdicts)
+        );
+        let _ = writeln!(
+            s,
+            "- answer accuracy: {} of {} checked ({})",
+            o.answers_passed,
+            o.answers_checked,
+            share(o.answers_passed, o.answers_checked)
+        );
         if o.reports > 0 {
             let _ = writeln!(s, "- claims grounded in outputs (mean over {} reports): {}", o.reports, pct(o.mean_grounded_share));
         }
@@ -122,14 +134,22 @@ fn counts(s: &mut String, title: &str, counts: &BTreeMap<String, u64>) {
     }
     let mut items: Vec<(&String, &u64)> = counts.iter().collect();
     items.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-    let _ = writeln!(s, "**{title}:** {}\n", items.iter().map(|(k, v)| format!("{} {}", cell(k), group_digits(**v))).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        s,
+        "**{title}:** {}\n",
+        items.iter().map(|(k, v)| format!("{} {}", cell(k), group_digits(**v))).collect::<Vec<_>>().join(", ")
+    );
 }
 
 fn breakdown(s: &mut String, b: &Breakdown) {
     if b.groups.len() < 2 {
         return;
     }
-    let _ = writeln!(s, "## By {}\n\n| {} | trajectories | accepted | answers right | hallucinated |\n|---|---:|---:|---:|---:|", b.dimension, b.dimension);
+    let _ = writeln!(
+        s,
+        "## By {}\n\n| {} | trajectories | accepted | answers right | hallucinated |\n|---|---:|---:|---:|---:|",
+        b.dimension, b.dimension
+    );
     for g in b.groups.iter().take(MAX_ROWS) {
         let share = |n: u64, of: u64| pct((of > 0).then(|| n as f64 / of as f64));
         let _ = writeln!(

@@ -77,7 +77,8 @@ pub(crate) fn for_each(dir: &Path, mut each: impl FnMut(Trajectory)) -> StreamSu
                     summary.unreadable_lines += 1;
                     if named < NAMED_LINES {
                         named += 1;
-                        let why = if torn { "a torn last line (a write was interrupted)".to_string() } else { format!("not a trajectory ({e})") };
+                        let why =
+                            if torn { "a torn last line (a write was interrupted)".to_string() } else { format!("not a trajectory ({e})") };
                         summary.notes.push(format!("{} line {number}: {why}", path.display()));
                     }
                 }

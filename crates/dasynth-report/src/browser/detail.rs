@@ -132,6 +132,8 @@ struct MismatchView<'a> {
 #[derive(Serialize)]
 struct VerdictView<'a> {
     replay: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    replay_detail: &'a str,
     cells: u32,
     cells_matched: u32,
     answer_passed: Option<bool>,
@@ -221,6 +223,7 @@ pub(crate) fn write_detail<'a>(item: &'a Item, cap: Option<usize>, out: &mut Vec
     };
     let verdict = item.verdict.as_ref().map(|v| VerdictView {
         replay: v.replay.name(),
+        replay_detail: &v.replay_detail,
         cells: v.cells,
         cells_matched: v.cells_matched,
         answer_passed: v.answer_passed,

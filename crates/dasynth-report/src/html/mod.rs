@@ -64,7 +64,11 @@ fn browser_frame(r: &Report) -> String {
         );
     }
     if b.images_left_out > 0 {
-        let _ = write!(s, " {} images are inlined, {} left out (too large or past the page's image budget).", b.images_inlined, b.images_left_out);
+        let _ = write!(
+            s,
+            " {} images are inlined, {} left out (too large or past the page's image budget).",
+            b.images_inlined, b.images_left_out
+        );
     }
     s.push_str(r#"</p><div id="browser-app"><p class="loading">Loading the trajectory browser… (it needs JavaScript)</p></div></section>"#);
     s

@@ -44,11 +44,8 @@ pub(crate) fn quality(r: &Report) -> String {
     counts(&mut s, "Format errors", &q.format_issues, "bar-bad", "trajectories");
     counts(&mut s, "Style signals (not rejected)", &q.style_issues, "bar-warn", "trajectories");
     if !q.judge_dimensions.is_empty() {
-        let bars: Vec<Bar> = q
-            .judge_dimensions
-            .iter()
-            .map(|(k, v)| Bar { label: k.clone(), value: *v, text: format!("{v:.2}"), class: "bar" })
-            .collect();
+        let bars: Vec<Bar> =
+            q.judge_dimensions.iter().map(|(k, v)| Bar { label: k.clone(), value: *v, text: format!("{v:.2}"), class: "bar" }).collect();
         let _ = write!(s, "<div><h3>Judge scores (mean, 1–5, {} reports)</h3>{}</div>", group_digits(o.judged), hbars(&bars, "score"));
     }
     s.push_str("</div>");

@@ -193,7 +193,10 @@ impl Browser {
     }
 
     pub fn viewport(&mut self, width: u32, height: u32, dark: bool) {
-        self.call("Emulation.setDeviceMetricsOverride", json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }));
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+        );
         let scheme = if dark { "dark" } else { "light" };
         self.call("Emulation.setEmulatedMedia", json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }));
     }

