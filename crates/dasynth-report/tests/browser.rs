@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::time::Duration;
 use support::cdp::{Browser, find_chromium};
 
-const READY: &str = "document.documentElement.dataset.ready === '1'";
+const READY: &str = "!!document.documentElement && document.documentElement.dataset.ready === '1'";
 const VIEWER_OPEN: &str = "!document.getElementById('viewer').hidden && !!document.querySelector('#viewer .kv')";
 
 fn select(b: &mut Browser, id: &str, label_prefix: &str) {
@@ -84,7 +84,25 @@ fn the_page_works_offline_in_headless_chromium() {
     let first_score = b.eval("document.querySelector('#spacer .row span:nth-child(8)').textContent");
     assert_eq!(first_score, Value::from("0.30"), "ascending score puts a rejected trajectory first");
 
-    // A deep link opens a trajectory on a fresh load: the replay mismatch side by side.
+    // A deep link opens a trajectory on a fresh load. At 50,000 trajectories the page budget
+    // leaves the messages out; the verdict with the replay mismatch side by side stays.
+    b.navigate("about:blank");
+    b.navigate(&format!("{url}#t={}", planted.hallucinated));
+    b.wait_for(READY, Duration::from_secs(30));
+    b.wait_for(VIEWER_OPEN, Duration::from_secs(10));
+    let title = b.eval("document.querySelector('#viewer h2').textContent");
+    assert_eq!(title, Value::from(planted.hallucinated.as_str()));
+    assert!(b.eval("document.querySelectorAll('#viewer table.diff mark.del').length > 0") == Value::Bool(true), "differences marked");
+    b.screenshot(&shots.join("3-trajectory-50k-mismatch.png"));
+    b.drain(Duration::from_millis(300));
+    assert_no_errors_or_requests(&mut b, &url);
+
+    // The trajectory view itself, on a run small enough that the page keeps the messages.
+    let small = RunDir::new(dir.path().join("small"));
+    let planted = support::synth::write(&small, 2_000);
+    report(&small, &ReportOptions::default(), &Silent).unwrap();
+    let url = format!("file://{}", small.report_html().display());
+    // Deep link on the small run: tags styled, code highlighted, answer Markdown rendered.
     b.navigate("about:blank");
     b.navigate(&format!("{url}#t={}", planted.hallucinated));
     b.wait_for(READY, Duration::from_secs(30));
@@ -108,7 +126,9 @@ fn the_page_works_offline_in_headless_chromium() {
     b.drain(Duration::from_millis(300));
     assert_eq!(b.eval("typeof window.__pwned"), Value::from("undefined"));
     let answer_text = b.eval("document.querySelector('#viewer .part.answer').textContent");
-    assert!(answer_text.as_str().unwrap_or_default().contains("<script>window.__pwned = 1</script>"), "{answer_text}");
+    // Shown as text (`__..__` in it reads as Markdown emphasis, which is fine).
+    let answer_text = answer_text.as_str().unwrap_or_default();
+    assert!(answer_text.contains("<script>window.") && answer_text.contains("</script><img src=x onerror="), "{answer_text}");
     assert_eq!(b.eval("document.querySelectorAll('#viewer img[src=\"x\"], #viewer script').length"), Value::from(0));
     b.screenshot(&shots.join("4-trajectory-markup-answer.png"));
 
@@ -127,10 +147,13 @@ fn the_page_works_offline_in_headless_chromium() {
     b.screenshot(&shots.join("6-quality-dark.png"));
 
     b.drain(Duration::from_millis(300));
+    assert_no_errors_or_requests(&mut b, &format!("file://{}", dir.path().display()));
+}
+
+fn assert_no_errors_or_requests(b: &mut Browser, page_url: &str) {
     let errors = b.errors();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
-    let page_url = url.clone();
     let foreign: Vec<String> =
-        b.requests().into_iter().filter(|u| !u.starts_with(&page_url) && !u.starts_with("data:") && u != "about:blank").collect();
+        b.requests().into_iter().filter(|u| !u.starts_with(page_url) && !u.starts_with("data:") && u != "about:blank").collect();
     assert!(foreign.is_empty(), "network requests: {foreign:#?}");
 }
