@@ -86,13 +86,7 @@ fn the_page_works_offline_in_headless_chromium() {
 
     // A deep link opens a trajectory on a fresh load. At 50,000 trajectories the page budget
     // leaves the messages out; the verdict with the replay mismatch side by side stays.
-    b.navigate("about:blank");
-    b.navigate(&format!("{url}#t={}", planted.hallucinated));
-    b.wait_for(READY, Duration::from_secs(30));
-    b.wait_for(VIEWER_OPEN, Duration::from_secs(10));
-    let title = b.eval("document.querySelector('#viewer h2').textContent");
-    assert_eq!(title, Value::from(planted.hallucinated.as_str()));
-    assert!(b.eval("document.querySelectorAll('#viewer table.diff mark.del').length > 0") == Value::Bool(true), "differences marked");
+    open_mismatch_by_deep_link(&mut b, &url, &planted.hallucinated);
     b.screenshot(&shots.join("3-trajectory-50k-mismatch.png"));
     b.drain(Duration::from_millis(300));
     assert_no_errors_or_requests(&mut b, &url);
@@ -103,13 +97,7 @@ fn the_page_works_offline_in_headless_chromium() {
     report(&small, &ReportOptions::default(), &Silent).unwrap();
     let url = format!("file://{}", small.report_html().display());
     // Deep link on the small run: tags styled, code highlighted, answer Markdown rendered.
-    b.navigate("about:blank");
-    b.navigate(&format!("{url}#t={}", planted.hallucinated));
-    b.wait_for(READY, Duration::from_secs(30));
-    b.wait_for(VIEWER_OPEN, Duration::from_secs(10));
-    let title = b.eval("document.querySelector('#viewer h2').textContent");
-    assert_eq!(title, Value::from(planted.hallucinated.as_str()));
-    assert!(b.eval("document.querySelectorAll('#viewer table.diff mark.del').length > 0") == Value::Bool(true), "differences marked");
+    open_mismatch_by_deep_link(&mut b, &url, &planted.hallucinated);
     assert!(b.eval("document.querySelectorAll('#viewer .part.code .tok-kw').length > 0") == Value::Bool(true), "code highlighted");
     assert!(b.eval("document.querySelectorAll('#viewer .part.answer table').length > 0") == Value::Bool(true), "answer markdown rendered");
     b.screenshot(&shots.join("3-trajectory-mismatch.png"));
@@ -148,6 +136,18 @@ fn the_page_works_offline_in_headless_chromium() {
 
     b.drain(Duration::from_millis(300));
     assert_no_errors_or_requests(&mut b, &format!("file://{}", dir.path().display()));
+}
+
+/// Loads the page afresh at `#t=<key>` of a hallucinated trajectory: the viewer opens on it
+/// with the replay's differences marked.
+fn open_mismatch_by_deep_link(b: &mut Browser, url: &str, key: &str) {
+    b.navigate("about:blank");
+    b.navigate(&format!("{url}#t={key}"));
+    b.wait_for(READY, Duration::from_secs(30));
+    b.wait_for(VIEWER_OPEN, Duration::from_secs(10));
+    let title = b.eval("document.querySelector('#viewer h2').textContent");
+    assert_eq!(title, Value::from(key));
+    assert!(b.eval("document.querySelectorAll('#viewer table.diff mark.del').length > 0") == Value::Bool(true), "differences marked");
 }
 
 fn assert_no_errors_or_requests(b: &mut Browser, page_url: &str) {

@@ -12,9 +12,8 @@ pub fn report(s: &Settings, open: bool) -> anyhow::Result<ExitStatus> {
     let outcome = dasynth_report::report(&run, &dasynth_report::ReportOptions::default(), &Progress::new())?;
     let r = &outcome.report;
     printer::note(format!(
-        "report: {} trajectories, {} in {} ({:.1} MB page), {:.1}s",
+        "report: {} trajectories in {} (index.html {:.1} MB, report.json, report.md), {:.1}s",
         r.browser.trajectories,
-        outcome.html.display(),
         run.report_dir().display(),
         r.browser.page_bytes as f64 / 1e6,
         outcome.seconds
