@@ -60,6 +60,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Publish export/ to a Hugging Face Hub dataset repository (resumable)
     Push(PushArgs),
+    /// Write the audit report (report/index.html, report.json, report.md) of a run folder
+    Report(ReportArgs),
     /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
     FakeLlm(FakeLlmArgs),
     /// Work with task templates (`check` lints them)
@@ -152,6 +154,16 @@ pub struct TrajectoriesArgs {
     /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run folder [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Open the page with xdg-open (or print its path when there is no opener)
+    #[arg(long)]
+    pub open: bool,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,7 @@ pub fn overrides(command: Option<&Command>) -> Overrides {
             ..Default::default()
         },
         Some(Command::Verify(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Report(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Tasks(a)) => Overrides { out: a.dir.clone(), tasks: task_options(&a.flags), ..Default::default() },
         _ => Overrides::default(),
     }

@@ -23,6 +23,7 @@ pub mod layout;
 pub mod lock;
 pub mod machine;
 pub mod profile;
+pub mod report;
 pub mod reporter;
 pub mod rng;
 pub mod schemas;

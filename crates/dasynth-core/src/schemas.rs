@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("export-deepanalyze-rl-row.schema.json", render::<crate::export::DeepanalyzeRlRow>()),
         ("export-manifest.schema.json", render::<crate::export::ExportManifest>()),
         ("export-stats.schema.json", render::<crate::export::ExportStats>()),
+        ("report.schema.json", render::<crate::report::Report>()),
     ]
 }
 

@@ -21,6 +21,7 @@ pub fn generate(mut s: Settings, wait: bool) -> anyhow::Result<ExitStatus> {
     let trajectories = super::trajectories::trajectories(&s)?;
     let verify = super::verify::verify(&s, None)?;
     let export = super::export::export(&s)?;
-    let all_ok = [crawl, profile, tasks, trajectories, verify, export].iter().all(|s| *s == ExitStatus::Success);
+    let report = super::report::report(&s, false)?;
+    let all_ok = [crawl, profile, tasks, trajectories, verify, export, report].iter().all(|s| *s == ExitStatus::Success);
     Ok(if all_ok { ExitStatus::Success } else { ExitStatus::Problems })
 }

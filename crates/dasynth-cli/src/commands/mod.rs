@@ -8,6 +8,7 @@ mod generate;
 mod inspect_worker;
 mod profile;
 mod push;
+mod report;
 mod sandbox;
 mod schemas;
 mod tasks;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
         Some(Command::Trajectories(_)) => trajectories::run(&settings()?, wait),
         Some(Command::Verify(ref args)) => verify::run(&settings()?, args.shard.as_deref(), wait),
+        Some(Command::Report(ref args)) => report::run(&settings()?, args.open, wait),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         Some(Command::Export(_)) => export::run(&settings()?, wait),
         Some(Command::Push(ref args)) => push::push(&settings()?, args),
