@@ -18,6 +18,7 @@ pub fn table(id: &str, name: &str, source: &str, format: TableFormat) -> Catalog
         name: name.into(),
         source: source.into(),
         uri: format!("/data/{source}/{name}.{}", format.extension()),
+        final_uri: None,
         format: Some(format),
         compression: None,
         path: Some(RunDir::table_rel_path(id, format.extension())),
