@@ -11,16 +11,16 @@
 //! The model is two passes over `trajectories/*.jsonl`, never holding more than one block of
 //! trajectories:
 //!
-//! 1. [`gather`] streams every trajectory once and reduces it to [`facts::Facts`] (its
+//! 1. `gather` streams every trajectory once and reduces it to `facts::Facts` (its
 //!    dimensions — family, stage, difficulty, template, source, table, format, teacher, model —
 //!    and its numbers, joined with its task and verdict). Every figure comes from these:
-//!    [`figures`] (funnel, cost, time, tables), [`breakdown`] (quality per group, weak spots)
-//!    and [`distribution`] (histograms).
-//! 2. [`browser`] streams them again and encodes the trajectory view's data in blocks that
+//!    `figures` (funnel, cost, time, tables), `breakdown` (quality per group, weak spots)
+//!    and `distribution` (histograms).
+//! 2. `browser` streams them again and encodes the trajectory view's data in blocks that
 //!    share the page's byte budget: long texts are cut (head and tail kept, the cut marked)
 //!    only as far as the budget needs.
 //!
-//! [`html`] writes the page (charts from [`charts`], inline SVG), [`markdown`] the Markdown.
+//! `html` writes the page (charts from `charts`, inline SVG), `markdown` the Markdown.
 //! The page's script and style are files of this crate (`assets/`), embedded at build time.
 
 mod breakdown;
