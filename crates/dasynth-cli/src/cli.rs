@@ -39,7 +39,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole pipeline on the configured sources (crawl, then profile)
+    /// Run the whole pipeline on the configured sources (crawl, profile, tasks, trajectories)
     Generate(GenerateArgs),
     /// Find tables in files, folders, URLs, Hub datasets or sources/*.toml and write catalog.parquet
     Crawl(CrawlArgs),

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
-/// Sets up tracing on stderr: `RUST_LOG` wins, else warnings (info with -v... see flags).
+/// Sets up tracing on stderr: `RUST_LOG` wins; else errors with `--quiet`, warnings by default,
+/// dasynth's debug logs with `-v`, and everything at debug (dasynth at trace) with `-vv`.
 pub fn init_logging(global: &GlobalArgs) {
     QUIET.store(global.quiet, Ordering::Relaxed);
     let default = match (global.quiet, global.verbose) {

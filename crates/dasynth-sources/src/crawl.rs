@@ -70,7 +70,7 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
         max_bytes: settings.max_download_bytes,
     };
     // Only sources that need HTTP pay for building the client.
-    let needs_http = specs.iter().any(|s| matches!(s.location, Location::Http(_)));
+    let needs_http = specs.iter().any(|s| matches!(s.location, Location::Http(_) | Location::Hf { .. }));
     let http_client = if needs_http { Some(fetch::http::client(&http_opts).map_err(CrawlError::Http)?) } else { None };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     reporter.start("crawl", specs.len() as u64);
@@ -84,7 +84,9 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
                 fetch::http::fetch(client, url, &run.downloads_dir().join("http"), &http_opts)
             }
             Location::Hf { owner, name, revision } => {
-                fetch::hf::fetch(owner, name, revision.as_deref(), &include, &exclude, &run.downloads_dir().join("hf"))
+                let Some(client) = http_client.as_ref() else { continue };
+                let ds = fetch::hf::Dataset { owner, name, revision: revision.as_deref() };
+                fetch::hf::fetch(client, &ds, &include, &exclude, &run.downloads_dir().join("hf"), &http_opts)
             }
         };
         reporter.set_total(fetched.inputs.len() as u64);

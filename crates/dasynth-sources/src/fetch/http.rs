@@ -26,8 +26,17 @@ struct Validators {
     bytes: u64,
 }
 
+/// A GET to make: the URL and an optional bearer token (never logged).
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub bearer: Option<&'a str>,
+}
+
 /// Builds the client used for every download.
 pub fn client(opts: &HttpOptions) -> Result<reqwest::blocking::Client, reqwest::Error> {
+    // TLS through rustls with ring; installing it is idempotent (a second install fails harmlessly).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout.min(Duration::from_secs(15)))
@@ -119,6 +128,107 @@ struct Target<'a> {
     name: &'a str,
 }
 
+/// Downloads one file to `dest` (replacing it only once the whole body arrived), retrying
+/// transient failures with backoff. Returns the bytes written, or why it failed.
+pub fn download(client: &reqwest::blocking::Client, req: &Request<'_>, dest: &Path, opts: &HttpOptions) -> Result<u64, String> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let mut last_error = String::new();
+    for attempt in 0..=opts.retries {
+        let mut r = client.get(req.url);
+        if let Some(t) = req.bearer {
+            r = r.bearer_auth(t);
+        }
+        let wait = match r.send() {
+            Err(e) => {
+                last_error = format!("request failed: {}", root_cause(&e));
+                None
+            }
+            Ok(resp) if resp.status().as_u16() == 429 || resp.status().is_server_error() => {
+                last_error = format!("HTTP {}", resp.status());
+                retry_after(&resp)
+            }
+            Ok(resp) if !resp.status().is_success() => return Err(format!("HTTP {}", resp.status())),
+            Ok(resp) => match receive(resp, dir, opts) {
+                Ok(body) => {
+                    let bytes = body.total;
+                    body.file.persist(dest).map_err(|e| format!("cannot store the download at {}: {}", dest.display(), e.error))?;
+                    return Ok(bytes);
+                }
+                Err(Attempt::Retry(msg, wait)) => {
+                    last_error = msg;
+                    wait
+                }
+                Err(Attempt::Fail(msg)) => return Err(msg),
+                Err(_) => return Err("unexpected response".into()),
+            },
+        };
+        if attempt < opts.retries {
+            std::thread::sleep(wait.unwrap_or_else(|| backoff(attempt, req.url)));
+        }
+    }
+    Err(format!("{last_error} (gave up after {} attempts)", opts.retries + 1))
+}
+
+/// A response body received into a temporary file.
+struct Received {
+    file: tempfile::NamedTempFile,
+    sha256: String,
+    total: u64,
+}
+
+/// Streams a successful response's body into a temporary file in `dir`, under the size cap and
+/// within the request timeout for the whole body (a server that trickles bytes cannot hold a
+/// download open past it).
+fn receive(mut resp: reqwest::blocking::Response, dir: &Path, opts: &HttpOptions) -> Result<Received, Attempt> {
+    let started = std::time::Instant::now();
+    let announced = resp.content_length();
+    if let Some(len) = announced
+        && len > opts.max_bytes
+    {
+        return Err(Attempt::Fail(format!(
+            "download of {len} bytes exceeds the cap of {} bytes (crawl.max-download-bytes)",
+            opts.max_bytes
+        )));
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Err(Attempt::Fail(format!("cannot create {}: {e}", dir.display())));
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempfile_in(dir)
+        .map_err(|e| Attempt::Fail(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match resp.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => return Err(Attempt::Retry(format!("download interrupted after {total} bytes: {e}"), None)),
+        };
+        total += n as u64;
+        if total > opts.max_bytes {
+            return Err(Attempt::Fail(format!("download exceeds the cap of {} bytes (crawl.max-download-bytes)", opts.max_bytes)));
+        }
+        if started.elapsed() > opts.timeout {
+            return Err(Attempt::Retry(
+                format!("the download took longer than {} s (crawl.http-timeout-secs) with {total} bytes received", opts.timeout.as_secs()),
+                None,
+            ));
+        }
+        sha2::Digest::update(&mut hasher, &buf[..n]);
+        if let Err(e) = file.write_all(&buf[..n]) {
+            return Err(Attempt::Fail(format!("cannot write {}: {e}", file.path().display())));
+        }
+    }
+    if let Some(len) = announced
+        && len != total
+    {
+        return Err(Attempt::Retry(format!("truncated body: {total} of {len} bytes"), None));
+    }
+    Ok(Received { file, sha256: hex::encode(sha2::Digest::finalize(hasher)), total })
+}
+
 fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, opts: &HttpOptions) -> Attempt {
     let Target { cache, body_path, meta_path, previous, name } = *target;
     let mut req = client.get(url);
@@ -130,7 +240,7 @@ fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, 
             req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
         }
     }
-    let mut resp = match req.send() {
+    let resp = match req.send() {
         Ok(r) => r,
         Err(e) if e.is_timeout() => return Attempt::Retry("request timed out".into(), None),
         Err(e) if e.is_connect() => return Attempt::Retry(format!("cannot connect: {}", root_cause(&e)), None),
@@ -146,49 +256,16 @@ fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, 
     if !status.is_success() {
         return Attempt::Fail(format!("HTTP {status}"));
     }
-    let announced = resp.content_length();
-    if let Some(len) = announced
-        && len > opts.max_bytes
-    {
-        return Attempt::Fail(format!("download of {len} bytes exceeds the cap of {} bytes (crawl.max-download-bytes)", opts.max_bytes));
-    }
     let header = |h: reqwest::header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
     let etag = header(reqwest::header::ETAG);
     let last_modified = header(reqwest::header::LAST_MODIFIED);
-    if let Err(e) = std::fs::create_dir_all(cache) {
-        return Attempt::Fail(format!("cannot create {}: {e}", cache.display()));
-    }
-    let mut tmp = match tempfile::Builder::new().prefix(".download-").tempfile_in(cache) {
-        Ok(t) => t,
-        Err(e) => return Attempt::Fail(format!("cannot create a temporary file in {}: {e}", cache.display())),
+    let Received { file, sha256, total } = match receive(resp, cache, opts) {
+        Ok(r) => r,
+        Err(a) => return a,
     };
-    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-    let mut total: u64 = 0;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match resp.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => return Attempt::Retry(format!("download interrupted after {total} bytes: {e}"), None),
-        };
-        total += n as u64;
-        if total > opts.max_bytes {
-            return Attempt::Fail(format!("download exceeds the cap of {} bytes (crawl.max-download-bytes)", opts.max_bytes));
-        }
-        sha2::Digest::update(&mut hasher, &buf[..n]);
-        if let Err(e) = tmp.write_all(&buf[..n]) {
-            return Attempt::Fail(format!("cannot write {}: {e}", tmp.path().display()));
-        }
-    }
-    if let Some(len) = announced
-        && len != total
-    {
-        return Attempt::Retry(format!("truncated body: {total} of {len} bytes"), None);
-    }
-    if let Err(e) = tmp.persist(body_path) {
+    if let Err(e) = file.persist(body_path) {
         return Attempt::Fail(format!("cannot store download at {}: {}", body_path.display(), e.error));
     }
-    let sha256 = hex::encode(sha2::Digest::finalize(hasher));
     let v = Validators { etag, last_modified, sha256: sha256.clone(), bytes: total };
     if let Err(e) = dasynth_core::atomic::write_json_atomic(meta_path, &v) {
         tracing::warn!(url, error = %e, "cannot remember HTTP validators");
@@ -202,7 +279,8 @@ fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, 
     })
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+/// The deepest cause of an error, which names what actually went wrong (refused, reset, DNS).
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &dyn std::error::Error = e;
     while let Some(next) = cur.source() {
         cur = next;
