@@ -55,7 +55,7 @@ fn bisect_threshold(
     target: &Tensor,
     measure: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
 ) -> candle_core::Result<Tensor> {
-    let mut lo = probs.zeros_like()?.narrow(1, 0, 1)?.contiguous()?;
+    let mut lo = Tensor::zeros((probs.dim(0)?, 1), DType::F32, probs.device())?;
     let mut hi = probs.max_keepdim(1)?;
     for _ in 0..THRESHOLD_STEPS {
         let mid = ((&lo + &hi)? * 0.5)?;

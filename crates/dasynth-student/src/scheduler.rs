@@ -199,6 +199,7 @@ impl Scheduler {
     /// Fails every sequence (the engine is stopping on an error).
     pub fn fail_all(&mut self, message: &str) {
         for (_, seq) in self.seqs.drain() {
+            self.cache.release_slot(seq.slot);
             let _ = seq.events.send(Event::Failed(message.to_string()));
         }
         for g in self.waiting.drain(..) {

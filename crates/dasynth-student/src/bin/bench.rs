@@ -10,6 +10,10 @@
 //! `vllm`    vLLM's published shape: `--vllm-prompt`-token prompts, `--vllm-gen` tokens, at each
 //!           concurrency.
 //!
+//! `dasynth-student-bench random DIR [--layers 4] [--hidden 512] ...` writes a random Qwen3
+//! checkpoint of that shape (CPU measurements; on the GPU machine transformers writes the 8B
+//! one, see bench/student/make_checkpoint.py).
+//!
 //! usage: dasynth-student-bench MODEL_DIR [--device cpu|cuda] [--dtype bf16] [--scenarios
 //!        decode,ttft,agentic,vllm] [--batches 1,64,256] [--context 2048] [--gen 128]
 //!        [--agentic-seqs 256] [--turns 5] [--turn-tokens 64] [--tool-ms 50] [--tool-tokens 32]
@@ -24,7 +28,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dasynth_core::rng::Rng;
-use dasynth_student::{DeviceSpec, Engine, EngineOptions, Event, Generation, SamplingParams};
+use dasynth_student::{DType, DeviceSpec, Engine, EngineOptions, Event, Generation, RandomSpec, SamplingParams, write_random_checkpoint};
 use serde_json::json;
 
 struct Args {
@@ -242,9 +246,34 @@ fn vllm(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+fn random(args: &Args) -> Result<(), String> {
+    let Some(dir) = args.opts.get("out").map(PathBuf::from) else { return Err("random needs --out DIR".into()) };
+    let heads = args.num("heads", 8)?;
+    let spec = RandomSpec {
+        vocab_size: args.num("vocab", 151_669)?,
+        hidden_size: args.num("hidden", 512)?,
+        intermediate_size: args.num("intermediate", 1536)?,
+        num_layers: args.num("layers", 4)?,
+        num_heads: heads,
+        num_kv_heads: args.num("kv-heads", heads / 4)?,
+        head_dim: args.num("head-dim", 64)?,
+        max_position_embeddings: 40_960,
+        tie_word_embeddings: true,
+        std: 1.0,
+        seed: 1,
+        dtype: DType::BF16,
+    };
+    write_random_checkpoint(&dir, &spec).map_err(|e| e.to_string())?;
+    eprintln!("wrote {}: {spec:?}", dir.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let run = || -> Result<(), String> {
         let args = Args::parse()?;
+        if args.model == Path::new("random") {
+            return random(&args);
+        }
         if !Path::new(&args.model).join("config.json").exists() {
             return Err(format!("{}: no config.json", args.model.display()));
         }
