@@ -6,6 +6,7 @@ mod generate;
 mod profile;
 mod sandbox;
 mod schemas;
+mod serve_student;
 mod tasks;
 mod templates;
 mod trajectories;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
         Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
+        Some(Command::ServeStudent(args)) => serve_student::run(args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }
