@@ -41,13 +41,17 @@ def main() -> None:
         ttft = sorted(timed_generate(model, one, 1) for _ in range(5))
         print(json.dumps({"scenario": "ttft", "engine": "transformers", "context": a.context, "ttft_ms_median": ttft[2] * 1e3}), flush=True)
         for b in [int(x) for x in a.batches.split(",")]:
-            x = ids(b, a.context)
-            prefill = timed_generate(model, x, 1)
-            total = timed_generate(model, x, a.gen)
-            tps = b * (a.gen - 1) / max(total - prefill, 1e-9)
-            print(json.dumps({"scenario": "decode", "engine": "transformers", "batch": b, "context": a.context,
-                              "generated": a.gen, "decode_tokens_per_s": tps, "prefill_s": prefill}), flush=True)
-            del x
+            try:
+                x = ids(b, a.context)
+                prefill = timed_generate(model, x, 1)
+                total = timed_generate(model, x, a.gen)
+                tps = b * (a.gen - 1) / max(total - prefill, 1e-9)
+                print(json.dumps({"scenario": "decode", "engine": "transformers", "batch": b, "context": a.context,
+                                  "generated": a.gen, "decode_tokens_per_s": tps, "prefill_s": prefill}), flush=True)
+            except torch.cuda.OutOfMemoryError:
+                print(json.dumps({"scenario": "decode", "engine": "transformers", "batch": b, "context": a.context,
+                                  "error": "out of GPU memory"}), flush=True)
+            x = None
             torch.cuda.empty_cache()
         for c in [int(x) for x in a.vllm_concurrency.split(",")]:
             secs = timed_generate(model, ids(c, 128), a.vllm_gen)

@@ -9,6 +9,9 @@
 //!           no wait;
 //! `vllm`    vLLM's published shape: `--vllm-prompt`-token prompts, `--vllm-gen` tokens, at each
 //!           concurrency.
+//! `check`   the engine against transformers' float32 figures in `--reference FILE`
+//!           (bench/student/hf_reference.py): logits, greedy tokens at batch 1 and batch 64;
+//!           exits with status 1 if a greedy sequence diverges with no near tie (`--tie 0.01`).
 //!
 //! `dasynth-student-bench random DIR [--layers 4] [--hidden 512] ...` writes a random Qwen3
 //! checkpoint of that shape (CPU measurements; on the GPU machine transformers writes the 8B
@@ -18,7 +21,9 @@
 //!        decode,ttft,agentic,vllm] [--batches 1,64,256] [--context 2048] [--gen 128]
 //!        [--agentic-seqs 256] [--turns 5] [--turn-tokens 64] [--tool-ms 50] [--tool-tokens 32]
 //!        [--vllm-concurrency 1,64,256,512] [--vllm-prompt 128] [--vllm-gen 1024]
-//!        [--max-batch-tokens 2048] [--hbm-gbps 4800]
+//!        [--max-batch-tokens 2048] [--hbm-gbps 4800] [--reference FILE] [--tie 0.01]
+
+mod check;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -135,23 +140,36 @@ fn decode(args: &Args) -> Result<(), String> {
     let hbm = args.num("hbm-gbps", 4800)? as f64 * 1e9;
     let mut rng = Rng::new(7);
     for &b in &batches {
+        if b > e.info().slots {
+            // Fewer slots than sequences would run the batch in waves, which is not this figure.
+            emit(json!({"scenario": "decode", "batch": b, "context": context, "skipped":
+                format!("only {} slots of {} positions fit the device", e.info().slots, e.info().max_len)}));
+            continue;
+        }
+        // Prefill every sequence first (each pauses after its first token), then time the
+        // decode of all of them together: a pure batch-`b` decode over `context`-token caches.
         let t0 = Instant::now();
-        let handles: Vec<_> = (0..b)
-            .map(|_| e.generate(random_ids(&mut rng, context, vocab), params(generated)).map(drain))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        let times: Vec<Vec<Instant>> = handles.into_iter().map(|h| h.join().unwrap_or_default()).collect();
-        let end = times.iter().filter_map(|t| t.last().copied()).max().unwrap_or(t0);
-        let start = times.iter().filter_map(|t| t.first().copied()).max().unwrap_or(t0);
-        let after: usize = times.iter().map(|t| t.iter().filter(|x| **x > start).count()).sum();
-        let secs = (end - start).as_secs_f64().max(1e-9);
-        let tps = after as f64 / secs;
+        let mut gens: Vec<Generation> =
+            (0..b).map(|_| e.generate(random_ids(&mut rng, context, vocab), params(1))).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+        for g in &mut gens {
+            g.blocking_turn().map_err(|e| e.to_string())?;
+        }
+        let prefill_s = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        for g in &mut gens {
+            g.resume(Vec::new(), Some(params(generated))).map_err(|e| e.to_string())?;
+        }
+        let times: Vec<Vec<Instant>> = gens.into_iter().map(drain).map(|h| h.join().unwrap_or_default()).collect();
+        let tokens: usize = times.iter().map(Vec::len).sum();
+        let end = times.iter().filter_map(|t| t.last().copied()).max().unwrap_or(t1);
+        let secs = (end - t1).as_secs_f64().max(1e-9);
+        let tps = tokens as f64 / secs;
         let steps_per_s = tps / b as f64;
         let avg_ctx = context + generated / 2;
-        let bw = step_bytes(&e, b * avg_ctx) * steps_per_s;
-        emit(json!({"scenario": "decode", "batch": b, "context": context, "generated": generated,
-            "decode_tokens_per_s": tps, "prefill_s": (start - t0).as_secs_f64(), "decode_s": secs,
-            "bytes_per_step": step_bytes(&e, b * avg_ctx), "hbm_fraction": bw / hbm, "device": args.get("device", "cpu")}));
+        let bytes = step_bytes(&e, b * avg_ctx);
+        emit(json!({"scenario": "decode", "batch": b, "context": context, "generated": generated, "tokens": tokens,
+            "decode_tokens_per_s": tps, "prefill_s": prefill_s, "prefill_tokens_per_s": (b * context) as f64 / prefill_s,
+            "decode_s": secs, "bytes_per_step": bytes, "hbm_fraction": bytes * steps_per_s / hbm, "device": args.get("device", "cpu")}));
     }
     Ok(())
 }
@@ -200,7 +218,7 @@ fn agentic(args: &Args) -> Result<(), String> {
     let max_len = prompt_len + turns * (turn_tokens + tool_tokens) + 8;
     let e = Arc::new(load(args, seqs, max_len)?);
     let vocab = e.info().config.vocab_size;
-    let mut result = json!({"scenario": "agentic", "sequences": seqs, "turns": turns, "turn_tokens": turn_tokens,
+    let mut result = json!({"scenario": "agentic", "sequences": seqs, "slots": e.info().slots, "turns": turns, "turn_tokens": turn_tokens,
         "tool_ms": tool_ms, "tool_tokens": tool_tokens, "prompt": prompt_len, "device": args.get("device", "cpu")});
     for (label, wait) in [("with_pauses", tool_ms), ("without_pauses", 0)] {
         let mut rng = Rng::new(9);
@@ -240,7 +258,7 @@ fn vllm(args: &Args) -> Result<(), String> {
         let tokens: usize = handles.into_iter().map(|h| h.join().map(|t| t.len()).unwrap_or(0)).sum();
         let secs = t0.elapsed().as_secs_f64();
         emit(
-            json!({"scenario": "vllm", "concurrency": c, "prompt": prompt, "generated": generated, "output_tokens_per_s": tokens as f64 / secs, "seconds": secs, "device": args.get("device", "cpu")}),
+            json!({"scenario": "vllm", "concurrency": c, "slots": e.info().slots, "prompt": prompt, "generated": generated, "output_tokens_per_s": tokens as f64 / secs, "seconds": secs, "device": args.get("device", "cpu")}),
         );
     }
     Ok(())
@@ -279,6 +297,17 @@ fn main() -> ExitCode {
         }
         for s in args.get("scenarios", "decode,ttft,agentic,vllm").split(',') {
             match s.trim() {
+                "check" => {
+                    let Some(reference) = args.opts.get("reference") else { return Err("check needs --reference FILE".into()) };
+                    let device: DeviceSpec = args.get("device", "cpu").parse().map_err(|e| format!("{e}"))?;
+                    let tie: f32 = args.get("tie", "0.01").parse().map_err(|e| format!("--tie: {e}"))?;
+                    let report = check::check(&args.model, device, args.opts.get("dtype").map(String::as_str), Path::new(reference), tie)?;
+                    let pass = report["greedy_pass"].as_bool().unwrap_or(false);
+                    emit(report);
+                    if !pass {
+                        return Err("greedy tokens left transformers' path where it had no near tie".into());
+                    }
+                }
                 "decode" => decode(&args)?,
                 "ttft" => ttft(&args)?,
                 "agentic" => agentic(&args)?,
