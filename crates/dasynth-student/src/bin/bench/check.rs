@@ -67,8 +67,12 @@ fn logits(model_dir: &Path, device: &Device, dtype: DType, r: &Reference) -> Res
     let prefill = got.iter().zip(&r.rows("prefill_logits")?).map(|(a, b)| max_abs_diff(a, b)).fold(0.0, f32::max);
     let mut decode: f32 = 0.0;
     for (s, want) in want_decode.iter().enumerate() {
-        let batch =
-            StepBatch { tokens: vec![greedy[s]], decode: vec![DecodeSeg { slot: 1, len: n + s + 1 }], prefill: vec![], logit_rows: vec![0] };
+        let batch = StepBatch {
+            tokens: vec![greedy[s]],
+            decode: vec![DecodeSeg { slot: 1, len: n + s + 1 }],
+            prefill: vec![],
+            logit_rows: vec![0],
+        };
         let got = as_rows(model.forward(&batch, &cache, &rope).map_err(err)?)?;
         decode = decode.max(max_abs_diff(&got[0], want));
     }
@@ -122,7 +126,8 @@ pub fn check(model_dir: &Path, device: DeviceSpec, dtype: Option<&str>, referenc
     drop(g);
     let (b1_same, b1_div) = compare(&ours, &want, &margins);
 
-    let mut gens: Vec<_> = prompts.iter().map(|p| engine.generate(p.clone(), greedy_params(steps))).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let mut gens: Vec<_> =
+        prompts.iter().map(|p| engine.generate(p.clone(), greedy_params(steps))).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
     let mut same = 0;
     let mut whole = 0;
     let mut divergences = Vec::new();

@@ -149,8 +149,10 @@ fn decode(args: &Args) -> Result<(), String> {
         // Prefill every sequence first (each pauses after its first token), then time the
         // decode of all of them together: a pure batch-`b` decode over `context`-token caches.
         let t0 = Instant::now();
-        let mut gens: Vec<Generation> =
-            (0..b).map(|_| e.generate(random_ids(&mut rng, context, vocab), params(1))).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+        let mut gens: Vec<Generation> = (0..b)
+            .map(|_| e.generate(random_ids(&mut rng, context, vocab), params(1)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
         for g in &mut gens {
             g.blocking_turn().map_err(|e| e.to_string())?;
         }
