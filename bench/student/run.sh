@@ -27,6 +27,10 @@ bin="${STUDENT_BENCH_BIN:-/tmp/dasynth-student-bench}"
 dev="${STUDENT_DEVICE:-cuda}"   # STUDENT_DEVICE=cpu with a CPU build and --tiny checkpoint: a dry run
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 export LD_LIBRARY_PATH="/usr/local/nvidia/lib64:/usr/local/cuda/targets/x86_64-linux/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The CUDA 13 libraries the binary links (cuBLAS, cuRAND, cudart): the toolkit's, else those of
+# the Python wheels beside torch.
+wheels=$(python3 -c 'import glob, site; print(":".join(sorted({p.rsplit("/", 1)[0] for s in site.getsitepackages() for p in glob.glob(s + "/nvidia/**/lib/lib*.so*", recursive=True)})))' 2>/dev/null)
+[ -n "$wheels" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$wheels"
 log="$out/run.log"
 
 # step SECONDS NAME COMMAND...: runs a step under a time limit, its stderr into the log.
@@ -52,6 +56,7 @@ fi
 if [ ! -x "$bin" ]; then
   xz -dc bench/student/dist/dasynth-student-bench.xz >"$bin" && chmod +x "$bin" || exit 1
 fi
+ldd "$bin" | grep "not found" | tee -a "$out/env.txt"
 
 for part in "${parts[@]}"; do
   case "$part" in
