@@ -96,3 +96,45 @@ fn sandbox_run_executes_python_against_a_data_folder() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("deadline"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_binary_works_in_an_empty_folder_outside_the_repository() {
+    // The folder holds nothing: the templates and the demo tables come from the binary. The
+    // configuration (a few tasks, to keep the test short) sits outside the folder.
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("empty");
+    std::fs::create_dir(&work).unwrap();
+    let config = dir.path().join("small.toml");
+    std::fs::write(&config, "[tasks]\nmax-tasks = 6\n").unwrap();
+    let env = [("DASYNTH_CONFIG", s(&config))];
+
+    let o = dasynth_in(&work, &["templates", "check"], &env);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("problem(s)") && !stderr(&o).contains(" 0 ok"), "{}", stderr(&o));
+
+    let o = dasynth_in(&work, &["generate", "--out", "run"], &env);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let run = work.join("run");
+    let catalog = catalog(&run);
+    assert!(catalog.iter().filter(|e| e.status == dasynth_core::catalog::Status::Ok).count() >= 20, "{}", stderr(&o));
+    let tasks = dasynth_tasks::read_tasks(&dasynth_core::layout::RunDir::new(&run)).unwrap();
+    assert_eq!(tasks.len(), 6);
+    let trajectories = dasynth_agent::store::read_all(&run.join("trajectories"));
+    assert_eq!(trajectories.len(), 6);
+    assert!(trajectories.iter().all(|t| t.passed == Some(true)), "{:?}", trajectories.iter().map(|t| &t.check_detail).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_old_generate_section_is_read_with_a_deprecation_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("old.toml");
+    std::fs::write(&cfg, "[generate]\nconcurrency = 7\n").unwrap();
+    let o = dasynth(&["--config", s(&cfg), "--show-settings"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("[trajectories]") && stdout(&o).contains("concurrency = 7"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("[generate]") && stderr(&o).contains("[trajectories]"), "{}", stderr(&o));
+    std::fs::write(&cfg, "[generate]\nconcurrency = 7\n[trajectories]\nconcurrency = 8\n").unwrap();
+    let o = dasynth(&["--config", s(&cfg), "--show-settings"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("both [generate] and [trajectories]"), "{}", stderr(&o));
+}

@@ -217,12 +217,12 @@ fn download_size_cap_is_enforced() {
 
 #[test]
 fn hub_datasets_are_crawled_through_hf_endpoint() {
-    let server = TestServer::start();
+    let server = dasynth_testkit::hub::FakeHub::start();
     let parquet = std::fs::read(fixtures().join("good/people.parquet")).unwrap();
     let csv = std::fs::read(fixtures().join("good/people_semicolon.csv")).unwrap();
-    server.hub_dataset("org/people", &[("data/train.parquet", parquet), ("extra/people.csv", csv), ("README.md", b"# card".to_vec())]);
+    server.dataset("org/people", &[("data/train.parquet", parquet), ("extra/people.csv", csv), ("README.md", b"# card".to_vec())]);
     let dir = tempfile::tempdir().unwrap();
-    let env = [("HF_ENDPOINT", server.base_url()), ("HF_HUB_DISABLE_XET", "1".to_string())];
+    let env = [("HF_ENDPOINT", server.url()), ("HF_HUB_DISABLE_XET", "1".to_string())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let o = crawl(&["hf://datasets/org/people"], dir.path(), &env);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -231,9 +231,9 @@ fn hub_datasets_are_crawled_through_hf_endpoint() {
     assert!(cat.iter().any(|e| e.uri == "hf://datasets/org/people/data/train.parquet" && e.format == Some(TableFormat::Parquet)));
     assert!(cat.iter().all(|e| e.source == "people"));
     // A rerun downloads nothing.
-    let hits = server.hits("/datasets/org/people/resolve/main/data/train.parquet");
+    let hits = server.hits(dasynth_testkit::hub::Step::Resolve);
     assert_eq!(code(&crawl(&["hf://datasets/org/people"], dir.path(), &env)), 0);
-    assert_eq!(server.hits("/datasets/org/people/resolve/main/data/train.parquet"), hits);
+    assert_eq!(server.hits(dasynth_testkit::hub::Step::Resolve), hits);
     // A missing dataset is a failed input, not a crash.
     let o = crawl(&["hf://datasets/org/missing"], &dir.path().join("other"), &env);
     assert_eq!(code(&o), 1, "{}", stderr(&o));

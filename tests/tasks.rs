@@ -94,7 +94,7 @@ fn demo_tasks_cover_every_family_and_every_reference_solution_agrees() {
             assert!(run.join(&f.path).exists(), "{} lacks {}", t.id, f.path);
         }
         assert!(!t.ground_truth_value().is_null(), "{}", t.id);
-        assert!(dasynth_tasks::task::TaskExt::checker_spec(&t).is_some());
+        assert!(dasynth_tasks::task::TaskExt::checker_spec(t).is_some());
     }
     // Deterministic for a seed; another seed gives other tasks.
     let again = dir.path().join("again");

@@ -2,6 +2,12 @@
 //! `<Answer>` blocks; generation stops at `</Code>`, the environment runs the code and answers
 //! with `<Execute>…</Execute>`. This module reads a turn and says what it asks for, or which
 //! format rule it breaks.
+//!
+//! Only what makes a turn unusable stops the agent loop ([`parse_turn`]): an `<Execute>` the
+//! model wrote itself, an unclosed block, code outside `<Code>`, a turn with neither code nor an
+//! answer. Habits stricter than DeepAnalyze's own format check, such as opening every turn after
+//! an `<Execute>` with `<Analyze>`, are style signals ([`turn_style`]) that the verify stage
+//! scores; a turn after `<Execute>` may begin with `<Understand>` as DeepAnalyze allows.
 
 /// The system prompt that describes the actions to a teacher model.
 pub const SYSTEM_PROMPT: &str = "You are a data science agent. You solve the task by reasoning and by running Python code \
@@ -56,14 +62,13 @@ pub fn code_body(block: &str) -> String {
     t.to_string() + "\n"
 }
 
-/// Reads one model turn. `after_execute` says whether the turn answers an `<Execute>` (then it
-/// must begin with `<Analyze>`).
-pub fn parse_turn(text: &str, after_execute: bool) -> Result<Action, FormatError> {
+/// The action tags a model writes, in the order a turn usually holds them.
+pub const ACTION_TAGS: [&str; 4] = ["Analyze", "Understand", "Code", "Answer"];
+
+/// Reads one model turn.
+pub fn parse_turn(text: &str) -> Result<Action, FormatError> {
     if text.contains("<Execute>") {
         return Err(FormatError("the model wrote an <Execute> block itself".into()));
-    }
-    if after_execute && !text.trim_start().starts_with("<Analyze>") {
-        return Err(FormatError("a turn after <Execute> must begin with <Analyze>".into()));
     }
     let code = block(text, "Code").transpose()?;
     let answer = block(text, "Answer").transpose()?;
@@ -87,6 +92,35 @@ pub fn parse_turn(text: &str, after_execute: bool) -> Result<Action, FormatError
         (None, None) if text.contains("```") => Err(FormatError("code outside <Code>".into())),
         (None, None) => Err(FormatError("the turn has neither <Code> nor <Answer>".into())),
     }
+}
+
+/// The code a turn ran: the body of its `<Code>` block, when it has a closed one.
+pub fn turn_code(text: &str) -> Option<String> {
+    match block(text, "Code")? {
+        Ok(c) => Some(code_body(c)),
+        Err(_) => None,
+    }
+}
+
+/// Style signals of one turn that do not stop the loop: how a turn after an `<Execute>` opens,
+/// and a `<Code>` block that is not a python fence.
+pub fn turn_style(text: &str, after_execute: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let head = text.trim_start();
+    if after_execute && !head.starts_with("<Analyze>") {
+        if head.starts_with("<Understand>") {
+            out.push("a turn after <Execute> begins with <Understand>".to_string());
+        } else {
+            out.push("a turn after <Execute> begins with neither <Analyze> nor <Understand>".to_string());
+        }
+    }
+    if let Some(Ok(c)) = block(text, "Code") {
+        let c = c.trim();
+        if !(c.starts_with("```python") && c.ends_with("```")) {
+            out.push("a <Code> block that is not a ```python fence".to_string());
+        }
+    }
+    out
 }
 
 /// Completes a turn cut at the stop sequence: APIs drop the stop string from the content.
@@ -139,19 +173,29 @@ mod tests {
     #[test]
     fn code_turns_and_answers() {
         let t = "<Analyze>look</Analyze>\n<Code>\n```python\nprint(1)\n```\n</Code>";
-        assert_eq!(parse_turn(t, false), Ok(Action::Code("print(1)\n".into())));
+        assert_eq!(parse_turn(t), Ok(Action::Code("print(1)\n".into())));
+        assert_eq!(turn_code(t).as_deref(), Some("print(1)\n"));
         let a = "<Analyze>done</Analyze><Answer>42</Answer>";
-        assert_eq!(parse_turn(a, true), Ok(Action::Answer("42".into())));
+        assert_eq!(parse_turn(a), Ok(Action::Answer("42".into())));
+        assert_eq!(turn_code(a), None);
         assert_eq!(complete_stopped_turn("<Code>\n```python\nx\n```\n"), "<Code>\n```python\nx\n```</Code>");
     }
 
     #[test]
     fn format_errors_are_named() {
-        assert!(parse_turn("<Analyze>a</Analyze><Execute>fake</Execute>", false).unwrap_err().0.contains("<Execute>"));
-        assert!(parse_turn("<Understand>x</Understand><Answer>1</Answer>", true).unwrap_err().0.contains("begin with <Analyze>"));
-        assert!(parse_turn("<Analyze>a</Analyze>```python\nx\n```", false).unwrap_err().0.contains("outside"));
-        assert!(parse_turn("<Analyze>a</Analyze><Answer>1", false).unwrap_err().0.contains("never closed"));
-        assert!(parse_turn("just words", false).unwrap_err().0.contains("neither"));
+        assert!(parse_turn("<Analyze>a</Analyze><Execute>fake</Execute>").unwrap_err().0.contains("<Execute>"));
+        assert!(parse_turn("<Analyze>a</Analyze>```python\nx\n```").unwrap_err().0.contains("outside"));
+        assert!(parse_turn("<Analyze>a</Analyze><Answer>1").unwrap_err().0.contains("never closed"));
+        assert!(parse_turn("just words").unwrap_err().0.contains("neither"));
+    }
+
+    #[test]
+    fn understand_after_execute_is_a_style_signal_not_an_error() {
+        let t = "<Understand>x</Understand><Answer>1</Answer>";
+        assert_eq!(parse_turn(t), Ok(Action::Answer("1".into())));
+        assert_eq!(turn_style(t, true), vec!["a turn after <Execute> begins with <Understand>".to_string()]);
+        assert!(turn_style(t, false).is_empty());
+        assert!(turn_style("<Analyze>a</Analyze><Code>print(1)</Code>", true)[0].contains("python fence"));
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Agent runs: code written for tasks, executed in the Python sandbox.
 //!
-//! [`reference`] runs a task's reference solution cell by cell in a fresh sandbox session with
+//! [`reference`](mod@reference) runs a task's reference solution cell by cell in a fresh sandbox session with
 //! the task's files at `/data` (the working directory) and a writable `outputs/` folder, reads
 //! the `answer` the solution left behind as JSON, and checks it against the ground truth that
 //! `dasynth-tasks` computed with polars. On the demo data every task must pass: a failure is a
 //! bug in a template or in the Rust computation.
 //!
 //! [`reference_teacher`] turns the same solutions into DeepAnalyze trajectories (the offline
-//! default teacher), [`llm_teacher`] runs the agent loop with an LLM teacher, [`format`] reads
+//! default teacher), [`llm_teacher`] runs the agent loop with an LLM teacher, [`format`](mod@format) reads
 //! and writes DeepAnalyze's action tags, [`store`] keeps finished trajectories crash-safely
 //! (the record is `dasynth_core::trajectory`'s), [`trajectories`] is the trajectory stage (plan,
 //! run, stats), and [`solutions`] runs every task's reference solution as a check of the tasks.

@@ -68,6 +68,12 @@ fn chat_messages(messages: &[Message]) -> Vec<dasynth_llm::Message> {
         .collect()
 }
 
+/// The seed of an LLM trajectory's sandbox session (and of its requests), so a replay of its
+/// cells starts from the same random state.
+pub fn session_seed(task: &Task, sample: u32) -> u64 {
+    task.seed.wrapping_mul(1_000_003).wrapping_add(sample as u64)
+}
+
 /// Runs one trajectory for a task with a teacher.
 pub async fn llm_trajectory(
     client: &Client,
@@ -80,13 +86,12 @@ pub async fn llm_trajectory(
 ) -> Outcome {
     let started = Instant::now();
     let mut t = Trajectory::start(task, teacher, &client.config().model, sample, SYSTEM_PROMPT);
-    let seed = task.seed.wrapping_mul(1_000_003).wrapping_add(sample as u64);
+    let seed = session_seed(task, sample);
     let (mut session, outputs, _data) = match task_session(&pool, run, task, seed) {
         Ok(s) => s,
         Err(e) => return Outcome::Transient(format!("{e}")),
     };
     *session.limits_mut() = Limits { timeout: limits.cell_timeout, ..Limits::default() };
-    let mut after_execute = false;
     loop {
         if t.turns.len() >= limits.max_turns {
             t.finish = Finish::TurnLimit;
@@ -139,7 +144,7 @@ pub async fn llm_trajectory(
             cell: None,
             format_error: None,
         };
-        match format::parse_turn(&text, after_execute) {
+        match format::parse_turn(&text) {
             Err(fe) => {
                 turn.format_error = Some(fe.0.clone());
                 t.messages.push(Message::new("assistant", text));
@@ -171,7 +176,6 @@ pub async fn llm_trajectory(
                 turn.cell = Some(cell_outcome(&r));
                 t.turns.push(turn);
                 t.messages.push(Message::new("execute", execute_text(&r, limits.execute_bytes)));
-                after_execute = true;
                 if !r.status.session_alive() {
                     t.finish = Finish::SandboxError;
                     t.finish_detail = format!("the session ended: {:?}", r.status);

@@ -32,7 +32,8 @@ pub enum RoleError {
     Reply(String),
 }
 
-fn render(templates: &Path, role: &str, ctx: serde_json::Value) -> Result<String, RoleError> {
+/// Renders the role prompt `templates/roles/<role>.j2` with a context.
+pub fn render(templates: &Path, role: &str, ctx: serde_json::Value) -> Result<String, RoleError> {
     let path = templates.join(dasynth_tasks::template::ROLES_DIR).join(format!("{role}.j2"));
     let source = std::fs::read_to_string(&path).map_err(|source| RoleError::Read { path: path.clone(), source })?;
     let terr = |e: minijinja::Error| RoleError::Template { path: path.clone(), line: e.line().unwrap_or(1), message: e.to_string() };
@@ -43,7 +44,7 @@ fn render(templates: &Path, role: &str, ctx: serde_json::Value) -> Result<String
 }
 
 /// The first JSON object in a reply (models like to wrap it in prose or a code fence).
-fn json_object(text: &str) -> Option<serde_json::Value> {
+pub fn json_object(text: &str) -> Option<serde_json::Value> {
     let start = text.find('{')?;
     let end = text.rfind('}')?;
     serde_json::from_str(text.get(start..=end)?).ok()

@@ -297,7 +297,7 @@ pub enum TrajectoriesError {
     Teacher {
         teacher: String,
         #[source]
-        source: dasynth_llm::LlmError,
+        source: Box<dasynth_llm::LlmError>,
     },
     #[error(transparent)]
     Sandbox(#[from] dasynth_sandbox::SandboxError),
@@ -327,6 +327,8 @@ pub struct TrajectoriesOutcome {
 #[derive(Debug)]
 pub struct QuestionsOutcome {
     pub questioner: String,
+    /// The tasks came from an earlier run's `questions.parquet`; nothing was asked.
+    pub reused: bool,
     pub tasks: usize,
     pub saved: Option<std::path::PathBuf>,
     pub errors: Vec<String>,
@@ -344,7 +346,7 @@ fn teachers(s: &dasynth_core::config::Settings, run: &RunDir) -> Result<TeacherS
             out.push((t.label(), Teacher::Reference));
             continue;
         }
-        let err = |source| TrajectoriesError::Teacher { teacher: t.label(), source };
+        let err = |source| TrajectoriesError::Teacher { teacher: t.label(), source: Box::new(source) };
         let shared = match &cache {
             Some(c) => dasynth_llm::ResponseCache::clone(c),
             None => {
@@ -381,7 +383,10 @@ fn questions(
     if path.exists() {
         let tasks: Vec<Task> = dasynth_parquet::read_rows(&path)?;
         let n = tasks.len();
-        return Ok((tasks, QuestionsOutcome { questioner: name.to_string(), tasks: n, saved: Some(path), errors: Vec::new() }));
+        return Ok((
+            tasks,
+            QuestionsOutcome { questioner: name.to_string(), reused: true, tasks: n, saved: Some(path), errors: Vec::new() },
+        ));
     }
     let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
     let mut tables = Vec::new();
@@ -410,7 +415,7 @@ fn questions(
     } else {
         None
     };
-    let outcome = QuestionsOutcome { questioner: name.to_string(), tasks: tasks.len(), saved, errors };
+    let outcome = QuestionsOutcome { questioner: name.to_string(), reused: false, tasks: tasks.len(), saved, errors };
     Ok((tasks, outcome))
 }
 

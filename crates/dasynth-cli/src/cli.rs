@@ -51,6 +51,12 @@ pub enum Command {
     Tasks(TasksArgs),
     /// Write agent trajectories for tasks.parquet with the configured teachers
     Trajectories(TrajectoriesArgs),
+    /// Replay every trajectory, check its answer, claims and format, and write verdicts.parquet
+    Verify(VerifyArgs),
+    /// Write the dataset: accepted trajectories and verified tasks as SFT and RL Parquet, tables and a card in export/
+    Export(ExportArgs),
+    /// Publish export/ to a Hugging Face Hub dataset repository (resumable)
+    Push(PushArgs),
     /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
     FakeLlm(FakeLlmArgs),
     /// Serve a local Qwen3 checkpoint as an OpenAI-compatible /v1/chat/completions
@@ -59,6 +65,8 @@ pub enum Command {
     Templates(TemplatesArgs),
     /// Write the JSON Schemas of every file dasynth writes
     Schemas(SchemasArgs),
+    /// Check an answer against a ground truth as verify does, and say why it passes or fails
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +141,48 @@ pub struct TrajectoriesArgs {
     /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Run folder [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Configs to write: sft, deepanalyze, rl, deepanalyze-rl, sharegpt [default: all]
+    #[arg(long, value_delimiter = ',', value_name = "FORMAT,...")]
+    pub formats: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Run folder holding export/ [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The Hub dataset repository, ORG/NAME
+    #[arg(long, value_name = "ORG/NAME")]
+    pub repo: Option<String>,
+    /// Create the repository private
+    #[arg(long)]
+    pub private: bool,
+    /// Branch to commit to [default: main]
+    #[arg(long, value_name = "BRANCH")]
+    pub revision: Option<String>,
+    /// Commit message
+    #[arg(long, short, value_name = "M")]
+    pub message: Option<String>,
+    /// Print the files, their sizes and which go through LFS; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Run folder holding trajectories/ and tasks.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Verify one share of the tasks, I of N (0-based), into verdicts/shard-I-of-N.parquet; a later run without --shard merges the shards
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -260,4 +310,29 @@ pub struct SandboxSessionArgs {
     /// Memory cap in MiB
     #[arg(long, default_value_t = 2048, value_name = "MB")]
     pub memory: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Without ANSWER_TEXT, cases are read from standard input as JSON Lines, one object per line \
+    ({\"answer_type\", \"truth\", \"answer\"} and optionally \"checker\", \"files\", \"outputs_dir\", \"id\"), \
+    and one verdict is printed per line as JSON. Exit status: 0 every answer passes, 1 some answer fails, 2 bad input.")]
+pub struct CheckArgs {
+    /// Answer type: number, integer, string, set, list, table, file, report or metric
+    #[arg(long, value_name = "TYPE")]
+    pub answer_type: Option<String>,
+    /// The ground truth as JSON (quote strings: '"Biscoe"')
+    #[arg(long, value_name = "JSON")]
+    pub truth: Option<String>,
+    /// The checker as JSON: a spec from tasks.parquet, or template options such as '{"decimals": 2}'
+    #[arg(long, value_name = "JSON")]
+    pub checker: Option<String>,
+    /// A file written under outputs/ (repeatable), for file answers
+    #[arg(long = "file", value_name = "NAME")]
+    pub files: Vec<String>,
+    /// The folder holding those files, to look at the chart and its data
+    #[arg(long, value_name = "DIR")]
+    pub outputs: Option<PathBuf>,
+    /// The text of the final <Answer> (`-` reads it from standard input)
+    #[arg(value_name = "ANSWER_TEXT")]
+    pub answer: Option<String>,
 }

@@ -59,13 +59,19 @@ pub fn out(text: &str) -> std::io::Result<()> {
 /// terminal, and only drawn once the stage has run for a second.
 pub struct Progress {
     bar: ProgressBar,
+    bytes: bool,
 }
 
 impl Progress {
     pub fn new() -> Self {
         let bar =
             ProgressBar::with_draw_target(None, if quiet() { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr_with_hz(4) });
-        Self { bar }
+        Self { bar, bytes: false }
+    }
+
+    /// A bar counting bytes (uploads).
+    pub fn bytes() -> Self {
+        Self { bytes: true, ..Self::new() }
     }
 }
 
@@ -74,9 +80,13 @@ impl Reporter for Progress {
         self.bar.reset();
         self.bar.set_length(total);
         self.bar.set_style(
-            ProgressStyle::with_template("{prefix:>8.bold} [{bar:30}] {pos}/{len} {elapsed} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(if self.bytes {
+                "{prefix:>8.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta} {wide_msg}"
+            } else {
+                "{prefix:>8.bold} [{bar:30}] {pos}/{len} {elapsed} {wide_msg}"
+            })
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         self.bar.set_prefix(stage.to_string());
     }
@@ -86,6 +96,9 @@ impl Reporter for Progress {
     fn item(&self, name: &str) {
         self.bar.set_message(name.to_string());
         self.bar.inc(1);
+    }
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
     }
     fn finish(&self) {
         self.bar.finish_and_clear();

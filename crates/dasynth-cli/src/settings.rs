@@ -4,7 +4,7 @@
 
 use crate::cli::{Command, GlobalArgs, TaskFlags};
 use anyhow::Context;
-use dasynth_core::config::{Options, Overrides, Settings, TaskOptions};
+use dasynth_core::config::{ExportOptions, Options, Overrides, PushOptions, Settings, TaskOptions};
 
 /// The overrides a command's flags carry.
 pub fn overrides(command: Option<&Command>) -> Overrides {
@@ -19,6 +19,22 @@ pub fn overrides(command: Option<&Command>) -> Overrides {
         Some(Command::Generate(a)) => Overrides { out: a.out.clone(), sources: a.sources.clone(), ..Default::default() },
         Some(Command::Profile(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Trajectories(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Export(a)) => Overrides {
+            out: a.dir.clone(),
+            export: ExportOptions { formats: (!a.formats.is_empty()).then(|| a.formats.clone()), ..Default::default() },
+            ..Default::default()
+        },
+        Some(Command::Push(a)) => Overrides {
+            out: a.dir.clone(),
+            push: PushOptions {
+                repo: a.repo.clone(),
+                private: a.private.then_some(true),
+                revision: a.revision.clone(),
+                commit_files: None,
+            },
+            ..Default::default()
+        },
+        Some(Command::Verify(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Tasks(a)) => Overrides { out: a.dir.clone(), tasks: task_options(&a.flags), ..Default::default() },
         _ => Overrides::default(),
     }

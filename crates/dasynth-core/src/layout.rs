@@ -14,6 +14,7 @@
 //!   trajectories/*.jsonl         trajectories: append-only, one trajectory per line
 //!   outputs/<key>/               trajectories: files a trajectory wrote under `outputs/`
 //!   verdicts.parquet             verify: one row per trajectory (accepted?, checks, reasons)
+//!   verdicts/shard-I-of-N.parquet  verify --shard I/N: one shard's verdicts, merged by `verify`
 //!   student/                     sample: the student's trajectories, verdicts, pass rates
 //!     trajectories/*.jsonl
 //!     outputs/<key>/
@@ -23,9 +24,13 @@
 //!     README.md                  the dataset card
 //!     data/<config>/<split>-0000i-of-0000n.parquet
 //!     tables/                    the tables RL rows reference, deduplicated
+//!     workspace/<data>/<id>/     DeepAnalyze RL workspaces (one per distinct set of files)
+//!     reward.py                  the reward function (verl's `compute_score`)
+//!     dataset_info.json          LLaMA-Factory's entry for the sharegpt config
 //!   report/                      report: index.html, report.json, report.md
 //!   stats/<stage>.json           per-stage counters (kept, dropped, reasons, time)
 //!   cache/                       HTTP validators, crawl state, LLM responses, downloads
+//!     export-manifest.json       export: every file of export/ with its sha256
 //! ```
 //!
 //! Every path a stage reads or writes comes from a method here; no stage spells a run-folder
@@ -157,6 +162,14 @@ impl RunDir {
     pub fn verdicts(&self) -> PathBuf {
         self.root.join("verdicts.parquet")
     }
+    /// The folder of `verify --shard I/N` verdicts, which a `verify` without `--shard` merges.
+    pub fn verdict_shards_dir(&self) -> PathBuf {
+        self.root.join("verdicts")
+    }
+    /// One shard's verdicts.
+    pub fn verdicts_shard(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.verdict_shards_dir().join(format!("{}.parquet", shard.file_stem()))
+    }
     pub fn student_dir(&self) -> PathBuf {
         self.root.join("student")
     }
@@ -175,6 +188,11 @@ impl RunDir {
     pub fn export_dir(&self) -> PathBuf {
         self.root.join("export")
     }
+    /// Every file the export stage wrote, with its sha256 (kept outside `export/` so it is
+    /// not published).
+    pub fn export_manifest(&self) -> PathBuf {
+        self.cache_dir().join("export-manifest.json")
+    }
     pub fn report_dir(&self) -> PathBuf {
         self.root.join("report")
     }
@@ -192,6 +210,10 @@ impl RunDir {
     }
     pub fn stats(&self, stage: Stage) -> PathBuf {
         self.stats_dir().join(format!("{}.json", stage.name()))
+    }
+    /// One shard's counters (`stats/<stage>-shard-I-of-N.json`).
+    pub fn stats_shard(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
+        self.stats_dir().join(format!("{}-{}.json", stage.name(), shard.file_stem()))
     }
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

@@ -2,10 +2,10 @@
 //!
 //! dasynth is a pipeline of stages (crawl → profile → tasks → generate → verify → export) that
 //! talk only through files in a *run folder*. This crate owns what those files mean: the row
-//! types of `catalog.parquet` ([`catalog`]), the profile documents ([`profile`]), the layout of
+//! types of `catalog.parquet` ([`catalog`]), the exported dataset's rows ([`export`]), the profile documents ([`profile`]), the layout of
 //! the run folder ([`layout`]), content-hash ids ([`ids`]), atomic writes ([`atomic`]), the
 //! configuration file and its resolution into settings ([`config`]), the source-definition
-//! files under `sources/` ([`sourcedef`]), the environment variables dasynth reads ([`env`]),
+//! files under `sources/` ([`sourcedef`]), the environment variables dasynth reads ([`mod@env`]),
 //! the cores it may use ([`machine`]), and the JSON Schemas generated from all of these
 //! ([`schemas`]).
 //!
@@ -16,6 +16,7 @@ pub mod atomic;
 pub mod catalog;
 pub mod config;
 pub mod env;
+pub mod export;
 pub mod ids;
 pub mod layout;
 pub mod machine;
@@ -23,6 +24,7 @@ pub mod profile;
 pub mod reporter;
 pub mod rng;
 pub mod schemas;
+pub mod shard;
 pub mod sourcedef;
 pub mod stats;
 pub mod task;

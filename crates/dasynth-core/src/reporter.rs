@@ -9,6 +9,8 @@ pub trait Reporter: Send + Sync {
     fn set_total(&self, _total: u64) {}
     /// One item finished.
     fn item(&self, _name: &str) {}
+    /// The position moved by `n` units (bytes, for uploads) without an item finishing.
+    fn advance(&self, _n: u64) {}
     /// The stage ended.
     fn finish(&self) {}
     /// Something a person should read now (a slow first start, a skipped input): the CLI

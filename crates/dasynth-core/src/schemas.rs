@@ -15,6 +15,13 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("verdict.schema.json", render::<crate::verdict::Verdict>()),
         ("verify-stats.schema.json", render::<crate::verdict::VerifyStats>()),
         ("pass-rate.schema.json", render::<crate::verdict::PassRate>()),
+        ("export-sft-row.schema.json", render::<crate::export::SftRow>()),
+        ("export-deepanalyze-row.schema.json", render::<crate::export::DeepanalyzeRow>()),
+        ("export-sharegpt-row.schema.json", render::<crate::export::ShareGptRow>()),
+        ("export-rl-row.schema.json", render::<crate::export::VerlRow>()),
+        ("export-deepanalyze-rl-row.schema.json", render::<crate::export::DeepanalyzeRlRow>()),
+        ("export-manifest.schema.json", render::<crate::export::ExportManifest>()),
+        ("export-stats.schema.json", render::<crate::export::ExportStats>()),
     ]
 }
 

@@ -206,6 +206,9 @@ pub struct Verdict {
     /// How the trajectory ended (`answer`, `turn_limit`, ...).
     pub finish: String,
     pub replay: ReplayClass,
+    /// Why the replay is broken: the cell that failed and how, or why no session started.
+    #[serde(default)]
+    pub replay_detail: String,
     /// Code cells replayed, and those whose output matched the record.
     pub cells: u32,
     pub cells_matched: u32,

@@ -124,7 +124,7 @@ pub(crate) type ReplyFn = dyn Fn(&RequestSummary) -> Reply + Send + Sync;
 /// How the server chooses its answer.
 #[derive(Clone, Default)]
 pub enum Responder {
-    /// "echo: <last user message>" (truncated to 200 chars).
+    /// `"echo: <last user message>"` (truncated to 200 chars).
     #[default]
     Echo,
     /// Pop replies in order; once empty, fall back to echo.

@@ -6,6 +6,16 @@
 //! that pandas, pyarrow and DuckDB read directly, and writes the file atomically with
 //! statistics and a page index. [`read_rows`] is its inverse and names the row and field that
 //! does not fit the type.
+//!
+//! [`columnar::Columns`] is the streaming path: rows serialized straight into Arrow columns, one
+//! row group at a time, for files too large to hold as rows.
+//!
+//! Every file is written by [`parquet_writer`]: zstd, full statistics (so a page index), and the
+//! plain Arrow schema in the footer ([`footer`]), so pandas, pyarrow and `datasets` see `string`
+//! and `list` columns rather than polars' string views and large lists.
+
+pub mod columnar;
+pub mod footer;
 
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -46,7 +56,6 @@ impl RowsError {
 
 /// Serializes rows through JSON Lines into a frame with the given schema.
 pub fn frame<T: serde::Serialize>(rows: &[T], schema: Schema) -> Result<DataFrame, std::io::Error> {
-    let schema = Arc::new(schema);
     if rows.is_empty() {
         return Ok(DataFrame::empty_with_schema(&schema));
     }
@@ -55,6 +64,14 @@ pub fn frame<T: serde::Serialize>(rows: &[T], schema: Schema) -> Result<DataFram
         serde_json::to_writer(&mut ndjson, r).map_err(std::io::Error::other)?;
         ndjson.push(b'\n');
     }
+    ndjson_frame(ndjson, Arc::new(schema))
+}
+
+/// Reads JSON Lines (one serialized row per line) into a frame with the given schema.
+pub fn ndjson_frame(ndjson: Vec<u8>, schema: SchemaRef) -> Result<DataFrame, std::io::Error> {
+    if ndjson.is_empty() {
+        return Ok(DataFrame::empty_with_schema(&schema));
+    }
     JsonReader::new(std::io::Cursor::new(ndjson))
         .with_json_format(JsonFormat::JsonLines)
         .with_schema(schema)
@@ -62,14 +79,28 @@ pub fn frame<T: serde::Serialize>(rows: &[T], schema: Schema) -> Result<DataFram
         .map_err(std::io::Error::other)
 }
 
+/// The zstd level of every file dasynth writes unless told otherwise (Arrow's default).
+pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
+
+/// A Parquet writer with dasynth's settings: zstd at `zstd_level`, full statistics (which also
+/// writes the column and offset indexes), and the plain Arrow schema of `schema` in the footer
+/// together with `extra` key/value pairs.
+pub fn parquet_writer<W: std::io::Write>(w: W, schema: &Schema, zstd_level: i32, extra: &[(String, String)]) -> ParquetWriter<W> {
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Zstd(polars_parquet::write::ZstdLevel::try_new(zstd_level).ok()))
+        .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(footer::footer_metadata(schema, extra)))
+}
+
 /// Writes rows as a Parquet file atomically, with statistics and a page index.
 pub fn write_rows<T: serde::Serialize>(path: &Path, rows: &[T], schema: Schema) -> Result<(), RowsError> {
     let werr = |e: std::io::Error| RowsError::Write { path: path.to_path_buf(), source: e };
     let mut df = frame(rows, schema).map_err(werr)?;
+    let file_schema = df.schema().as_ref().clone();
     dasynth_core::atomic::write_atomic_with(path, |f| {
         // Buffered: the Parquet writer makes thousands of writes of a few bytes each.
         let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-        ParquetWriter::new(&mut w).with_statistics(StatisticsOptions::full()).finish(&mut df).map_err(std::io::Error::other)?;
+        parquet_writer(&mut w, &file_schema, DEFAULT_ZSTD_LEVEL, &[]).finish(&mut df).map_err(std::io::Error::other)?;
         std::io::Write::flush(&mut w)
     })
     .map_err(|e| werr(std::io::Error::other(e)))

@@ -50,7 +50,7 @@ pub enum StoreError {
     Empty { uri: String },
 }
 
-/// Largest expansion accepted from compressed input once past [`RATIO_FLOOR`]; text tables
+/// Largest expansion accepted from compressed input once past 64 MiB of output; text tables
 /// compress 5–20×, a bomb of zeros about 1000×.
 pub const MAX_RATIO: u64 = 500;
 /// Output below this size is accepted whatever the ratio.

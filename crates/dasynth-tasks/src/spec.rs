@@ -162,6 +162,10 @@ pub struct CheckerOptions {
     /// or the name of a parameter. The query should return one row more, so a tie at the cut
     /// can be seen and the task dropped.
     pub top_k: Option<String>,
+    /// For tables and chart data: rows must come in the truth query's order.
+    pub ordered_rows: Option<bool>,
+    /// For tables and chart data: columns are taken by position only.
+    pub ordered_columns: Option<bool>,
 }
 
 /// A table the template needs.

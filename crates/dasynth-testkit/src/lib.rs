@@ -3,12 +3,14 @@
 //! [`TestServer`] is a real HTTP/1.1 server on loopback whose routes reply from a script: any
 //! status, headers, body, a delay (to provoke timeouts), a truncated body, ETag revalidation,
 //! and a sequence of replies (fail twice, then succeed). It counts hits per path, so a test can
-//! prove that a rerun downloaded nothing. [`TestServer::hub_dataset`] makes it answer like the
-//! Hugging Face Hub for one dataset (tree listing and `resolve` downloads), for use with
-//! `HF_ENDPOINT`. [`fake_llm`] is the fake OpenAI-compatible and Anthropic server (scripted or
+//! prove that a rerun downloaded nothing. [`hub::FakeHub`] is a fake Hugging Face Hub (downloads
+//! for the crawl, uploads for `dasynth push`, faults on request), for use with `HF_ENDPOINT`.
+//! [`fake_llm`] is the fake OpenAI-compatible and Anthropic server (scripted or
 //! replayed replies, latency, injected faults) for teacher tests.
 
 pub use dasynth_fakellm as fake_llm;
+
+pub mod hub;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -113,33 +115,12 @@ impl TestServer {
     pub fn hits(&self, path: &str) -> usize {
         self.state.lock().expect("state").hits.get(path).copied().unwrap_or(0)
     }
-
-    /// Serves one dataset like the Hugging Face Hub: `GET /api/datasets/{repo}/tree/main` and
-    /// `HEAD`/`GET /datasets/{repo}/resolve/main/{path}`.
-    pub fn hub_dataset(&self, repo: &str, files: &[(&str, Vec<u8>)]) {
-        let mut tree = Vec::new();
-        for (path, bytes) in files {
-            let oid = sha256_hex(bytes);
-            tree.push(serde_json::json!({"type": "file", "oid": &oid[..40], "size": bytes.len(), "path": path}));
-            let reply = Reply::ok(bytes.clone())
-                .header("ETag", &format!("\"{}\"", &oid[..40]))
-                .header("X-Repo-Commit", "0000000000000000000000000000000000000001");
-            self.route(&format!("/datasets/{repo}/resolve/main/{path}"), vec![reply]);
-        }
-        let body = serde_json::to_vec(&tree).expect("json");
-        self.route(&format!("/api/datasets/{repo}/tree/main"), vec![Reply::ok(body).header("Content-Type", "application/json")]);
-    }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {

@@ -13,6 +13,8 @@ pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
     let profile = super::profile::profile(&s)?;
     let tasks = super::tasks::tasks(&s)?;
     let trajectories = super::trajectories::trajectories(&s)?;
-    let all_ok = [crawl, profile, tasks, trajectories].iter().all(|s| *s == ExitStatus::Success);
+    let verify = super::verify::verify(&s, None)?;
+    let export = super::export::export(&s)?;
+    let all_ok = [crawl, profile, tasks, trajectories, verify, export].iter().all(|s| *s == ExitStatus::Success);
     Ok(if all_ok { ExitStatus::Success } else { ExitStatus::Problems })
 }

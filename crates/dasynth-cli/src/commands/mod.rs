@@ -1,15 +1,19 @@
 //! One file per subcommand.
 
+mod check;
 mod crawl;
+mod export;
 mod fake_llm;
 mod generate;
 mod profile;
+mod push;
 mod sandbox;
 mod schemas;
 mod serve_student;
 mod tasks;
 mod templates;
 mod trajectories;
+mod verify;
 
 use crate::ExitStatus;
 use crate::cli::{Cli, Command};
@@ -30,8 +34,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Tasks(ref args)) => tasks::run(&settings()?, args.check_solutions),
         Some(Command::Templates(ref args)) => templates::run(&settings()?, args),
         Some(Command::Trajectories(_)) => trajectories::trajectories(&settings()?),
+        Some(Command::Verify(ref args)) => verify::run(&settings()?, args.shard.as_deref()),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         Some(Command::ServeStudent(args)) => serve_student::run(args),
+        Some(Command::Export(_)) => export::export(&settings()?),
+        Some(Command::Push(ref args)) => push::push(&settings()?, args),
+        Some(Command::Check(args)) => check::run(args),
         None => anyhow::bail!("no command given\nhint: run `dasynth --help` to see the commands"),
     }
 }

@@ -1,4 +1,4 @@
-//! `dasynth profile`: catalog.parquet → profiles/<table-id>.json.
+//! `dasynth profile`: `catalog.parquet` → `profiles/<table-id>.json`.
 
 use crate::ExitStatus;
 use crate::printer::{self, Progress};

@@ -8,7 +8,7 @@ use dasynth_core::layout::RunDir;
 /// Writes trajectories for the run folder's tasks; shared with `generate`.
 pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
     let outcome = dasynth_agent::trajectories::run_stage(s, &Progress::new())?;
-    if let Some(q) = &outcome.questions {
+    if let Some(q) = outcome.questions.as_ref().filter(|q| !q.reused) {
         for e in &q.errors {
             printer::note(format!("  questioner: {e}"));
         }

@@ -2,9 +2,13 @@
 //! rejected), then environment variables ([`crate::env`]), then command-line flags, resolved
 //! into one [`Settings`] value that the stages read.
 
+mod export;
 mod teacher;
+mod verify;
 
+pub use export::{ExecuteRole, ExportFormat, ExportOptions, ExportSettings, PushOptions, PushSettings, SplitFractions, valid_repo_id};
 pub use teacher::{TeacherConfig, TeacherKind};
+pub use verify::{VerifyOptions, VerifySettings};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,9 @@ pub struct Options {
     pub generate: Option<TrajectoryOptions>,
     /// Teacher models; the trajectory stage uses the offline reference teacher when none is given.
     pub teacher: Option<Vec<TeacherConfig>>,
+    pub export: Option<ExportOptions>,
+    pub push: Option<PushOptions>,
+    pub verify: Option<VerifyOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -125,6 +132,10 @@ pub struct Settings {
     pub tasks: TaskSettings,
     pub trajectories: TrajectorySettings,
     pub teachers: Vec<TeacherConfig>,
+    pub export: ExportSettings,
+    pub push: PushSettings,
+    #[serde(default)]
+    pub verify: VerifySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -234,6 +245,9 @@ impl Default for Settings {
             tasks: TaskSettings::default(),
             trajectories: TrajectorySettings::default(),
             teachers: vec![TeacherConfig::reference()],
+            export: ExportSettings::default(),
+            push: PushSettings::default(),
+            verify: VerifySettings::default(),
         }
     }
 }
@@ -315,6 +329,10 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     /// Task flags (`--per-table`, `--seed`, ...), the same keys as `[tasks]`.
     pub tasks: TaskOptions,
+    /// Export flags (`--formats`), the same keys as `[export]`.
+    pub export: ExportOptions,
+    /// Push flags (`--repo`, `--private`, `--revision`), the same keys as `[push]`.
+    pub push: PushOptions,
 }
 
 impl Overrides {
@@ -418,6 +436,9 @@ impl Settings {
                 Some(t) if !t.is_empty() => t.clone(),
                 _ => d.teachers,
             },
+            export: d.export,
+            push: d.push,
+            verify: VerifySettings::resolve(&options.verify.clone().unwrap_or_default()),
         };
         if let Some(v) = env(crate::env::DASYNTH_OUT) {
             s.out = PathBuf::from(v);
@@ -439,6 +460,8 @@ impl Settings {
             })?;
         }
         flags.apply(&mut s);
+        s.export = ExportSettings::resolve(options.export.as_ref(), &flags.export, s.trajectories.max_turns)?;
+        s.push = PushSettings::resolve(options.push.as_ref(), &flags.push)?;
         s.validate()?;
         Ok(s)
     }
@@ -472,9 +495,14 @@ impl Settings {
                 });
             }
         }
-        for (key, name) in
-            [("trajectories.questioner", &self.trajectories.questioner), ("trajectories.inspector", &self.trajectories.inspector)]
-        {
+        if let Some((key, message)) = self.verify.invalid() {
+            return Err(ConfigError::Invalid { key, message });
+        }
+        for (key, name) in [
+            ("trajectories.questioner", &self.trajectories.questioner),
+            ("trajectories.inspector", &self.trajectories.inspector),
+            ("verify.judge", &self.verify.judge),
+        ] {
             if let Some(n) = name
                 && !self.teachers.iter().any(|t| &t.label() == n && !t.is_reference())
             {

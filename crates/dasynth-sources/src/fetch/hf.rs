@@ -95,7 +95,8 @@ fn list_tree(client: &reqwest::blocking::Client, api: &str, auth: Option<&str>) 
             return Err(format!("cannot list the dataset: HTTP {status}"));
         }
         url = next_link(resp.headers());
-        let page: Vec<TreeEntry> = resp.json().map_err(|e| format!("the tree listing is not the Hub's JSON: {e}"))?;
+        let body = resp.bytes().map_err(|e| format!("cannot read the tree listing: {}", super::http::root_cause(&e)))?;
+        let page: Vec<TreeEntry> = serde_json::from_slice(&body).map_err(|e| format!("the tree listing is not the Hub's JSON: {e}"))?;
         entries.extend(page);
     }
     Ok(entries)

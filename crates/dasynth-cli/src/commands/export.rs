@@ -1,0 +1,43 @@
+//! `dasynth export`: accepted trajectories and verified tasks → export/ (Parquet configs,
+//! tables, reward.py, dataset card).
+
+use crate::ExitStatus;
+use crate::printer::{self, Progress};
+use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+
+/// Exports the settings' run folder; shared with `generate`.
+pub fn export(s: &Settings) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
+    let outcome = dasynth_export::export(&run, &s.export, &Progress::new())?;
+    let st = &outcome.stats;
+    let Some(dir) = &outcome.dir else {
+        printer::note(format!(
+            "export: nothing exported: {}\nhint: `dasynth trajectories` writes trajectories and `dasynth verify` accepts them",
+            outcome.empty.as_deref().unwrap_or("no accepted trajectories")
+        ));
+        return Ok(ExitStatus::Problems);
+    };
+    printer::note(format!(
+        "export: {} of {} trajectories and {} RL task(s) in {} (chosen by {}), {:.1}s",
+        st.trajectories_exported,
+        st.trajectories_read,
+        st.rl_tasks,
+        dir.display(),
+        st.selected_by,
+        st.seconds
+    ));
+    for (name, c) in &st.by_config {
+        let rows: Vec<String> = c.rows.iter().map(|(split, n)| format!("{split} {n}")).collect();
+        printer::note(format!("  {name}: {} ({} file(s), {} bytes)", rows.join(", "), c.files, c.bytes));
+    }
+    if !st.dropped_by_reason.is_empty() {
+        let d: Vec<String> = st.dropped_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        printer::note(format!("  left out: {}", d.join(", ")));
+    }
+    if !st.rl_dropped_by_reason.is_empty() {
+        let d: Vec<String> = st.rl_dropped_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        printer::note(format!("  RL tasks left out: {}", d.join(", ")));
+    }
+    Ok(ExitStatus::Success)
+}

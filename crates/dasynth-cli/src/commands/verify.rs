@@ -1,0 +1,44 @@
+//! `dasynth verify`: trajectories/ → verdicts.parquet and stats/verify.json.
+
+use crate::ExitStatus;
+use crate::printer::{self, Progress};
+use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+use dasynth_verify::Shard;
+use std::collections::BTreeMap;
+
+/// `dasynth verify [DIR] [--shard I/N]`.
+pub fn run(s: &Settings, shard: Option<&str>) -> anyhow::Result<ExitStatus> {
+    let shard = shard.map(Shard::parse).transpose()?;
+    verify(s, shard)
+}
+
+fn counts(m: &BTreeMap<String, u64>) -> String {
+    m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Verifies the settings' run folder (one shard of it); `generate` runs it after the trajectory
+/// stage.
+pub fn verify(s: &Settings, shard: Option<Shard>) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
+    let o = dasynth_verify::verify(&run, s, shard, &Progress::new())?;
+    let st = &o.stats;
+    printer::note(format!(
+        "verify: {} kept, {} dropped of {} trajectories in {} ({} reused, {} cells replayed), {:.1}s",
+        st.kept,
+        st.dropped,
+        st.verdicts,
+        o.verdicts.display(),
+        st.reused,
+        st.cells_replayed,
+        st.seconds
+    ));
+    printer::note(format!("  replay: {}", counts(&st.by_replay)));
+    if !st.dropped_by_reason.is_empty() {
+        printer::note(format!("  dropped: {}", counts(&st.dropped_by_reason)));
+    }
+    if o.incomplete > 0 {
+        printer::note(format!("  {} verdict(s) without the judge's scores; rerun the same command to ask again", o.incomplete));
+    }
+    Ok(if st.dropped == 0 && o.incomplete == 0 { ExitStatus::Success } else { ExitStatus::Problems })
+}
