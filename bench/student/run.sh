@@ -72,9 +72,9 @@ for part in "${parts[@]}"; do
       step 200 "engine quick" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
       ;;
     engine)
-      step 200 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 128 | tee -a "$out/engine.jsonl"
-      step 120 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
-      step 240 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      step 170 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 128 | tee -a "$out/engine.jsonl"
+      step 90 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 200 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
       ;;
     baseline)
       step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" --batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64 | tee -a "$out/transformers.jsonl"

@@ -1,9 +1,12 @@
 //! The KV cache: a fixed number of slots, each holding one sequence's keys and values for up to
 //! `max_len` positions, with the sequence's length kept by the scheduler.
 //!
-//! Per layer, keys and values are one tensor each, laid out `[slot, kv_head, position, dim]`
-//! and viewed as rows of `dim` for writing: a step scatters the new tokens' rows of every layer
-//! with one `scatter_set` per tensor (row = `(slot * kv_heads + head) * max_len + position`).
+//! Per layer, keys and values are one tensor each, laid out `[slot, kv_head, position, dim]`.
+//! A step writes its new tokens through a [`WritePlan`] made once for all layers: the decode
+//! tokens (one per sequence) with one `scatter_set` along the position axis over every slot's
+//! heads at once (slots without a decode token get the "skip" index), and each prefill chunk
+//! with one block copy into its slot. (A scatter over flat rows would be serial in the number
+//! of rows on a GPU: candle's kernel parallelises over the axes around the scattered one.)
 //! Attention reads a slot's prefix as `[kv_heads, len, dim]`, or gathers the prefixes of a whole
 //! decode batch at once. Allocation shrinks the slot count while the device is out of memory.
 
@@ -11,6 +14,16 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::config::ModelConfig;
 use crate::error::{Result, StudentError, TensorContext};
+use crate::model::StepBatch;
+
+/// Where one step's new keys and values go, shared by every layer.
+pub struct WritePlan {
+    /// Decode tokens: `(count, row of each slot among them [slots], position of each slot's
+    /// token broadcast to [slots, kv_heads, 1, dim], u32::MAX for slots without one)`.
+    decode: Option<(usize, Tensor, Tensor)>,
+    /// Prefill chunks: `(first packed row, slot, start, len)`.
+    prefill: Vec<(usize, usize, usize, usize)>,
+}
 
 /// Keys and values of every layer.
 pub struct KvCache {
@@ -89,26 +102,61 @@ impl KvCache {
         ((slot * self.kv_heads + head) * self.max_len) as u32
     }
 
-    /// The scatter index of new tokens at `(slot, position)`: `[tokens * kv_heads, dim]`.
-    pub fn write_index(&self, tokens: &[(usize, usize)]) -> Result<Tensor> {
-        let mut rows = Vec::with_capacity(tokens.len() * self.kv_heads);
-        for &(slot, pos) in tokens {
-            for h in 0..self.kv_heads {
-                rows.push(self.base_row(slot, h) + pos as u32);
+    /// The write plan of `batch` (decode tokens first, then prefill chunks, as packed).
+    pub fn write_plan(&self, batch: &StepBatch) -> Result<WritePlan> {
+        let decode = if batch.decode.is_empty() {
+            None
+        } else {
+            let mut rows = vec![0u32; self.slots];
+            let mut positions = vec![u32::MAX; self.slots];
+            for (i, d) in batch.decode.iter().enumerate() {
+                rows[d.slot] = i as u32;
+                positions[d.slot] = (d.len - 1) as u32;
             }
+            let shape = (self.slots, self.kv_heads, 1, self.head_dim);
+            let rows = Tensor::from_vec(rows, self.slots, &self.device).ctx(|| "KV write rows".to_string())?;
+            let index = Tensor::from_vec(positions, (self.slots, 1, 1, 1), &self.device)
+                .and_then(|t| t.broadcast_as(shape))
+                .and_then(|t| t.contiguous())
+                .ctx(|| "KV write index".to_string())?;
+            Some((batch.decode.len(), rows, index))
+        };
+        let mut offset = batch.decode.len();
+        let mut prefill = Vec::with_capacity(batch.prefill.len());
+        for p in &batch.prefill {
+            prefill.push((offset, p.slot, p.start, p.len));
+            offset += p.len;
         }
-        let n = rows.len();
-        Tensor::from_vec(rows, (n, 1), &self.device)
-            .and_then(|t| t.broadcast_as((n, self.head_dim)))
-            .and_then(|t| t.contiguous())
-            .ctx(|| "KV write index".to_string())
+        Ok(WritePlan { decode, prefill })
     }
 
-    /// Writes keys and values `[tokens * kv_heads, dim]` of `layer` at `index`.
-    pub fn write(&self, layer: usize, k: &Tensor, v: &Tensor, index: &Tensor) -> Result<()> {
+    /// Writes the keys and values `[tokens, kv_heads, dim]` of `layer` where `plan` says.
+    pub fn write(&self, layer: usize, k: &Tensor, v: &Tensor, plan: &WritePlan) -> Result<()> {
         let (kc, vc) = &self.layers[layer];
-        kc.scatter_set(index, k, 0).ctx(|| format!("writing layer {layer} keys"))?;
-        vc.scatter_set(index, v, 0).ctx(|| format!("writing layer {layer} values"))
+        let four = (self.slots, self.kv_heads, self.max_len, self.head_dim);
+        for (cache, new, what) in [(kc, k, "keys"), (vc, v, "values")] {
+            let view = cache.reshape(four).ctx(|| "KV view".to_string())?;
+            if let Some((count, rows, index)) = &plan.decode {
+                let src = new
+                    .narrow(0, 0, *count)
+                    .and_then(|t| t.index_select(rows, 0))
+                    .and_then(|t| t.reshape((self.slots, self.kv_heads, 1, self.head_dim)))
+                    .ctx(|| format!("layer {layer}: decode {what}"))?;
+                view.scatter_set(index, &src, 2).ctx(|| format!("writing layer {layer} decode {what}"))?;
+            }
+            for &(offset, slot, start, len) in &plan.prefill {
+                let src = new
+                    .narrow(0, offset, len)
+                    .and_then(|t| t.transpose(0, 1))
+                    .and_then(|t| t.contiguous())
+                    .and_then(|t| t.unsqueeze(0))
+                    .ctx(|| format!("layer {layer}: prefill {what} of slot {slot}"))?;
+                view.narrow(0, slot, 1)
+                    .and_then(|dst| dst.slice_set(&src, 2, start))
+                    .ctx(|| format!("writing layer {layer} {what} of slot {slot} at {start}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Keys and values of positions `0..len` of `slot`: `[1, kv_heads, len, dim]` each.

@@ -16,7 +16,7 @@ use crate::attention::{self, StepAttention};
 use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
 use crate::error::{Result, TensorContext};
-use crate::kv_cache::KvCache;
+use crate::kv_cache::{KvCache, WritePlan};
 use crate::rope::RopeTables;
 
 struct Layer {
@@ -82,7 +82,7 @@ impl StepBatch {
 struct Step<'a> {
     cos: Tensor,
     sin: Tensor,
-    write_index: Tensor,
+    write: WritePlan,
     plan: StepAttention,
     cache: &'a KvCache,
 }
@@ -165,7 +165,7 @@ impl Qwen3 {
         let positions: Vec<u32> = places.iter().map(|&(_, p)| p as u32).collect();
         let positions = Tensor::from_vec(positions, t, dev).ctx(|| "step positions".to_string())?;
         let (cos, sin) = rope.gather(&positions)?;
-        let step = Step { cos, sin, write_index: cache.write_index(&places)?, plan: StepAttention::plan(batch, cache)?, cache };
+        let step = Step { cos, sin, write: cache.write_plan(batch)?, plan: StepAttention::plan(batch, cache)?, cache };
         let mut x = self.embed.index_select(&tokens, 0).ctx(|| "embedding lookup".to_string())?;
         for (i, layer) in self.layers.iter().enumerate() {
             x = self.layer(i, layer, &x, &step).ctx(|| format!("layer {i}"))?;
@@ -177,7 +177,7 @@ impl Qwen3 {
     }
 
     fn layer(&self, index: usize, l: &Layer, x: &Tensor, step: &Step<'_>) -> candle_core::Result<Tensor> {
-        let Step { cos, sin, write_index, plan, cache } = step;
+        let Step { cos, sin, write, plan, cache } = step;
         let cfg = &self.cfg;
         let (t, d) = (x.dim(0)?, cfg.head_dim);
         let (hq, hkv) = (cfg.num_heads, cfg.num_kv_heads);
@@ -194,7 +194,7 @@ impl Qwen3 {
         let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
         let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
         cache
-            .write(index, &k.reshape((t * hkv, d))?, &v.reshape((t * hkv, d))?, write_index)
+            .write(index, &k, &v.reshape((t, hkv, d))?, write)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let attn = attention::attend(index, &q, cache, plan, cfg).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let x = (x + linear(&attn, &l.o)?)?;
