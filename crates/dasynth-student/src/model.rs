@@ -193,9 +193,7 @@ impl Qwen3 {
         let k = rms_norm(&k, &l.k_norm, cfg.rms_norm_eps)?;
         let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
         let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
-        cache
-            .write(index, &k, &v.reshape((t, hkv, d))?, write)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        cache.write(index, &k, &v.reshape((t, hkv, d))?, write).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let attn = attention::attend(index, &q, cache, plan, cfg).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let x = (x + linear(&attn, &l.o)?)?;
         let h = rms_norm(&x, &l.post_norm, cfg.rms_norm_eps)?;
