@@ -15,7 +15,7 @@
 # checkpoint once under /tmp (kept while the machine stays up), time-boxes every step, and
 # writes JSON lines and logs into $OUT (the device tool's folder) or bench/student/results;
 # bench/student/summary.py prints the table at the end. Each part fits the device tool's
-# 10-minute limit on an H200 (check ≈ 5 min, engine ≈ 8, baseline ≈ 4, plus the checkpoint).
+# 10-minute limit on an H200 (check ≈ 5 min, engine ≈ 7, baseline ≈ 4, plus the checkpoint).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 parts=("$@")
@@ -72,9 +72,9 @@ for part in "${parts[@]}"; do
       step 200 "engine quick" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
       ;;
     engine)
-      step 170 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 128 | tee -a "$out/engine.jsonl"
-      step 90 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
-      step 200 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      step 150 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 128 | tee -a "$out/engine.jsonl"
+      step 80 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 170 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
       ;;
     baseline)
       step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" --batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64 | tee -a "$out/transformers.jsonl"
