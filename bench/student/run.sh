@@ -9,6 +9,7 @@
 #             first token, the agentic workload, vLLM's shape
 #   baseline  transformers `generate` on the same checkpoint and shapes
 #   quick     decode at batch 1 and 64 and the time to first token only (a first look)
+#   engine-lite  the engine's scenarios with fewer sizes (about 5 minutes)
 #
 # Needs bench/student/dist/dasynth-student-bench.xz (scripts/build-student-cuda; carry it, it is
 # an ignored path) and python3 with torch and transformers. Writes the random Qwen3-8B
@@ -76,10 +77,15 @@ for part in "${parts[@]}"; do
       step 80 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
       step 170 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
       ;;
+    engine-lite)  # the engine part in about 5 minutes, for short device leases
+      step 130 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      step 70 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 90 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,256 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      ;;
     baseline)
       step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" --batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64 | tee -a "$out/transformers.jsonl"
       ;;
-    *) echo "unknown part $part (check, engine, baseline, quick)" >&2; exit 2 ;;
+    *) echo "unknown part $part (check, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
   esac
 done
 python3 bench/student/summary.py "$out" | tee "$out/summary.txt"
