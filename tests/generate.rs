@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use dasynth_agent::reference_teacher::shape::shape;
 use dasynth_agent::store::read_all;
 use dasynth_core::trajectory::{Finish, Trajectory};
 use dasynth_fakellm::{FakeConfig, FakeLlm, Fault, Reply, Responder};
@@ -91,12 +92,56 @@ fn generate_on_demo_data_writes_reference_trajectories_that_pass() {
             }
         }
         assert!(t.messages.last().unwrap().content.contains("<Answer>"));
+        assert_analyst_shape(t);
     }
+    let cells: usize = ts.iter().map(|t| shape(t).code_cells).sum();
+    // A look at the data, the computation, and a check of the result where one fits: the demo
+    // run averages 3.1 cells (bench/heldout measures it); these six question-answering tasks
+    // have fewer checks.
+    assert!(ts.iter().all(|t| shape(t).code_cells >= 2), "a trajectory computes without looking first");
+    assert!(cells * 2 >= 5 * ts.len(), "{cells} code cells in {} trajectories", ts.len());
     // A second run finds everything done and redoes nothing.
     let o = dasynth(&["trajectories", s(&run)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains(&format!("0 written to {}", run.join("trajectories").display())), "{}", stderr(&o));
     assert_eq!(read_all(&run.join("trajectories")).len(), ts.len());
+}
+
+/// A reference trajectory looks at the data before computing, and every number it states in
+/// `<Understand>` or `<Answer>` is one a cell printed.
+fn assert_analyst_shape(t: &Trajectory) {
+    let sh = shape(t);
+    assert!(sh.explores_first, "{}: the first cell does not look at the data", t.task_id);
+    assert!(sh.unsupported.is_empty(), "{}: numbers no output shows: {:?}\n{:#?}", t.task_id, sh.unsupported, t.messages);
+}
+
+/// Every family on the raw penguins table, every trajectory with a mistake (a wrongly cased
+/// column name, an unparsed date, a text column averaged) and its fix.
+#[test]
+fn reference_trajectories_explore_recover_and_state_only_numbers_from_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let o = dasynth(&["crawl", s(&repo().join("sources/demo/penguins_raw.csv")), "--out", s(&run), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = dasynth(&["profile", s(&run), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = dasynth(&["tasks", s(&run), "-q", "--per-table", "40", "--check-solutions"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let cfg = config(dir.path(), "mistakes.toml", "[trajectories]\nreference-mistakes = 1.0\n");
+    let o = dasynth(&["trajectories", s(&run), "--config", s(&cfg)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let ts = read_all(&run.join("trajectories"));
+    assert!(ts.len() >= 20, "{} trajectories", ts.len());
+    let mut recovered = 0;
+    for t in &ts {
+        assert_eq!(t.finish, Finish::Answer, "{}: {}", t.task_id, t.finish_detail);
+        assert_eq!(t.passed, Some(true), "{}: {}", t.task_id, t.check_detail);
+        assert_analyst_shape(t);
+        recovered += usize::from(shape(t).recovered);
+    }
+    assert!(recovered * 2 > ts.len(), "{recovered} of {} trajectories recover from a mistake", ts.len());
+    let solutions = dasynth_tasks::read_tasks(&dasynth_core::layout::RunDir::new(&run)).unwrap();
+    assert!(solutions.iter().all(|t| !t.solution.contains("keep_default_na") && !t.solution.contains("sqlite3")));
 }
 
 #[test]

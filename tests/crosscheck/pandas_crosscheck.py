@@ -22,8 +22,8 @@ whose status is "ok" with pandas the way its read_options say, and compares:
     - duplicate_rows differing from pandas' df.duplicated().sum()
     - header names pandas invented ("Unnamed: 3") or de-duplicated ("a.1")
 
-dasynth treats only empty fields as null ("N/A", "NA", "null" stay values), so every
-pandas read here uses keep_default_na=False, na_values=[""].
+dasynth takes pandas' default missing-value text ("", "NA", "N/A", "null", ...) as null in
+CSV and Excel files, so every pandas read here uses pandas' defaults.
 
 Exit status: 0 when everything agrees, 1 when anything disagrees (each disagreement is
 listed: table, column, field, ours vs pandas), 2 when RUNDIR has no catalog.
@@ -44,7 +44,6 @@ import warnings
 
 warnings.simplefilter("ignore")
 
-NA_OPTS = dict(keep_default_na=False, na_values=[""])
 DEDUP_RE = re.compile(r"^(.*)\.(\d+)$")
 
 
@@ -63,7 +62,7 @@ def read_table(rundir: str, entry: dict):
     if fmt in ("csv", "tsv"):
         delim = ro.get("delimiter") or ("\t" if fmt == "tsv" else ",")
         enc = ro.get("encoding") or "utf-8"
-        kw = dict(sep=delim, encoding=enc, skiprows=skip, header=0 if has_header else None, **NA_OPTS)
+        kw = dict(sep=delim, encoding=enc, skiprows=skip, header=0 if has_header else None)
         quote = ro.get("quote") if "quote" in ro else '"'
         if quote:
             kw["quotechar"] = quote
@@ -88,7 +87,7 @@ def read_table(rundir: str, entry: dict):
                 return ipc.open_stream(src).read_all().to_pandas()
     if fmt in ("xlsx", "xls"):
         sheet = member if member is not None else 0
-        return pd.read_excel(path, sheet_name=sheet, skiprows=skip, header=0 if has_header else None, **NA_OPTS)
+        return pd.read_excel(path, sheet_name=sheet, skiprows=skip, header=0 if has_header else None)
     if fmt == "sqlite":
         if member is None:
             raise ValueError("sqlite entry without a member (table/view name)")

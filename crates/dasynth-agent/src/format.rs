@@ -18,7 +18,7 @@ Write your reply as a sequence of actions:\n\
 <Code>\n```python\ncode to run\n```\n</Code>\n\
 <Answer>your final answer, once you are sure</Answer>\n\n\
 After </Code>, stop and wait: the code runs in a persistent Python session (pandas, numpy, scipy, \
-scikit-learn and matplotlib are installed; there is no network) and its output comes back as \
+scikit-learn, statsmodels, matplotlib and seaborn are installed; there is no network) and its output comes back as \
 <Execute>…</Execute>. Begin every reply after an <Execute> with <Analyze>. Never write <Execute> \
 yourself. Save any file you are asked to produce under `outputs/`. End with exactly one <Answer>.";
 

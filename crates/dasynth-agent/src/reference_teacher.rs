@@ -1,15 +1,33 @@
 //! The reference teacher: an offline teacher that needs no API. For a template task it writes a
-//! DeepAnalyze trajectory from the template's reference solution — a plan, one `<Code>` turn
-//! per solution cell, the real sandbox output of each cell as `<Execute>`, and a final
-//! `<Answer>` rendered from the value the solution computed — so a fresh clone produces real
-//! training data with no key and no network.
+//! DeepAnalyze trajectory around the template's reference solution, the way an analyst works:
+//!
+//! 1. a plan, then a first cell that loads the files and looks at them (shape, the types and
+//!    missing values of the columns the task is about, a few rows);
+//! 2. an `<Understand>` that states what that output showed, with its numbers;
+//! 3. the solution's cells, each introduced by what the previous output said, the last one
+//!    printing the result;
+//! 4. where it fits, a sanity check of the result (its range against the column's, a count
+//!    against the rows, the size of a table, that a chart file exists);
+//! 5. an `<Answer>` that states the result and what the check found.
+//!
+//! A share of trajectories (`reference-mistakes`, 15% by default) makes a realistic mistake
+//! that the next output exposes — a column name with the wrong letter case, a date column left
+//! unparsed, a text column averaged — and fixes it. Wording is drawn per trajectory from pools of
+//! alternatives (the `phrases` module). Every number the text states is taken from a cell's real output
+//! in the sandbox (facts are read by hidden cells that change nothing, and a number is only
+//! written when the visible output shows it), so verify can prove each claim.
+
+mod phrases;
+mod scene;
+pub mod shape;
+mod write;
 
 use crate::format::{self, SYSTEM_PROMPT};
-use crate::reference::{ANSWER_MARK, answer_cell, output_files, parse_answer, task_session};
+use crate::reference::task_session;
 use dasynth_core::layout::RunDir;
-use dasynth_core::trajectory::{CellOutcome, Finish, Message, Trajectory, Turn};
+use dasynth_core::trajectory::{CellOutcome, Finish, Trajectory};
 use dasynth_sandbox::{CellResult, SessionPool, Status};
-use dasynth_tasks::checker::{self, CheckerSpec};
+use dasynth_tasks::checker::CheckerSpec;
 use dasynth_tasks::spec::AnswerType;
 use dasynth_tasks::task::{Task, TaskExt};
 use serde_json::Value;
@@ -25,11 +43,16 @@ pub struct LoopLimits {
     pub max_turns: usize,
     /// Most bytes of cell output shown in `<Execute>`.
     pub execute_bytes: usize,
+    /// Share of reference trajectories that make a mistake and recover from it.
+    pub mistakes: f64,
 }
+
+/// The default share of reference trajectories with a mistake and its fix.
+pub const DEFAULT_MISTAKES: f64 = 0.15;
 
 impl Default for LoopLimits {
     fn default() -> Self {
-        Self { max_turns: 30, execute_bytes: 4096 }
+        Self { max_turns: 30, execute_bytes: 4096, mistakes: DEFAULT_MISTAKES }
     }
 }
 
@@ -70,18 +93,41 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-fn markdown_table(v: &Value) -> String {
+/// A table cell: fractions to six decimals at most, as pandas prints a frame (the value
+/// itself is checked, not this text).
+fn table_cell(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if v.is_f64() && f.fract() != 0.0 && f.is_finite() => {
+            let t = format!("{f:.6}");
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        _ => scalar(v),
+    }
+}
+
+/// A table as markdown, its first `max_rows` rows (the rest is not mentioned: its count is
+/// a number no output may have shown).
+fn markdown_table(v: &Value, max_rows: usize) -> String {
     let cols: Vec<String> = v.get("columns").and_then(Value::as_array).map(|c| c.iter().map(scalar).collect()).unwrap_or_default();
     let rows = v.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut out = format!("| {} |\n|{}|\n", cols.join(" | "), vec!["---"; cols.len().max(1)].join("|"));
-    for r in rows.iter().take(50) {
-        let cells: Vec<String> = r.as_array().map(|c| c.iter().map(scalar).collect()).unwrap_or_default();
+    for r in rows.iter().take(max_rows) {
+        let cells: Vec<String> = r.as_array().map(|c| c.iter().map(table_cell).collect()).unwrap_or_default();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
-    if rows.len() > 50 {
-        out.push_str(&format!("\n({} more rows)\n", rows.len() - 50));
+    if rows.len() > max_rows {
+        out.push_str("| … |\n");
     }
     out
+}
+
+/// Rows of a table answer written out in full.
+pub(crate) const TABLE_ROWS: usize = 10;
+
+/// The data file written beside a chart: `outputs/counts.png` → `outputs/counts.csv`.
+pub(crate) fn data_file(chart: &str) -> String {
+    let stem = chart.rsplit_once('.').map_or(chart, |(s, _)| s);
+    format!("{stem}.csv")
 }
 
 /// The `<Answer>` text for a structured answer.
@@ -92,20 +138,16 @@ pub fn render_answer(spec: &CheckerSpec, answer: &Value, files: &[String]) -> St
         AnswerType::Set | AnswerType::List => {
             answer.as_array().map(|a| a.iter().map(scalar).collect::<Vec<_>>().join(", ")).unwrap_or_default()
         }
-        AnswerType::Table => markdown_table(answer),
+        AnswerType::Table => markdown_table(answer, TABLE_ROWS),
         AnswerType::File => {
             let file = spec.file.clone().unwrap_or_default();
             let saved = files.iter().find(|f| f.ends_with(&file)).cloned().unwrap_or(file);
-            format!("The chart is saved as `outputs/{saved}`. The data it shows:\n\n{}", markdown_table(answer))
+            let data = data_file(&format!("outputs/{saved}"));
+            format!("The chart is saved as `outputs/{saved}`, its data as `{data}`:\n\n{}", markdown_table(answer, TABLE_ROWS))
         }
         AnswerType::Report => scalar(answer),
         AnswerType::Metric => format!("{}: {}", spec.metric.as_deref().unwrap_or("score"), number_text(answer)),
     }
-}
-
-fn first_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.trim().lines().take(n).collect();
-    lines.join(" ").chars().take(240).collect()
 }
 
 /// Writes a trajectory for a task from its reference solution.
@@ -124,89 +166,9 @@ pub fn reference_trajectory(pool: &SessionPool, run: &RunDir, task: &Task, sampl
             return t;
         }
     };
-    let files: Vec<String> = task.files().into_iter().map(|f| format!("`{}`", f.name)).collect();
-    let cells = task.solution_cells();
-    let mut last_output = String::new();
-    for (i, code) in cells.iter().enumerate() {
-        if i >= limits.max_turns {
-            t.finish = Finish::TurnLimit;
-            break;
-        }
-        let analyze = if i == 0 {
-            format!(
-                "<Analyze>\nThe task: {}\nI will load {} with pandas, check the columns involved, then compute the result step by step.\n</Analyze>\n",
-                task.instruction.lines().next().unwrap_or_default(),
-                files.join(" and ")
-            )
-        } else {
-            format!(
-                "<Analyze>\nThe previous cell ran as expected. Next I {}.\n</Analyze>\n<Understand>\n{}\n</Understand>\n",
-                if i + 1 == cells.len() { "compute the final result" } else { "continue with the next step" },
-                if last_output.is_empty() {
-                    "The cell printed nothing; the variables are ready.".to_string()
-                } else {
-                    format!("The output shows: {last_output}")
-                }
-            )
-        };
-        let turn_text = format!("{analyze}<Code>\n```python\n{}```\n</Code>", code);
-        let started_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let r = session.run(code);
-        t.messages.push(Message::new("assistant", turn_text));
-        t.messages.push(Message::new("execute", execute_text(&r, limits.execute_bytes)));
-        t.turns.push(Turn {
-            started_ms,
-            generate_ms: 0.0,
-            input_tokens: 0,
-            output_tokens: 0,
-            cached: false,
-            cost_usd: 0.0,
-            cell: Some(cell_outcome(&r)),
-            format_error: None,
-        });
-        last_output = first_lines(&r.stdout, 3);
-        if r.status != Status::Ok {
-            t.finish = Finish::SandboxError;
-            t.finish_detail = format!("reference cell {} ended {}: {}", i + 1, r.status.name(), format::short_traceback(&r.stderr));
-            t.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-            return t;
-        }
-    }
-    // The answer value, read without a visible turn.
-    let hidden = session.run(&answer_cell("answer"));
-    let files_out = output_files(outputs.path());
-    t.outputs = files_out.clone();
-    let Some(value) = parse_answer(&hidden.stdout) else {
-        t.finish_detail =
-            format!("the reference solution left no `answer` ({ANSWER_MARK} missing): {}", format::short_traceback(&hidden.stderr));
-        t.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-        return t;
-    };
-    let text = render_answer(&spec, &value, &files_out);
-    t.messages.push(Message::new(
-        "assistant",
-        format!("<Analyze>\nThe last output holds the result, so I can answer.\n</Analyze>\n<Answer>\n{text}\n</Answer>"),
-    ));
-    t.turns.push(Turn {
-        started_ms: started.elapsed().as_secs_f64() * 1000.0,
-        generate_ms: 0.0,
-        input_tokens: 0,
-        output_tokens: 0,
-        cached: false,
-        cost_usd: 0.0,
-        cell: None,
-        format_error: None,
-    });
-    let truth = task.ground_truth_value();
-    let verdict = if matches!(spec.answer_type, AnswerType::Table | AnswerType::File) {
-        checker::check_value(&spec, &truth, &value, &files_out)
-    } else {
-        checker::check_text(&spec, &truth, &text, &files_out)
-    };
-    t.passed = Some(verdict.passed);
-    t.check_detail = verdict.reason;
-    t.answer = Some(text);
-    t.finish = Finish::Answer;
+    let scene = scene::Scene::new(run, task);
+    let mut w = write::Writer::new(&mut session, &mut t, started, limits);
+    write::write(&mut w, &scene, task, &spec, sample, outputs.path());
     t.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     t
 }

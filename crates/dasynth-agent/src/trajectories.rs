@@ -146,6 +146,8 @@ pub struct AsyncRun {
     pub inspector: Option<(String, dasynth_llm::Client)>,
     /// The templates folder (for the role prompts).
     pub templates: std::path::PathBuf,
+    /// Share of reference trajectories with a mistake and its fix.
+    pub reference_mistakes: f64,
 }
 
 /// Runs the questioner over tables, one table at a time, and returns the open tasks it wrote
@@ -203,7 +205,11 @@ pub fn run_jobs(
                             Teacher::Reference => {
                                 let (pool, run, tasks, limits) = (r.pool.clone(), r.run.clone(), r.tasks.clone(), r.limits.clone());
                                 let (ti, sample) = (job.task, job.sample);
-                                let loop_limits = LoopLimits { max_turns: limits.max_turns, execute_bytes: limits.execute_bytes };
+                                let loop_limits = LoopLimits {
+                                    max_turns: limits.max_turns,
+                                    execute_bytes: limits.execute_bytes,
+                                    mistakes: r.reference_mistakes,
+                                };
                                 match tokio::task::spawn_blocking(move || reference_trajectory(&pool, &run, &tasks[ti], sample, &loop_limits)).await {
                                     Ok(t) => Outcome::Done(Box::new(t)),
                                     Err(e) => Outcome::Transient(format!("reference worker failed: {e}")),
@@ -473,6 +479,7 @@ pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) ->
             max_consecutive_failures: g.concurrency.clamp(8, 64),
             inspector,
             templates: dasynth_tasks::templates_dir(&s.tasks)?,
+            reference_mistakes: g.reference_mistakes,
         };
         reporter.start("trajectories", jobs.len() as u64);
         let stopped = run_jobs(async_run, jobs, &mut store, &mut stats, reporter).map_err(|source| TrajectoriesError::Io {

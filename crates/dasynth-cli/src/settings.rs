@@ -60,5 +60,7 @@ pub fn resolve(global: &GlobalArgs, overrides: &Overrides) -> anyhow::Result<Set
         tracing::warn!("{warning}");
     }
     let env = |k: &str| std::env::var(k).ok();
-    Settings::resolve(&options, &env, overrides).context("cannot resolve settings")
+    let s = Settings::resolve(&options, &env, overrides).context("cannot resolve settings")?;
+    dasynth_sources::read::set_fast_csv(s.crawl.fast_csv);
+    Ok(s)
 }

@@ -5,8 +5,9 @@
 //!
 //! Profiles are the facts task templates bind to, so they are exact: counts are over all rows,
 //! means use compensated summation, quantiles interpolate linearly as numpy does, and null means
-//! what the reader made null (an empty CSV field), never a placeholder like "N/A" — those are
-//! reported as `sentinel_values` instead.
+//! what the reader made null: an empty field or pandas' default missing-value text (`NA`, `N/A`,
+//! `null`, ...; see `dasynth_sources::missing`), as in a plain `pd.read_csv`. Other placeholders
+//! (`-`, `n.a.`, `missing`) stay text and are reported as `sentinel_values`.
 //!
 //! The stage is resumable: a profile whose table bytes (sha256) and layout version are unchanged
 //! is reused, not recomputed.
@@ -60,19 +61,20 @@ pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSet
     let columns = profile_columns(df, settings.top_values)?;
     let t_columns = started.elapsed();
     let n_rows = df.height() as u64;
-    let candidate_primary_keys = keys::primary_keys(df, &columns)?;
-    let t_keys = started.elapsed();
-    // A table with a key has no repeated rows; otherwise compare whole rows.
-    let has_key = candidate_primary_keys.iter().any(|k| k.len() == 1);
-    let duplicate_rows = if df.width() == 0 || n_rows < 2 || has_key { 0 } else { duplicate_rows(df)? };
+    // A column of distinct values, never null, makes every row distinct; otherwise rows are
+    // compared. A table with repeated rows has no key, so keys are looked for only without them.
+    let distinct_column = columns.iter().any(|c| c.null_count == 0 && c.distinct_count == n_rows && !c.dtype.starts_with('f'));
+    let duplicate_rows = if df.width() == 0 || n_rows < 2 || distinct_column { 0 } else { duplicate_rows(df)? };
     let t_dups = started.elapsed();
+    let candidate_primary_keys = if duplicate_rows > 0 { Vec::new() } else { keys::primary_keys(df, &columns)? };
+    let t_keys = started.elapsed();
     let correlations = keys::correlations(df, &columns, settings.correlation_threshold)?;
     tracing::debug!(
         table = %entry.name,
         columns_ms = t_columns.as_millis() as u64,
-        keys_ms = (t_keys - t_columns).as_millis() as u64,
-        duplicates_ms = (t_dups - t_keys).as_millis() as u64,
-        correlations_ms = (started.elapsed() - t_dups).as_millis() as u64,
+        duplicates_ms = (t_dups - t_columns).as_millis() as u64,
+        keys_ms = (t_keys - t_dups).as_millis() as u64,
+        correlations_ms = (started.elapsed() - t_keys).as_millis() as u64,
         "profiled"
     );
     let mut quality_flags = Vec::new();
@@ -105,29 +107,70 @@ pub fn profile_frame(df: &DataFrame, entry: &CatalogEntry, settings: &ProfileSet
 }
 
 /// Rows equal to an earlier row. Rows are hashed column by column; only rows whose hash
-/// occurs more than once can be duplicates, and those few are compared exactly.
-fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
-    // Repeated hashes are found without sorting or hashing millions of values at once (both
-    // miss the cache on nearly every value): each slice of rows groups its hashes by their top
-    // bits, and each group, a few thousand hashes from every slice, is sorted in cache.
+/// occurs more than once can be duplicates. When those are few they are compared exactly; when
+/// they are many (a table concatenated with itself), comparing them would cost more than the
+/// rest of the profile, and a second, independent row hash makes each row a 128-bit key whose
+/// repeats are counted, so the count costs about the same whether no row or every row repeats.
+pub(crate) fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
     let n = df.height();
-    let bits = (n / 2048).max(1).next_power_of_two().trailing_zeros().min(8);
     let slices: Vec<DataFrame> = row_slices(n, 100_000).into_iter().map(|(offset, len)| df.slice(offset, len)).collect();
-    let hashed = par_map(&slices, |slice| {
+    let first = slice_hashes(&slices, FIRST_SEED)?;
+    let repeated = repeated_hashes(&first, n);
+    if repeated.is_empty() {
+        return Ok(0);
+    }
+    // A bit per top-16-bit prefix of the repeated hashes rules out nearly every row in cache.
+    let mut prefixes = vec![0u64; 1 << 10];
+    for h in &repeated {
+        prefixes[(h >> 54) as usize] |= 1 << ((h >> 48) & 63);
+    }
+    let maybe = |h: u64| prefixes[(h >> 54) as usize] & (1 << ((h >> 48) & 63)) != 0;
+    let candidates: Vec<IdxSize> =
+        first.iter().flatten().enumerate().filter(|(_, h)| maybe(**h) && repeated.contains(*h)).map(|(i, _)| i as IdxSize).collect();
+    if candidates.len() <= EXACT_ROWS {
+        let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
+        return Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64);
+    }
+    let second = slice_hashes(&slices, SECOND_SEED)?;
+    let (first, second): (Vec<u64>, Vec<u64>) = (first.into_iter().flatten().collect(), second.into_iter().flatten().collect());
+    let mut keys: Vec<u128> = candidates.iter().map(|&i| (u128::from(first[i as usize]) << 64) | u128::from(second[i as usize])).collect();
+    {
+        use rayon::prelude::*;
+        keys.par_sort_unstable();
+    }
+    Ok(keys.windows(2).filter(|w| w[0] == w[1]).count() as u64)
+}
+
+/// Rows that may repeat, up to which they are compared exactly.
+const EXACT_ROWS: usize = 1 << 16;
+const FIRST_SEED: u64 = 0x5eed;
+const SECOND_SEED: u64 = 0x0dd5_eed5_7a11_c0de;
+
+/// Every row's hash, one vector per slice of rows (hashed on rayon's pool).
+fn slice_hashes(slices: &[DataFrame], seed: u64) -> PolarsResult<Vec<Vec<u64>>> {
+    par_map(slices, |slice| {
         // Hashed a few thousand rows at a time, so the hashes being mixed stay in cache while
         // every column passes over them.
         let mut hashes = vec![0u64; slice.height()];
         for (offset, part) in hashes.chunks_mut(HASH_ROWS).enumerate() {
-            row_hashes(&slice.slice((offset * HASH_ROWS) as i64, part.len()), part)?;
+            row_hashes(&slice.slice((offset * HASH_ROWS) as i64, part.len()), part, seed)?;
         }
-        let grouped = group_by_bits(&hashes, 0, bits);
-        Ok((hashes, grouped))
+        Ok(hashes)
     })
     .into_iter()
-    .collect::<PolarsResult<Vec<_>>>()?;
+    .collect()
+}
+
+/// The hashes that occur more than once among `n` rows' hashes.
+fn repeated_hashes(hashed: &[Vec<u64>], n: usize) -> PlHashSet<u64> {
+    // Repeated hashes are found without sorting or hashing millions of values at once (both
+    // miss the cache on nearly every value): each slice of rows groups its hashes by their top
+    // bits, and each group, a few thousand hashes from every slice, is sorted in cache.
+    let bits = (n / 2048).max(1).next_power_of_two().trailing_zeros().min(8);
+    let grouped: Vec<(Vec<u64>, Vec<usize>)> = par_map(hashed, |h| group_by_bits(h, 0, bits));
     let groups: Vec<usize> = (0..1usize << bits).collect();
-    let repeated: PlHashSet<u64> = par_map(&groups, |&g| {
-        let v: Vec<u64> = hashed.iter().flat_map(|(_, (values, starts))| values[starts[g]..starts[g + 1]].iter().copied()).collect();
+    par_map(&groups, |&g| {
+        let v: Vec<u64> = grouped.iter().flat_map(|(values, starts)| values[starts[g]..starts[g + 1]].iter().copied()).collect();
         // Grouped again by the next bits, the pieces are small enough to sort in a few steps.
         let (mut v, starts) = group_by_bits(&v, bits, 8);
         let mut repeated = Vec::new();
@@ -140,25 +183,7 @@ fn duplicate_rows(df: &DataFrame) -> PolarsResult<u64> {
     })
     .into_iter()
     .flatten()
-    .collect();
-    if repeated.is_empty() {
-        return Ok(0);
-    }
-    // A bit per top-16-bit prefix of the repeated hashes rules out nearly every row in cache.
-    let mut prefixes = vec![0u64; 1 << 10];
-    for h in &repeated {
-        prefixes[(h >> 54) as usize] |= 1 << ((h >> 48) & 63);
-    }
-    let maybe = |h: u64| prefixes[(h >> 54) as usize] & (1 << ((h >> 48) & 63)) != 0;
-    let candidates: Vec<IdxSize> = hashed
-        .iter()
-        .flat_map(|(h, _)| h.iter())
-        .enumerate()
-        .filter(|(_, h)| maybe(**h) && repeated.contains(*h))
-        .map(|(i, _)| i as IdxSize)
-        .collect();
-    let sub = df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, candidates))?;
-    Ok((sub.height() - sub.unique_stable(None, UniqueKeepStrategy::First, None)?.height()) as u64)
+    .collect()
 }
 
 /// `values` grouped by `bits` of their bits, after the top `skip` (a counting sort on them):
@@ -188,10 +213,10 @@ fn group_by_bits(values: &[u64], skip: u32, bits: u32) -> (Vec<u64>, Vec<usize>)
 /// polars' row comparison calls equal hash equally (every null alike, -0.0 as 0.0, every NaN
 /// alike); unequal ones rarely collide, and those that do are told apart by the exact
 /// comparison after.
-fn row_hashes(df: &DataFrame, hashes: &mut [u64]) -> PolarsResult<()> {
+fn row_hashes(df: &DataFrame, hashes: &mut [u64], seed: u64) -> PolarsResult<()> {
     const NULL: u64 = 0x2d35_8dcc_aa6c_78a5;
-    let state = PlSeedableRandomStateQuality::seed_from_u64(0x5eed);
-    hashes.fill(0x5eed);
+    let state = PlSeedableRandomStateQuality::seed_from_u64(seed);
+    hashes.fill(seed);
     let mut other = Vec::new();
     for c in df.columns() {
         let s = c.as_materialized_series();
@@ -416,6 +441,9 @@ mod tests {
         assert_eq!(duplicate_rows(&df).unwrap(), exact as u64);
         let distinct = df!("a" => (0..n).collect::<Vec<i64>>(), "b" => vec!["same"; n as usize]).unwrap();
         assert_eq!(duplicate_rows(&distinct).unwrap(), 0);
+        // Few repeats are compared exactly (the other path above).
+        let few = df!("a" => (0..n).map(|i| i % (n - 10)).collect::<Vec<i64>>(), "b" => vec!["same"; n as usize]).unwrap();
+        assert_eq!(duplicate_rows(&few).unwrap(), 10);
 
         // Read from text, a run of equal long values shares one view; rows differ elsewhere.
         let dir = tempfile::tempdir().unwrap();

@@ -125,7 +125,9 @@ fn column(name: &str, cells: &[&Data]) -> Series {
     let mut any = false;
     for c in cells {
         match c {
+            // pandas' `read_excel` takes the same missing-value text as `read_csv`.
             Data::Empty => continue,
+            Data::String(s) if crate::missing::is_na(s.as_bytes()) => continue,
             Data::Int(_) => {
                 bools = false;
                 dates = false;
@@ -199,6 +201,13 @@ fn column(name: &str, cells: &[&Data]) -> Series {
         let s = Series::new(name.clone(), v);
         return s.cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).unwrap_or(s);
     }
-    let v: Vec<Option<String>> = cells.iter().map(|c| if matches!(c, Data::Empty) { None } else { Some(cell_text(c)) }).collect();
+    let v: Vec<Option<String>> = cells
+        .iter()
+        .map(|c| match c {
+            Data::Empty => None,
+            Data::String(s) if crate::missing::is_na(s.as_bytes()) => None,
+            c => Some(cell_text(c)),
+        })
+        .collect();
     Series::new(name, v)
 }

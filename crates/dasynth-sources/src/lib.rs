@@ -19,6 +19,7 @@ pub mod detect;
 pub mod excel;
 pub mod fetch;
 pub mod inspect;
+pub mod missing;
 pub mod read;
 pub mod sniff;
 pub mod spec;

@@ -6,6 +6,7 @@ use crate::sniff::{self, Encoding};
 use dasynth_core::catalog::{ReadOptions, TableFormat};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why a table could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,15 @@ fn encoding_rs_io_decode(src: std::fs::File) -> impl std::io::Read {
     Decode { inner: std::io::BufReader::new(src), out: Vec::new(), pos: 0 }
 }
 
+/// Whether [`read_delimited`] tries the parallel reader of [`delimited`] before polars.
+static FAST_CSV: AtomicBool = AtomicBool::new(true);
+
+/// Turns the parallel CSV reader on or off for this process (`crawl.fast-csv`; on by default).
+/// Off, every delimited file is read by polars alone.
+pub fn set_fast_csv(enabled: bool) {
+    FAST_CSV.store(enabled, Ordering::Relaxed);
+}
+
 /// Reads a delimited file. `n_rows` limits the rows read (for validation at crawl time).
 pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scratch: &Path) -> Result<DataFrame, ReadError> {
     let encoding =
@@ -188,7 +198,14 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
         (true, None, Some(m)) => first_record_in(&m[..m.len().min(HEADER_LIMIT)], o),
         (true, None, None) => first_record(&source, o)?,
     };
-    let fast = bytes.zip(o.quote_byte()).and_then(|(bytes, quote)| {
+    // Old Mac files end lines with a carriage return alone: polars reads them with that as its
+    // line end; the fast path, which takes a lone carriage return for a stray one, is skipped.
+    let lone_cr = match bytes {
+        Some(b) => sniff::lone_carriage_returns(&b[..b.len().min(HEAD_BYTES)]),
+        None => sniff::lone_carriage_returns(&head_bytes(&source)?),
+    };
+    let eol = if lone_cr { b'\r' } else { b'\n' };
+    let fast = bytes.zip(o.quote_byte()).filter(|_| eol == b'\n' && FAST_CSV.load(Ordering::Relaxed)).and_then(|(bytes, quote)| {
         let dialect = delimited::Dialect {
             delimiter: o.delimiter_byte(),
             quote,
@@ -201,7 +218,7 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
     });
     let mut df = match fast {
         Some(df) => df,
-        None => read_with_polars(&source, o, n_rows, prefix.as_deref())
+        None => read_with_polars(&source, o, n_rows, prefix.as_deref(), eol)
             .map_err(|e| ReadError::invalid(path, format!("cannot parse as delimited text: {e}")))?,
     };
     let names = if o.has_header { mangle_names(&header).0 } else { (1..=df.width()).map(|i| format!("column_{i}")).collect() };
@@ -211,10 +228,29 @@ pub fn read_delimited(path: &Path, o: &ReadOptions, n_rows: Option<usize>, scrat
     Ok(df)
 }
 
+/// Bytes looked at to tell how lines end.
+const HEAD_BYTES: usize = 64 << 10;
+
+/// The first [`HEAD_BYTES`] of a file.
+fn head_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    open(path)?.take(HEAD_BYTES as u64).read_to_end(&mut buf).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    Ok(buf)
+}
+
 /// Reads delimited text with polars' CSV reader: `prefix` (whole records) when given, else the
 /// file. Types come from the first records; if a later value contradicts them, from all records.
-pub(crate) fn read_with_polars(source: &Path, o: &ReadOptions, n_rows: Option<usize>, prefix: Option<&[u8]>) -> PolarsResult<DataFrame> {
+/// pandas' missing-value text is null; lines end at `eol`.
+pub(crate) fn read_with_polars(
+    source: &Path,
+    o: &ReadOptions,
+    n_rows: Option<usize>,
+    prefix: Option<&[u8]>,
+    eol: u8,
+) -> PolarsResult<DataFrame> {
     let (delim, quote) = (o.delimiter_byte(), o.quote_byte());
+    let na = NullValues::AllColumns(crate::missing::NA_VALUES.iter().map(|v| PlSmallStr::from(*v)).collect());
     let read = |infer: Option<usize>| -> PolarsResult<DataFrame> {
         let options = CsvReadOptions::default()
             .with_has_header(false)
@@ -222,7 +258,13 @@ pub(crate) fn read_with_polars(source: &Path, o: &ReadOptions, n_rows: Option<us
             .with_infer_schema_length(infer)
             .with_n_rows(n_rows)
             .with_raise_if_empty(false)
-            .map_parse_options(|p| p.with_separator(delim).with_quote_char(quote).with_encoding(CsvEncoding::Utf8));
+            .map_parse_options(|p| {
+                p.with_separator(delim)
+                    .with_quote_char(quote)
+                    .with_eol_char(eol)
+                    .with_null_values(Some(na.clone()))
+                    .with_encoding(CsvEncoding::Utf8)
+            });
         match prefix {
             Some(bytes) => options.into_reader_with_file_handle(std::io::Cursor::new(bytes)).finish(),
             None => options.try_into_reader_with_file_path(Some(source.to_path_buf()))?.finish(),
@@ -323,6 +365,72 @@ mod tests {
 
     fn options() -> ReadOptions {
         ReadOptions { delimiter: ",".into(), quote: Some("\"".into()), has_header: true, encoding: "utf-8".into(), skip_rows: 0 }
+    }
+
+    #[test]
+    fn a_file_with_a_bom_and_old_mac_line_ends_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mac.csv");
+        std::fs::write(&path, b"\xEF\xBB\xBFid,name,price\r1,apple,0.5\r2,\"pear, green\",NA\r3,plum,2\r").unwrap();
+        for n_rows in [None, Some(2)] {
+            let df = read_delimited(&path, &options(), n_rows, dir.path()).unwrap();
+            assert_eq!(df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["id", "name", "price"]);
+            assert_eq!(df.height(), n_rows.unwrap_or(3));
+            let names = df.column("name").unwrap().as_materialized_series().str().unwrap().get(1).map(str::to_string);
+            assert_eq!(names.as_deref(), Some("pear, green"));
+            assert_eq!(df.column("price").unwrap().null_count(), 1);
+        }
+    }
+
+    /// `crawl.fast-csv = false` reads with polars alone, and the frame is the same.
+    #[test]
+    fn the_fast_csv_switch_gives_the_same_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("id,city,amount,when\n");
+        for i in 0..500 {
+            text.push_str(&format!("{i},\"c{}, x\",{}.25,2024-01-{:02}\n", i % 9, i * 7, 1 + i % 28));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let fast = read_delimited(&path, &options(), None, dir.path()).unwrap();
+        set_fast_csv(false);
+        let slow = read_delimited(&path, &options(), None, dir.path());
+        set_fast_csv(true);
+        let slow = slow.unwrap();
+        assert_eq!(fast.shape(), (500, 4));
+        assert!(fast.equals_missing(&slow), "{fast}\n{slow}");
+    }
+
+    /// Null counts and types of a file full of missing-value spellings, in both readers, against
+    /// `pd.read_csv(path)` (when the test Python is there).
+    #[test]
+    fn missing_values_are_pandas_defaults_in_both_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("na.csv");
+        let mut text = String::from("year,publisher,price,flag,note\n");
+        let spellings = crate::missing::NA_VALUES;
+        for i in 0..40 {
+            let na = spellings[i % spellings.len()];
+            let quoted = if i % 3 == 0 { format!("\"{na}\"") } else { na.to_string() };
+            let (year, publisher) = if i % 4 == 0 { (quoted.clone(), quoted.clone()) } else { (format!("{}", 1990 + i), format!("p{i}")) };
+            let price = if i % 5 == 1 { quoted.clone() } else { format!("{}.5", i) };
+            let flag = if i % 7 == 2 { quoted.clone() } else { ["true", "false"][i % 2].to_string() };
+            let note = [" NA", "na", "n.a.", "-", "text"][i % 5];
+            text.push_str(&format!("{year},{publisher},{price},{flag},{note}\n"));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let fast = read_delimited(&path, &options(), None, dir.path()).unwrap();
+        let slow = read_with_polars(&path, &options(), None, None, b'\n').unwrap();
+        let nulls = |df: &DataFrame| df.columns().iter().map(|c| c.null_count()).collect::<Vec<_>>();
+        assert_eq!(nulls(&fast), nulls(&slow));
+        assert_eq!(nulls(&fast), [10, 10, 8, 6, 0]);
+        assert_eq!(fast.column("year").unwrap().dtype(), &DataType::Int64);
+        assert_eq!(fast.column("price").unwrap().dtype(), &DataType::Float64);
+        let Ok(python) = std::env::var("DASYNTH_TEST_PYTHON") else { return };
+        let code = format!("import pandas as pd; print(list(pd.read_csv({:?}).isna().sum()))", path.display().to_string());
+        let out = std::process::Command::new(python).args(["-c", &code]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{:?}", nulls(&fast)));
     }
 
     #[test]

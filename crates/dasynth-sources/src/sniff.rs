@@ -90,6 +90,12 @@ pub fn split_record(text: &[u8], mut pos: usize, delim: u8, quote: u8) -> (Vec<S
     (fields, pos)
 }
 
+/// Whether text ends its lines with a carriage return alone (old Mac files): it has carriage
+/// returns and no line feed.
+pub fn lone_carriage_returns(head: &[u8]) -> bool {
+    memchr::memchr(b'\n', head).is_none() && memchr::memchr(b'\r', head).is_some()
+}
+
 fn sample_records(text: &[u8], delim: u8, quote: u8, max: usize) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     let mut pos = 0;

@@ -395,7 +395,11 @@ impl<'a> FrameCache<'a> {
 
     fn load(&self, table_id: &str) -> Result<DataFrame, String> {
         let e = self.entries.get(table_id).ok_or_else(|| format!("table {table_id} is not in the catalog"))?;
-        let df = dasynth_sources::read::read_entry(self.run, e).map_err(|err| err.to_string())?;
+        let mut df = dasynth_sources::read::read_entry(self.run, e).map_err(|err| err.to_string())?;
+        if task::needs_conversion(e) {
+            // The agent reads the CSV copy with pandas, which takes missing-value text as missing.
+            df = null_missing_text(&df).map_err(|err| format!("{}: {err}", e.name))?;
+        }
         let df = match self.profiles.get(table_id) {
             Some(p) => dates::parse_text_dates(&df, p).map_err(|err| format!("{}: {err}", e.name))?,
             None => df,
@@ -452,7 +456,7 @@ fn make_task(
         );
     }
     let mut ctx = serde_json::Map::new();
-    ctx.extend(table_ctx);
+    ctx.extend(table_ctx.clone());
     for (role, col) in &c.binding.columns {
         ctx.insert(role.clone(), serde_json::Value::from(col.as_str()));
     }
@@ -499,9 +503,11 @@ fn make_task(
         return Err(dropped("render_error", "the prompt is empty"));
     }
     let solution = render(&["solution"], variant)?.concat();
-    let mut cells: Vec<String> = split_cells(&solution);
+    let loads: Vec<&str> = table_ctx.values().filter_map(|t| t.get("load").and_then(|l| l.as_str())).collect();
+    let mut cells: Vec<String> = split_load_cell(split_cells(&solution), &loads);
     if let Some(first) = cells.first_mut() {
-        *first = format!("{}{}", task::SOLUTION_PRELUDE, first);
+        let tables: Vec<&CatalogEntry> = c.binding.tables.values().map(|id| &entries[id]).collect();
+        *first = format!("{}{}", task::solution_prelude(&tables), first);
     }
     let checker = checker::CheckerSpec::new(spec.answer, &spec.checker);
     let table_ids: Vec<&String> = c.binding.tables.values().collect();
@@ -569,6 +575,21 @@ pub fn task_file(run: &RunDir, e: &CatalogEntry) -> Result<TaskFile, TaskFileErr
     }
     let bytes = path.metadata().map(|m| m.len()).map_err(|err| werr(&path, err))?;
     Ok(TaskFile { name, path: rel, bytes })
+}
+
+/// Text cells holding pandas' missing-value text made null, as `pd.read_csv` reads them back.
+fn null_missing_text(df: &DataFrame) -> polars::prelude::PolarsResult<DataFrame> {
+    use polars::prelude::{IntoColumn, StringChunked};
+    let mut out = df.clone();
+    for col in df.columns() {
+        let Ok(ca) = col.str() else { continue };
+        if !ca.iter().flatten().any(|v| dasynth_sources::missing::is_na(v.as_bytes())) {
+            continue;
+        }
+        let cleaned: StringChunked = ca.iter().map(|v| v.filter(|v| !dasynth_sources::missing::is_na(v.as_bytes()))).collect();
+        out.with_column(cleaned.with_name(col.name().clone()).into_column())?;
+    }
+    Ok(out)
 }
 
 /// The template name of tasks written by an LLM questioner.
@@ -644,6 +665,27 @@ pub fn split_paraphrases(text: &str) -> Vec<&str> {
     out.into_iter().filter(|p| !p.trim().is_empty()).collect()
 }
 
+/// Makes the tables' loading code its own first cell when the first cell starts with it (as
+/// templates write it), so that a trajectory can look at the data before computing anything.
+pub fn split_load_cell(mut cells: Vec<String>, loads: &[&str]) -> Vec<String> {
+    let Some(first) = cells.first() else { return cells };
+    let mut rest = first.as_str();
+    let mut used = vec![false; loads.len()];
+    while let Some(i) = (0..loads.len()).find(|&i| !used[i] && !loads[i].is_empty() && rest.trim_start_matches('\n').starts_with(loads[i]))
+    {
+        used[i] = true;
+        rest = &rest.trim_start_matches('\n')[loads[i].len()..];
+    }
+    let taken = first.len() - rest.len();
+    if taken == 0 || rest.trim().is_empty() {
+        return cells;
+    }
+    let (load, rest) = (first[..taken].to_string(), rest.trim_start_matches('\n').to_string());
+    cells[0] = rest;
+    cells.insert(0, load);
+    cells
+}
+
 /// Solution cells are separated by lines starting with `# %%`.
 pub fn split_cells(code: &str) -> Vec<String> {
     let mut cells = vec![String::new()];
@@ -658,4 +700,23 @@ pub fn split_cells(code: &str) -> Vec<String> {
         }
     }
     cells.into_iter().map(|c| c.trim().to_string() + "\n").filter(|c| !c.trim().is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loading_code_becomes_its_own_first_cell() {
+        let child = "child = pd.read_csv(\"a.csv\")\n";
+        let parent = "parent = pd.read_csv(\"b.csv\")\nparent[\"d\"] = pd.to_datetime(parent[\"d\"], format=\"%Y\", errors=\"coerce\")\n";
+        let cells = split_cells(&format!("{child}\n{parent}\nx = 1\n# %%\nanswer = x\n"));
+        let cells = split_load_cell(cells, &[parent, child]);
+        assert_eq!(cells, [format!("{child}\n{parent}"), "x = 1\n".to_string(), "answer = x\n".to_string()]);
+        // A cell that only loads, or one that does not start with loading, stays as it is.
+        let only = split_load_cell(vec![child.to_string(), "answer = 1\n".into()], &[child]);
+        assert_eq!(only.len(), 2);
+        let other = split_load_cell(vec!["x = 1\n".into()], &[child]);
+        assert_eq!(other, ["x = 1\n"]);
+    }
 }

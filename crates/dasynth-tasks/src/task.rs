@@ -84,12 +84,10 @@ pub fn python_date_format(fmt: &str) -> String {
     if fmt.contains("%.f") { "ISO8601".to_string() } else { fmt.to_string() }
 }
 
-/// Only empty cells are missing, as in dasynth's reader: text such as `NA` stays text (the
-/// profile flags it as a sentinel), where pandas would silently turn it into NaN.
-const NA_ARGS: &str = "keep_default_na=False, na_values=[\"\"]";
-
-/// pandas code that loads a table into `var` the way dasynth read it. `dates` are text columns
-/// to parse, with their formats.
+/// pandas code that loads a table into `var` the way an analyst would, which is the way dasynth
+/// read it: pandas' defaults (its missing-value text included) plus only the options the file
+/// needs (delimiter, encoding, skipped rows, sheet, SQLite table). `dates` are text columns to
+/// parse, with their formats.
 pub fn pandas_loader(e: &CatalogEntry, var: &str, column_names: &[String], dates: &[(String, String)]) -> String {
     let file = py_str(&visible_name(e));
     let mut code = String::new();
@@ -117,17 +115,16 @@ pub fn pandas_loader(e: &CatalogEntry, var: &str, column_names: &[String], dates
                 let names: Vec<String> = column_names.iter().map(|n| py_str(n)).collect();
                 args.push(format!("header=None, names=[{}]", names.join(", ")));
             }
-            args.push(NA_ARGS.to_string());
             code.push_str(&format!("{var} = pd.read_csv({})\n", args.join(", ")));
         }
-        Some(TableFormat::Parquet | TableFormat::Arrow) => code.push_str(&format!("{var} = pd.read_csv({file}, {NA_ARGS})\n")),
+        Some(TableFormat::Parquet | TableFormat::Arrow) => code.push_str(&format!("{var} = pd.read_csv({file})\n")),
         Some(TableFormat::Json) => code.push_str(&format!("{var} = pd.read_json({file})\n")),
         Some(TableFormat::Jsonl) => code.push_str(&format!("{var} = pd.read_json({file}, lines=True)\n")),
         Some(TableFormat::Xlsx | TableFormat::Xls) => {
             let sheet = py_str(e.member.as_deref().unwrap_or_default());
             let skip = e.read_options.as_ref().map_or(0, |o| o.skip_rows);
             let skip = if skip > 0 { format!(", skiprows={skip}") } else { String::new() };
-            code.push_str(&format!("{var} = pd.read_excel({file}, sheet_name={sheet}{skip}, {NA_ARGS})\n"));
+            code.push_str(&format!("{var} = pd.read_excel({file}, sheet_name={sheet}{skip})\n"));
         }
         Some(TableFormat::Sqlite) => {
             let table = e.member.as_deref().unwrap_or_default().replace('"', "\"\"");
@@ -151,8 +148,15 @@ pub fn pandas_loader(e: &CatalogEntry, var: &str, column_names: &[String], dates
     code
 }
 
-/// The imports every reference solution starts with.
-pub const SOLUTION_PRELUDE: &str = "import pandas as pd\nimport numpy as np\nimport sqlite3\n";
+/// The imports a reference solution starts with: pandas and numpy, and `sqlite3` when one of
+/// its tables is in a SQLite file.
+pub fn solution_prelude(entries: &[&CatalogEntry]) -> String {
+    let mut p = String::from("import pandas as pd\nimport numpy as np\n");
+    if entries.iter().any(|e| e.format == Some(TableFormat::Sqlite)) {
+        p.push_str("import sqlite3\n");
+    }
+    p
+}
 
 /// Human size in DeepAnalyze's style (`10.6KB`).
 pub fn human_size(bytes: u64) -> String {
@@ -225,13 +229,16 @@ mod tests {
         let e = entry("https://x.org/data/sales.csv.gz?x=1", TableFormat::Csv, None);
         assert_eq!(visible_name(&e), "sales.csv");
         let code = pandas_loader(&e, "df", &[], &[("when".into(), "%Y-%m-%d %H:%M:%S%.f".into())]);
-        assert!(code.starts_with("df = pd.read_csv(\"sales.csv\", sep=\";\", encoding=\"cp1252\", keep_default_na=False"), "{code}");
+        assert!(code.starts_with("df = pd.read_csv(\"sales.csv\", sep=\";\", encoding=\"cp1252\")\n"), "{code}");
         assert!(code.contains("format=\"ISO8601\""), "{code}");
         let s = entry("sources/demo/chinook.sqlite", TableFormat::Sqlite, Some("Track"));
         assert!(pandas_loader(&s, "tracks", &[], &[]).contains("SELECT * FROM \\\"Track\\\""));
         assert_eq!(table_ref(&s), "the `Track` table of the SQLite database `chinook.sqlite`");
         let p = entry("sources/demo/w.parquet", TableFormat::Parquet, None);
         assert_eq!(visible_name(&p), "w.csv");
+        assert_eq!(pandas_loader(&p, "w", &[], &[]), "w = pd.read_csv(\"w.csv\")\n");
+        assert!(!solution_prelude(&[&e, &p]).contains("sqlite3"));
+        assert!(solution_prelude(&[&e, &s]).contains("import sqlite3\n"));
     }
 
     #[test]

@@ -60,5 +60,9 @@ pub fn solutions(s: &Settings) -> anyhow::Result<ExitStatus> {
         stats.checked,
         fam.join(", ")
     ));
-    Ok(if stats.failures.is_empty() { ExitStatus::Success } else { ExitStatus::Problems })
+    if !stats.dropped_by_reason.is_empty() {
+        let drops: Vec<String> = stats.dropped_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        printer::note(format!("  dropped from {}: {}", run.tasks().display(), drops.join(", ")));
+    }
+    Ok(if stats.bugs() == 0 { ExitStatus::Success } else { ExitStatus::Problems })
 }

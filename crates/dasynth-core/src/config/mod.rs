@@ -54,6 +54,10 @@ pub struct CrawlOptions {
     pub http_retries: Option<u32>,
     /// Largest number of columns a table may have (default 20000).
     pub max_columns: Option<u64>,
+    /// Read CSV and TSV with dasynth's own parallel reader where it can (default true); false
+    /// reads every delimited file with polars alone, should a polars upgrade ever make the two
+    /// disagree.
+    pub fast_csv: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -119,6 +123,10 @@ pub struct TrajectoryOptions {
     /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
     /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
     pub inspector: Option<String>,
+    /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
+    /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
+    /// (default 0.15).
+    pub reference_mistakes: Option<f64>,
 }
 
 /// Resolved settings: every value filled in.
@@ -154,6 +162,7 @@ pub struct TrajectorySettings {
     pub questioner: Option<String>,
     pub questions_per_table: u32,
     pub inspector: Option<String>,
+    pub reference_mistakes: f64,
 }
 
 impl Default for TrajectorySettings {
@@ -172,6 +181,7 @@ impl Default for TrajectorySettings {
             questioner: None,
             questions_per_table: 1,
             inspector: None,
+            reference_mistakes: 0.15,
         }
     }
 }
@@ -186,6 +196,7 @@ pub struct CrawlSettings {
     pub http_timeout_secs: u64,
     pub http_retries: u32,
     pub max_columns: u64,
+    pub fast_csv: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -225,6 +236,7 @@ impl Default for CrawlSettings {
             http_timeout_secs: 60,
             http_retries: 3,
             max_columns: 20_000,
+            fast_csv: true,
         }
     }
 }
@@ -402,6 +414,7 @@ impl Settings {
                 http_timeout_secs: c.http_timeout_secs.unwrap_or(d.crawl.http_timeout_secs),
                 http_retries: c.http_retries.unwrap_or(d.crawl.http_retries),
                 max_columns: c.max_columns.unwrap_or(d.crawl.max_columns),
+                fast_csv: c.fast_csv.unwrap_or(d.crawl.fast_csv),
             },
             profile: ProfileSettings {
                 top_values: p.top_values.unwrap_or(d.profile.top_values),
@@ -431,6 +444,7 @@ impl Settings {
                 questioner: g.questioner,
                 questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
+                reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
                 Some(t) if !t.is_empty() => t.clone(),
@@ -519,6 +533,9 @@ impl Settings {
                 key: "trajectories",
                 message: "samples, max-turns and concurrency must be at least 1".into(),
             });
+        }
+        if !(0.0..=1.0).contains(&g.reference_mistakes) {
+            return Err(ConfigError::Invalid { key: "trajectories.reference-mistakes", message: "must be a share between 0 and 1".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });

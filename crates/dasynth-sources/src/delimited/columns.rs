@@ -170,7 +170,7 @@ impl ColumnBuf {
         match self {
             Self::Str(a) => {
                 for f in fields {
-                    if !f.quoted && f.inner.is_empty() {
+                    if is_na(f.inner) {
                         a.push_null();
                     } else if f.escaped {
                         unescape(f.inner, quote, scratch);
@@ -183,19 +183,27 @@ impl ColumnBuf {
             Self::Int(v, valid) => {
                 for f in fields {
                     let s = number_text(f)?;
-                    valid.push(v.len(), !s.is_empty());
-                    v.push(if s.is_empty() { 0 } else { parse_int(s, f.rest).ok_or(Declined("a value that is not an integer"))? });
+                    // Missing-value text is never an integer: looked for only when parsing fails.
+                    let value = if s.is_empty() { None } else { parse_int(s, f.rest) };
+                    if value.is_none() && !is_na(s) {
+                        return Err(Declined("a value that is not an integer"));
+                    }
+                    valid.push(v.len(), value.is_some());
+                    v.push(value.unwrap_or(0));
                 }
             }
             Self::Float(v, valid) => {
                 for f in fields {
                     let s = number_text(f)?;
-                    valid.push(v.len(), !s.is_empty());
-                    v.push(if s.is_empty() {
-                        0.0
-                    } else {
-                        fast_float2::parse::<f64, _>(s).map_err(|_| Declined("a value that is not a number"))?
-                    });
+                    // Missing-value text either fails to parse or parses as NaN (`nan`, `-NaN`).
+                    let value = if s.is_empty() { None } else { fast_float2::parse::<f64, _>(s).ok() };
+                    let value = match value {
+                        Some(x) if x.is_nan() && is_na(s) => None,
+                        None if !is_na(s) => return Err(Declined("a value that is not a number")),
+                        other => other,
+                    };
+                    valid.push(v.len(), value.is_some());
+                    v.push(value.unwrap_or(0.0));
                 }
             }
             Self::Bool(v, valid) => {
@@ -208,7 +216,7 @@ impl ColumnBuf {
                         Some(true)
                     } else if s.eq_ignore_ascii_case(b"false") {
                         Some(false)
-                    } else if s.is_empty() {
+                    } else if is_na(s) {
                         None
                     } else {
                         return Err(Declined("a value that is not a boolean"));

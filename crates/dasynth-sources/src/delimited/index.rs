@@ -163,9 +163,9 @@ impl<'a> Iterator for Fields<'a> {
             end -= 1;
         }
         Some(if end > start && data[start] == self.quote {
-            Field { inner: &data[start + 1..end - 1], quoted: true, escaped: false, rest: &data[start + 1..] }
+            Field { inner: &data[start + 1..end - 1], escaped: false, rest: &data[start + 1..] }
         } else {
-            Field { inner: &data[start..end], quoted: false, escaped: false, rest: &data[start..] }
+            Field { inner: &data[start..end], escaped: false, rest: &data[start..] }
         })
     }
 }

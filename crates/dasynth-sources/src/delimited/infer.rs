@@ -62,10 +62,10 @@ pub(super) fn infer(data: &[u8], d: &Dialect, scan: &Scanner, limit: usize) -> R
 }
 
 /// The type polars infers from one field (its `infer_field_schema`, dates not tried); none for
-/// an empty unquoted field, which is a null.
+/// a missing value (pandas' missing-value text, quoted or not, the empty field among them).
 pub(super) fn classify(f: Field<'_>) -> Result<u8, Declined> {
     let s = f.inner;
-    if !f.quoted && s.is_empty() {
+    if is_na(s) {
         return Ok(0);
     }
     if s.len() >= 2 && s[0] == b'"' && s[s.len() - 1] == b'"' {

@@ -15,6 +15,7 @@ use polars_arrow::array::{BooleanArray, PrimitiveArray, Utf8ViewArray, View};
 use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_buffer::Buffer;
 
+use crate::missing::is_na;
 use crate::sniff::bytes_equal;
 use rayon::prelude::*;
 
@@ -55,12 +56,12 @@ pub(crate) struct Dialect {
     pub has_header: bool,
 }
 
-/// One field: its bytes without the surrounding quotes, whether it was quoted, and whether it
-/// holds doubled quotes to undo.
+/// One field: its bytes without the surrounding quotes (quoted or not, a field reads the same:
+/// missing-value text is missing either way, as in pandas and polars), and whether it holds
+/// doubled quotes to undo.
 #[derive(Clone, Copy)]
 struct Field<'a> {
     inner: &'a [u8],
-    quoted: bool,
     escaped: bool,
     /// The data from the start of `inner` to the end, to load short text in one piece.
     rest: &'a [u8],
@@ -156,9 +157,10 @@ mod tests {
         items[rng.below(items.len() as u64) as usize]
     }
 
-    const INTS: &[&str] = &["0", "7", "-12", "007", "9223372036854775807", "-9223372036854775808", "", "42"];
-    const FLOATS: &[&str] = &["1.5", "-0.25", ".5", "5.", "1e3", "-2.5E-3", "+1.0", "inf", "NaN", "3", "", "1234567.891"];
-    const BOOLS: &[&str] = &["true", "false", "True", "FALSE", ""];
+    const INTS: &[&str] = &["0", "7", "-12", "007", "9223372036854775807", "-9223372036854775808", "", "42", "NA", "null"];
+    const FLOATS: &[&str] =
+        &["1.5", "-0.25", ".5", "5.", "1e3", "-2.5E-3", "+1.0", "inf", "NaN", "3", "", "1234567.891", "-nan", "1.#QNAN", "nan"];
+    const BOOLS: &[&str] = &["true", "false", "True", "FALSE", "", "NULL"];
     const TEXTS: &[&str] = &[
         "a",
         "",
@@ -173,6 +175,9 @@ mod tests {
         "12",
         "true",
         "N/A",
+        "None",
+        "<NA>",
+        " NA",
         "tab\there",
     ];
     /// Values that polars reads but the fast path is expected to leave to it.
@@ -264,7 +269,7 @@ mod tests {
             let threads = 1 + case % 4;
             match super::read(text.as_bytes(), &dialect(&o), None, threads) {
                 Ok(fast) => {
-                    let slow = crate::read::read_with_polars(&path, &o, None, None).expect("polars reads what the fast path reads");
+                    let slow = crate::read::read_with_polars(&path, &o, None, None, b'\n').expect("polars reads what the fast path reads");
                     assert_same(&fast, &slow, &text);
                     accepted += 1;
                 }
@@ -272,7 +277,7 @@ mod tests {
             }
             // A limited read of the first records agrees too.
             if let Ok(fast) = super::read(text.as_bytes(), &dialect(&o), Some(3), 1) {
-                let slow = crate::read::read_with_polars(&path, &o, Some(3), Some(text.as_bytes())).unwrap();
+                let slow = crate::read::read_with_polars(&path, &o, Some(3), Some(text.as_bytes()), b'\n').unwrap();
                 assert_same(&fast, &slow, &text);
             }
         }
@@ -451,7 +456,7 @@ mod tests {
         let path = dir.path().join("header.csv");
         std::fs::write(&path, text).unwrap();
         let o = ReadOptions { delimiter: ",".into(), quote: Some("\"".into()), has_header: true, encoding: "utf-8".into(), skip_rows: 0 };
-        let slow = crate::read::read_with_polars(&path, &o, None, None).unwrap();
+        let slow = crate::read::read_with_polars(&path, &o, None, None, b'\n').unwrap();
         let fast = read(text.as_bytes(), &dialect(&o), None, 1).unwrap();
         assert_same(&fast, &slow, text);
         assert_eq!(fast.shape(), (2, 2));

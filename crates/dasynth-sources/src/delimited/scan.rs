@@ -86,12 +86,12 @@ pub(super) fn record<'a>(
                     break;
                 }
             }
-            field = Field { inner: &b[start..p], quoted: true, escaped, rest: &b[start..] };
+            field = Field { inner: &b[start..p], escaped, rest: &b[start..] };
             pos = p + 1;
         } else {
             let start = pos;
             pos = scan.field_end(b, pos);
-            field = Field { inner: &b[start..pos], quoted: false, escaped: false, rest: &b[start..] };
+            field = Field { inner: &b[start..pos], escaped: false, rest: &b[start..] };
         }
         each(col, field)?;
         col += 1;

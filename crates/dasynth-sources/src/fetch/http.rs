@@ -33,15 +33,18 @@ pub struct Request<'a> {
     pub bearer: Option<&'a str>,
 }
 
+/// The start of every blocking HTTP client of dasynth (downloads here, the Hub upload in
+/// `dasynth-export`): TLS through rustls with ring, installed as the process's provider (the
+/// build has no other, and reqwest panics without one), and dasynth's user agent.
+pub fn client_builder() -> reqwest::blocking::ClientBuilder {
+    // Installing is idempotent: a second install fails harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder().user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
+}
+
 /// Builds the client used for every download.
 pub fn client(opts: &HttpOptions) -> Result<reqwest::blocking::Client, reqwest::Error> {
-    // TLS through rustls with ring; installing it is idempotent (a second install fails harmlessly).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::builder()
-        .timeout(opts.timeout)
-        .connect_timeout(opts.timeout.min(Duration::from_secs(15)))
-        .user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
-        .build()
+    client_builder().timeout(opts.timeout).connect_timeout(opts.timeout.min(Duration::from_secs(15))).build()
 }
 
 /// The file name a URL names (its last path segment), for format detection.

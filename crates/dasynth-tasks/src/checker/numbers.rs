@@ -5,7 +5,7 @@
 //! decimals, exponents (`1.2e-5`, `1.2 × 10^-5`), scale words (`4.2k`, `1.3M`, `2 billion`) and
 //! percentages (`42.1%`, `42.1 percent`). It skips digits that are part of a name (`p95`,
 //! `col_2`), dates and times (`2013-01-05`, `12:30`), ordinals (`2nd`) and the numbers of
-//! markdown list items (`1. `). [`matches`] then accepts a written number when it is within the
+//! markdown list items (`1. `). [`matches()`] then accepts a written number when it is within the
 //! spec's tolerance of the truth, or when it is the truth correctly rounded to the digits written
 //! and those digits keep the rounding within 1% of the value (so `0.87` states 0.8712 but `4,200`
 //! does not state 4,201.75), or, for a percentage, when the percent value divided by 100 does
