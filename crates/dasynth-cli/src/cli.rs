@@ -64,6 +64,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
     FakeLlm(FakeLlmArgs),
+    /// Serve a local Qwen3 checkpoint as an OpenAI-compatible /v1/chat/completions
+    ServeStudent(ServeStudentArgs),
     /// Work with task templates (`check` lints them)
     Templates(TemplatesArgs),
     /// Write the JSON Schemas of every file dasynth writes
@@ -222,6 +224,40 @@ pub struct FakeLlmArgs {
     /// Faults to inject: 429, 500, 503, hang, truncated, invalid-json, slow, empty
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeStudentArgs {
+    /// Hugging Face checkpoint folder (config.json, safetensors, tokenizer.json)
+    #[arg(value_name = "MODEL_DIR")]
+    pub model: PathBuf,
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Address to bind
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// cpu, cuda or cuda:N (cuda needs a build with the `cuda` feature)
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// f32, bf16 or f16 [default: bf16 on cuda, f32 on cpu]
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// Sequences in flight at once (KV-cache slots)
+    #[arg(long, default_value_t = 64)]
+    pub max_seqs: usize,
+    /// Context length of each sequence [default: the model's, at most 8192]
+    #[arg(long)]
+    pub max_len: Option<usize>,
+    /// Tokens in one forward pass
+    #[arg(long, default_value_t = 2048)]
+    pub max_batch_tokens: usize,
+    /// tokenizer.json to use instead of the checkpoint's
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+    /// Model name reported in responses [default: the folder's name]
+    #[arg(long)]
+    pub served_model_name: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod push;
 mod report;
 mod sandbox;
 mod schemas;
+mod serve_student;
 mod tasks;
 mod templates;
 mod trajectories;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Verify(ref args)) => verify::run(&settings()?, args.shard.as_deref(), wait),
         Some(Command::Report(ref args)) => report::run(&settings()?, args.open, wait),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
+        Some(Command::ServeStudent(args)) => serve_student::run(args),
         Some(Command::Export(_)) => export::run(&settings()?, wait),
         Some(Command::Push(ref args)) => push::push(&settings()?, args),
         Some(Command::Check(args)) => check::run(args),
