@@ -30,6 +30,32 @@ pub struct AgentLimits {
     pub execute_bytes: usize,
     /// Output tokens per turn.
     pub turn_tokens: Option<u32>,
+    /// Sampling of every request; the endpoint's configured defaults when `None`.
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    /// Mixed into every request's seed (never the session's, which replay reproduces), so one
+    /// run can be sampled again differently.
+    pub seed_salt: u64,
+    /// The same code cell this many times in a row ends the trajectory (`repeated_cell`).
+    pub max_repeats: Option<usize>,
+}
+
+impl AgentLimits {
+    /// Limits from the `[trajectories]` settings, with the endpoints' sampling defaults.
+    pub fn from_settings(g: &dasynth_core::config::TrajectorySettings) -> AgentLimits {
+        AgentLimits {
+            max_turns: g.max_turns,
+            max_tokens: g.max_tokens,
+            time_limit: Duration::from_secs(g.time_limit_secs),
+            cell_timeout: Duration::from_secs(g.cell_timeout_secs),
+            execute_bytes: g.execute_bytes,
+            turn_tokens: None,
+            temperature: None,
+            top_p: None,
+            seed_salt: 0,
+            max_repeats: None,
+        }
+    }
 }
 
 /// How a trajectory's session waits on its teacher: suspended into `vault` once the wait has
@@ -125,6 +151,13 @@ fn chat_messages(messages: &[Message]) -> Vec<dasynth_llm::Message> {
         .collect()
 }
 
+/// How many times in a row the last assistant turn's code cell was written (1: it is new).
+fn repeats(messages: &[Message]) -> usize {
+    let mut cells = messages.iter().rev().filter(|m| m.role == "assistant").map(|m| format::parse_turn(&m.content));
+    let Some(Ok(Action::Code(last))) = cells.next() else { return 0 };
+    1 + cells.take_while(|c| matches!(c, Ok(Action::Code(code)) if code.trim() == last.trim())).count()
+}
+
 /// The seed of an LLM trajectory's sandbox session (and of its requests), so a replay of its
 /// cells starts from the same random state.
 pub fn session_seed(task: &Task, sample: u32) -> u64 {
@@ -168,9 +201,9 @@ pub async fn llm_trajectory(
             messages: chat_messages(&t.messages),
             system: Some(SYSTEM_PROMPT.to_string()),
             max_tokens: limits.turn_tokens,
-            temperature: None,
-            top_p: None,
-            seed: Some(seed),
+            temperature: limits.temperature,
+            top_p: limits.top_p,
+            seed: Some(seed ^ limits.seed_salt),
             stop: vec!["</Code>".to_string()],
             sample_index: sample,
         };
@@ -222,6 +255,14 @@ pub async fn llm_trajectory(
             }
             Ok(Action::Code(code)) => {
                 t.messages.push(Message::new("assistant", text));
+                if let Some(max) = limits.max_repeats
+                    && repeats(&t.messages) >= max
+                {
+                    t.turns.push(turn);
+                    t.finish = Finish::RepeatedCell;
+                    t.finish_detail = format!("the same code cell {max} times in a row");
+                    break;
+                }
                 let Ok(_computing) = sandboxing.cells.acquire().await else {
                     return Outcome::Transient("the run is stopping".into());
                 };
@@ -275,4 +316,24 @@ pub async fn llm_trajectory(
     }
     t.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     Outcome::Done(Box::new(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(code: &str) -> Message {
+        Message::new("assistant", format!("<Analyze>again</Analyze>\n<Code>\n```python\n{code}\n```\n</Code>"))
+    }
+
+    #[test]
+    fn repeated_cells_are_counted_in_a_row_only() {
+        let out = Message::new("execute", "<Execute>\n1\n</Execute>");
+        let mut m = vec![Message::new("user", "task"), turn("print(1)"), out.clone(), turn("print(2)"), out.clone()];
+        assert_eq!(repeats(&m), 1);
+        m.extend([turn("print(2)"), out.clone(), turn("print(2)")]);
+        assert_eq!(repeats(&m), 3);
+        m.push(Message::new("assistant", "<Answer>2</Answer>"));
+        assert_eq!(repeats(&m), 0, "an answer is no cell");
+    }
 }

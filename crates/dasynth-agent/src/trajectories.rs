@@ -585,14 +585,7 @@ pub fn run_stage(s: &dasynth_core::config::Settings, reporter: &dyn Reporter) ->
         let memory_budget = s.trajectories.memory_budget.unwrap_or_else(|| dasynth_sandbox::available_memory().map_or(4 << 30, |m| m / 2));
         let g = &s.trajectories;
         let all_reference = is_reference.iter().all(|r| *r);
-        let limits = crate::llm_teacher::AgentLimits {
-            max_turns: g.max_turns,
-            max_tokens: g.max_tokens,
-            time_limit: std::time::Duration::from_secs(g.time_limit_secs),
-            cell_timeout: std::time::Duration::from_secs(g.cell_timeout_secs),
-            execute_bytes: g.execute_bytes,
-            turn_tokens: None,
-        };
+        let limits = crate::llm_teacher::AgentLimits::from_settings(g);
         let async_run = AsyncRun {
             teachers,
             pool: std::sync::Arc::new(pool),

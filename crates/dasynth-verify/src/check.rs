@@ -28,6 +28,8 @@ pub struct Context<'a> {
     pub judge: Option<&'a Judge>,
     /// The benchmark question each task overlaps, by task id (absent: none).
     pub contamination: &'a HashMap<String, Match>,
+    /// Whose trajectories these are (where their kept outputs lie).
+    pub corpus: crate::stage::Corpus,
 }
 
 /// A verdict and what making it cost.
@@ -210,7 +212,7 @@ pub fn check_line(ctx: &Context<'_>, line: &Line) -> Checked {
             {
                 // Tables and chart data are read from the files the replay wrote again (or, with
                 // replay off, from those the trajectory stage kept).
-                let kept = ctx.run.trajectory_outputs(&t.key);
+                let kept = ctx.corpus.outputs(ctx.run, &t.key);
                 let outputs_dir = match replayed.as_ref().and_then(|r| r.outputs_dir.as_ref()) {
                     Some(d) => Some(d.path().to_path_buf()),
                     None => kept.is_dir().then_some(kept),

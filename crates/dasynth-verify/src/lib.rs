@@ -53,4 +53,4 @@ pub mod stage;
 
 pub use dasynth_core::shard::Shard;
 pub use error::VerifyError;
-pub use stage::{VerifyOutcome, verify};
+pub use stage::{Corpus, VerifyOutcome, verify, verify_corpus};
