@@ -210,8 +210,10 @@ pub struct PassRates {
     pub always_solved: u64,
     /// Tasks by pass rate, in buckets of 0.1.
     pub histogram: Vec<Bucket>,
-    /// Mean pass rate by family and by template.
+    /// Mean pass rate by family, by curriculum stage and by template.
     pub by_family: Vec<PassRateGroup>,
+    #[serde(default)]
+    pub by_stage: Vec<PassRateGroup>,
     pub by_template: Vec<PassRateGroup>,
 }
 

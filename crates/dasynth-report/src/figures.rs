@@ -346,6 +346,7 @@ pub(crate) fn pass_rates(inputs: &Inputs) -> Option<PassRates> {
     let mut histogram: Vec<Bucket> = (0..10).map(|i| Bucket { lo: i as f64 / 10.0, hi: (i + 1) as f64 / 10.0, count: 0 }).collect();
     let mut by_family: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
     let mut by_template: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
+    let mut by_stage: BTreeMap<u32, (u64, f64)> = BTreeMap::new();
     let mut out = PassRates { tasks: rows.len() as u64, ..Default::default() };
     let mut sum = 0.0;
     for r in rows {
@@ -355,6 +356,9 @@ pub(crate) fn pass_rates(inputs: &Inputs) -> Option<PassRates> {
         out.always_solved += u64::from(r.n > 0 && r.passed == r.n);
         let i = ((r.pass_rate * 10.0).floor().max(0.0) as usize).min(9);
         histogram[i].count += 1;
+        let e = by_stage.entry(r.stage).or_default();
+        e.0 += 1;
+        e.1 += r.pass_rate;
         for (map, key) in [(&mut by_family, r.family.as_str()), (&mut by_template, r.template.as_str())] {
             let e = map.entry(key).or_default();
             e.0 += 1;
@@ -368,5 +372,9 @@ pub(crate) fn pass_rates(inputs: &Inputs) -> Option<PassRates> {
     };
     out.by_family = groups(by_family);
     out.by_template = groups(by_template);
+    out.by_stage = by_stage
+        .into_iter()
+        .map(|(k, (n, s))| PassRateGroup { value: format!("stage {k}"), tasks: n, mean_pass_rate: s / n as f64 })
+        .collect();
     Some(out)
 }

@@ -98,6 +98,23 @@ pub(crate) fn markdown(r: &Report) -> String {
             breakdown(&mut s, b);
         }
     }
+    if let Some(p) = &r.pass_rates {
+        let _ = writeln!(
+            s,
+            "## Student pass rates\n\n{} tasks, {} samples, mean pass rate {:.3}; never solved {}, always solved {}.\n",
+            p.tasks, p.samples, p.mean_pass_rate, p.never_solved, p.always_solved
+        );
+        for (what, groups) in [("family", &p.by_family), ("stage", &p.by_stage), ("template", &p.by_template)] {
+            if groups.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "| {what} | tasks | mean pass rate |\n|---|---:|---:|");
+            for g in groups {
+                let _ = writeln!(s, "| {} | {} | {:.3} |", cell(&g.value), g.tasks, g.mean_pass_rate);
+            }
+            s.push('\n');
+        }
+    }
     if !r.teachers.is_empty() {
         s.push_str("## Cost by teacher\n\n| teacher | model | trajectories | input tokens | output tokens | cost $ |\n|---|---|---:|---:|---:|---:|\n");
         for t in &r.teachers {

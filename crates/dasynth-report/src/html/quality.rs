@@ -187,16 +187,26 @@ fn pass_rates(s: &mut String, r: &Report) {
     let bars: Vec<Bar> =
         p.histogram.iter().map(|b| Bar::count(format!("{:.0}–{:.0}%", b.lo * 100.0, b.hi * 100.0), b.count, "bar")).collect();
     s.push_str(&hbars(&bars, "tasks"));
-    s.push_str(r#"</div><div><table class="t sortable"><thead><tr><th>family</th><th class="n">tasks</th><th class="n">mean pass rate</th></tr></thead><tbody>"#);
-    for g in &p.by_family {
+    s.push_str("</div><div>");
+    for (what, groups) in [("family", &p.by_family), ("stage", &p.by_stage), ("template", &p.by_template)] {
+        if groups.is_empty() {
+            continue;
+        }
         let _ = write!(
             s,
-            r#"<tr><td>{}</td><td class="n">{}</td><td class="n" data-v="{}">{}</td></tr>"#,
-            esc(&g.value),
-            g.tasks,
-            g.mean_pass_rate,
-            pct(Some(g.mean_pass_rate))
+            r#"<table class="t sortable"><thead><tr><th>{what}</th><th class="n">tasks</th><th class="n">mean pass rate</th></tr></thead><tbody>"#
         );
+        for g in groups {
+            let _ = write!(
+                s,
+                r#"<tr><td>{}</td><td class="n">{}</td><td class="n" data-v="{}">{}</td></tr>"#,
+                esc(&g.value),
+                g.tasks,
+                g.mean_pass_rate,
+                pct(Some(g.mean_pass_rate))
+            );
+        }
+        s.push_str("</tbody></table>");
     }
-    s.push_str("</tbody></table></div></div>");
+    s.push_str("</div></div>");
 }
