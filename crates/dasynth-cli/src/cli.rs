@@ -56,6 +56,8 @@ pub enum Command {
     Trajectories(TrajectoriesArgs),
     /// Replay every trajectory, check its answer, claims and format, and write verdicts.parquet
     Verify(VerifyArgs),
+    /// Run every task n times with a student model, verify each sample, and write student/pass_rates.parquet
+    Sample(SampleArgs),
     /// Write the dataset: accepted trajectories and verified tasks as SFT and RL Parquet, tables and a card in export/
     Export(ExportArgs),
     /// Publish export/ to a Hugging Face Hub dataset repository (resumable)
@@ -237,6 +239,16 @@ pub struct ServeStudentArgs {
     /// Address to bind
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Model name reported in responses [default: the folder's name]
+    #[arg(long)]
+    pub served_model_name: Option<String>,
+}
+
+/// How the in-process student engine runs.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
     /// cpu, cuda or cuda:N (cuda needs a build with the `cuda` feature)
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -255,9 +267,50 @@ pub struct ServeStudentArgs {
     /// tokenizer.json to use instead of the checkpoint's
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
-    /// Model name reported in responses [default: the folder's name]
-    #[arg(long)]
-    pub served_model_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("model_source").required(true).args(["student", "student_endpoint"])))]
+pub struct SampleArgs {
+    /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A Qwen3 checkpoint folder to run in the in-process engine
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub student: Option<PathBuf>,
+    /// An OpenAI-compatible server's base URL (ending in /v1) serving the student instead
+    #[arg(long, value_name = "URL", requires = "student_model", conflicts_with = "student")]
+    pub student_endpoint: Option<String>,
+    /// The model name the endpoint serves
+    #[arg(long, value_name = "NAME")]
+    pub student_model: Option<String>,
+    /// The NAME of the environment variable holding the endpoint's API key
+    #[arg(long, value_name = "VAR")]
+    pub student_api_key_env: Option<String>,
+    /// Samples per task
+    #[arg(long, default_value_t = 8)]
+    pub n: u32,
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f64,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f64,
+    /// Salts every request's seed; another seed samples the same tasks afresh
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output tokens per turn
+    #[arg(long, default_value_t = 2048)]
+    pub turn_tokens: u32,
+    /// Only tasks of this family (repeatable)
+    #[arg(long, value_name = "FAMILY")]
+    pub family: Vec<String>,
+    /// Only tasks of this curriculum stage (repeatable)
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Vec<u32>,
+    /// At most this many tasks (the first ones of tasks.parquet after the filters)
+    #[arg(long, value_name = "N")]
+    pub max_tasks: Option<usize>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod inspect_worker;
 mod profile;
 mod push;
 mod report;
+mod sample;
 mod sandbox;
 mod schemas;
 mod serve_student;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Report(ref args)) => report::run(&settings()?, args.open, wait),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         Some(Command::ServeStudent(args)) => serve_student::run(args),
+        Some(Command::Sample(ref args)) => sample::run(&settings()?, args, wait),
         Some(Command::Export(_)) => export::run(&settings()?, wait),
         Some(Command::Push(ref args)) => push::push(&settings()?, args),
         Some(Command::Check(args)) => check::run(args),

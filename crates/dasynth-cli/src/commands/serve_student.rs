@@ -4,22 +4,14 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use dasynth_student::{Engine, EngineOptions, StudentServer};
+use dasynth_student::{Engine, StudentServer};
 
 use crate::ExitStatus;
 use crate::cli::ServeStudentArgs;
 use crate::printer;
 
 pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
-    let opts = EngineOptions {
-        device: args.device.parse()?,
-        dtype: args.dtype,
-        max_seqs: args.max_seqs,
-        max_len: args.max_len,
-        max_batch_tokens: args.max_batch_tokens,
-        tokenizer: args.tokenizer,
-        simulate_oom_above: None,
-    };
+    let opts = args.engine.options()?;
     let engine = Engine::load(&args.model, &opts).with_context(|| format!("loading the student from {}", args.model.display()))?;
     let info = engine.info();
     let name = args
@@ -34,4 +26,19 @@ pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
     printer::note(format!("serving http://{}/v1/chat/completions; Ctrl-C stops it", srv.addr()));
     srv.wait();
     Ok(ExitStatus::Success)
+}
+
+impl crate::cli::EngineArgs {
+    /// The engine's options from its flags.
+    pub fn options(&self) -> anyhow::Result<dasynth_student::EngineOptions> {
+        Ok(dasynth_student::EngineOptions {
+            device: self.device.parse()?,
+            dtype: self.dtype.clone(),
+            max_seqs: self.max_seqs,
+            max_len: self.max_len,
+            max_batch_tokens: self.max_batch_tokens,
+            tokenizer: self.tokenizer.clone(),
+            simulate_oom_above: None,
+        })
+    }
 }
