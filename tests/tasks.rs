@@ -79,8 +79,11 @@ fn demo_tasks_cover_every_family_and_every_reference_solution_agrees() {
     let families: BTreeSet<&str> = tasks.iter().map(|t| t.family.as_str()).collect();
     assert_eq!(families.len(), 8, "{families:?}");
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    assert_eq!(report["checked"].as_u64(), Some(tasks.len() as u64));
-    assert_eq!(report["failures"].as_array().map(Vec::len), Some(0), "{report:#}");
+    // The only failures allowed are modeling tasks whose data does not let a model beat the
+    // baseline; `--check-solutions` drops them from tasks.parquet.
+    let failures = report["failures"].as_array().cloned().unwrap_or_default();
+    assert!(failures.iter().all(|f| f["reason"].as_str().is_some_and(|r| r.contains("does not beat the baseline"))), "{report:#}");
+    assert_eq!(report["checked"].as_u64(), Some((tasks.len() + failures.len()) as u64));
     // Counts per family and per drop reason are saved in the run folder and printed.
     let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("stats/tasks.json")).unwrap()).unwrap();
     let by_family: BTreeMap<String, u64> = serde_json::from_value(stats["by_family"].clone()).unwrap();
@@ -105,7 +108,10 @@ fn demo_tasks_cover_every_family_and_every_reference_solution_agrees() {
     let o = dasynth(&["tasks", s(&again), "-q"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let ids = |ts: &[Task]| ts.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
-    assert_eq!(ids(&read_tasks(&again)), ids(&tasks));
+    // The same tasks, less those `--check-solutions` dropped above.
+    let dropped: BTreeSet<&str> = failures.iter().filter_map(|f| f["task"].as_str()).collect();
+    let kept: Vec<String> = ids(&read_tasks(&again)).into_iter().filter(|id| !dropped.contains(id.as_str())).collect();
+    assert_eq!(kept, ids(&tasks));
     let o = dasynth(&["tasks", s(&again), "-q", "--seed", "7"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_ne!(ids(&read_tasks(&again)), ids(&tasks));

@@ -1,6 +1,11 @@
 //! The agent loop with an LLM teacher: the model writes `<Analyze>`/`<Code>` turns, each code
 //! cell runs in the task's sandbox session, its output comes back as `<Execute>`, until the
 //! model answers or a limit ends the trajectory.
+//!
+//! A trajectory spends nearly all its time waiting on its teacher, so its session costs memory
+//! only while it computes: the session starts with the first code cell, and with [`Idle`] set,
+//! a wait on the teacher longer than [`Idle::after`] suspends it (its memory goes into the
+//! [`Vault`], compressed); the next cell resumes it as it was.
 
 use crate::format::{self, Action, SYSTEM_PROMPT};
 use crate::reference::{output_files, task_session};
@@ -8,7 +13,7 @@ use crate::reference_teacher::{cell_outcome, execute_text};
 use dasynth_core::layout::RunDir;
 use dasynth_core::trajectory::{Finish, Message, Trajectory, Turn};
 use dasynth_llm::{ChatRequest, Client, LlmError};
-use dasynth_sandbox::{Limits, SessionPool};
+use dasynth_sandbox::{Limits, Session, SessionPool, Vault};
 use dasynth_tasks::checker;
 use dasynth_tasks::task::{Task, TaskExt};
 use std::sync::Arc;
@@ -25,6 +30,84 @@ pub struct AgentLimits {
     pub execute_bytes: usize,
     /// Output tokens per turn.
     pub turn_tokens: Option<u32>,
+    /// Sampling of every request; the endpoint's configured defaults when `None`.
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    /// Mixed into every request's seed (never the session's, which replay reproduces), so one
+    /// run can be sampled again differently.
+    pub seed_salt: u64,
+    /// The same code cell this many times in a row ends the trajectory (`repeated_cell`).
+    pub max_repeats: Option<usize>,
+}
+
+impl AgentLimits {
+    /// Limits from the `[trajectories]` settings, with the endpoints' sampling defaults.
+    pub fn from_settings(g: &dasynth_core::config::TrajectorySettings) -> AgentLimits {
+        AgentLimits {
+            max_turns: g.max_turns,
+            max_tokens: g.max_tokens,
+            time_limit: Duration::from_secs(g.time_limit_secs),
+            cell_timeout: Duration::from_secs(g.cell_timeout_secs),
+            execute_bytes: g.execute_bytes,
+            turn_tokens: None,
+            temperature: None,
+            top_p: None,
+            seed_salt: 0,
+            max_repeats: None,
+        }
+    }
+}
+
+/// How a trajectory's session waits on its teacher: suspended into `vault` once the wait has
+/// lasted `after`.
+#[derive(Debug, Clone)]
+pub struct Idle {
+    pub vault: Vault,
+    pub after: Duration,
+}
+
+/// How the trajectories of a run share the sandbox: sessions come from `pool`; at most
+/// `cells`' permits of cells (with the session start or resume before them) compute at once, so
+/// that however many trajectories are in flight only about as many sessions as there are cores
+/// are resident and computing; `idle` suspends the others while they wait.
+#[derive(Debug, Clone)]
+pub struct Sandboxing {
+    pub pool: Arc<SessionPool>,
+    pub cells: Arc<tokio::sync::Semaphore>,
+    pub idle: Option<Idle>,
+}
+
+/// Awaits `fut` (a teacher's answer); if it takes longer than `idle.after`, suspends `session`
+/// meanwhile on a blocking thread. Returns the answer, and an error if the session was lost.
+async fn wait_on<T>(fut: impl std::future::Future<Output = T>, session: &mut Option<Session>, idle: Option<&Idle>) -> (T, Option<String>) {
+    let (Some(idle), Some(s)) = (idle, session.as_ref()) else { return (fut.await, None) };
+    if !s.is_alive() || s.is_suspended() {
+        return (fut.await, None);
+    }
+    let mut fut = std::pin::pin!(fut);
+    tokio::select! {
+        out = &mut fut => return (out, None),
+        () = tokio::time::sleep(idle.after) => {}
+    }
+    let Some(mut s) = session.take() else { return (fut.await, None) };
+    let vault = idle.vault.clone();
+    let suspending = tokio::task::spawn_blocking(move || {
+        let r = s.suspend(&vault);
+        (s, r)
+    });
+    let out = fut.await;
+    match suspending.await {
+        Ok((s, r)) => {
+            if let Err(e) = r {
+                // The session stays resident (memory not readable) or is over (spill failed):
+                // its next cell says which.
+                tracing::warn!(error = %e, "could not suspend a waiting session");
+            }
+            *session = Some(s);
+            (out, None)
+        }
+        Err(e) => (out, Some(format!("the sandbox worker suspending the session failed: {e}"))),
+    }
 }
 
 /// How an LLM trajectory ended, for the orchestrator.
@@ -68,6 +151,13 @@ fn chat_messages(messages: &[Message]) -> Vec<dasynth_llm::Message> {
         .collect()
 }
 
+/// How many times in a row the last assistant turn's code cell was written (1: it is new).
+fn repeats(messages: &[Message]) -> usize {
+    let mut cells = messages.iter().rev().filter(|m| m.role == "assistant").map(|m| format::parse_turn(&m.content));
+    let Some(Ok(Action::Code(last))) = cells.next() else { return 0 };
+    1 + cells.take_while(|c| matches!(c, Ok(Action::Code(code)) if code.trim() == last.trim())).count()
+}
+
 /// The seed of an LLM trajectory's sandbox session (and of its requests), so a replay of its
 /// cells starts from the same random state.
 pub fn session_seed(task: &Task, sample: u32) -> u64 {
@@ -78,20 +168,19 @@ pub fn session_seed(task: &Task, sample: u32) -> u64 {
 pub async fn llm_trajectory(
     client: &Client,
     teacher: &str,
-    pool: Arc<SessionPool>,
+    sandboxing: &Sandboxing,
     run: &RunDir,
     task: &Task,
     sample: u32,
     limits: &AgentLimits,
 ) -> Outcome {
+    let idle = sandboxing.idle.as_ref();
     let started = Instant::now();
     let mut t = Trajectory::start(task, teacher, &client.config().model, sample, SYSTEM_PROMPT);
     let seed = session_seed(task, sample);
-    let (mut session, outputs, _data) = match task_session(&pool, run, task, seed) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Transient(format!("{e}")),
-    };
-    *session.limits_mut() = Limits { timeout: limits.cell_timeout, ..Limits::default() };
+    // Started with the first code cell: until then the trajectory holds no sandbox memory.
+    let mut session: Option<Session> = None;
+    let mut outputs: Option<tempfile::TempDir> = None;
     loop {
         if t.turns.len() >= limits.max_turns {
             t.finish = Finish::TurnLimit;
@@ -112,15 +201,19 @@ pub async fn llm_trajectory(
             messages: chat_messages(&t.messages),
             system: Some(SYSTEM_PROMPT.to_string()),
             max_tokens: limits.turn_tokens,
-            temperature: None,
-            top_p: None,
-            seed: Some(seed),
+            temperature: limits.temperature,
+            top_p: limits.top_p,
+            seed: Some(seed ^ limits.seed_salt),
             stop: vec!["</Code>".to_string()],
             sample_index: sample,
         };
         let turn_started = Instant::now();
         let started_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let resp = match client.chat(&req).await {
+        let (resp, lost) = wait_on(client.chat(&req), &mut session, idle).await;
+        if let Some(msg) = lost {
+            return Outcome::Transient(msg);
+        }
+        let resp = match resp {
             Ok(r) => r,
             Err(e) if e.is_fatal_for_run() => return Outcome::Fatal(error_text(&e)),
             Err(e) if task_level(&e) => {
@@ -162,29 +255,55 @@ pub async fn llm_trajectory(
             }
             Ok(Action::Code(code)) => {
                 t.messages.push(Message::new("assistant", text));
+                if let Some(max) = limits.max_repeats
+                    && repeats(&t.messages) >= max
+                {
+                    t.turns.push(turn);
+                    t.finish = Finish::RepeatedCell;
+                    t.finish_detail = format!("the same code cell {max} times in a row");
+                    break;
+                }
+                let Ok(_computing) = sandboxing.cells.acquire().await else {
+                    return Outcome::Transient("the run is stopping".into());
+                };
+                let mut s = match session.take() {
+                    Some(s) => s,
+                    None => match task_session(&sandboxing.pool, run, task, seed) {
+                        Ok((mut s, out, _data)) => {
+                            *s.limits_mut() = Limits { timeout: limits.cell_timeout, ..Limits::default() };
+                            outputs = Some(out);
+                            s
+                        }
+                        Err(e) => return Outcome::Transient(format!("{e}")),
+                    },
+                };
                 // The guest runs on its own thread; keep the async workers free meanwhile.
                 let ran = tokio::task::spawn_blocking(move || {
-                    let r = session.run(&code);
-                    (session, r)
+                    let r = s.run(&code);
+                    (s, r)
                 })
                 .await;
                 let (s, r) = match ran {
                     Ok(v) => v,
                     Err(e) => return Outcome::Transient(format!("sandbox worker failed: {e}")),
                 };
-                session = s;
+                session = Some(s);
                 turn.cell = Some(cell_outcome(&r));
                 t.turns.push(turn);
                 t.messages.push(Message::new("execute", execute_text(&r, limits.execute_bytes)));
                 if !r.status.session_alive() {
                     t.finish = Finish::SandboxError;
-                    t.finish_detail = format!("the session ended: {:?}", r.status);
+                    t.finish_detail = match r.status {
+                        dasynth_sandbox::Status::SessionOver => format!("the session ended: {}", r.stderr.trim()),
+                        other => format!("the session ended: {other:?}"),
+                    };
                     break;
                 }
             }
         }
     }
-    t.outputs = output_files(outputs.path());
+    drop(session);
+    t.outputs = outputs.as_ref().map(|o| output_files(o.path())).unwrap_or_default();
     if task.template == dasynth_tasks::QUESTIONER_TEMPLATE {
         // Open tasks have a checklist, not a ground truth: the inspector decides.
     } else if let (Some(answer), Some(spec)) = (&t.answer, task.checker_spec()) {
@@ -197,4 +316,24 @@ pub async fn llm_trajectory(
     }
     t.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     Outcome::Done(Box::new(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(code: &str) -> Message {
+        Message::new("assistant", format!("<Analyze>again</Analyze>\n<Code>\n```python\n{code}\n```\n</Code>"))
+    }
+
+    #[test]
+    fn repeated_cells_are_counted_in_a_row_only() {
+        let out = Message::new("execute", "<Execute>\n1\n</Execute>");
+        let mut m = vec![Message::new("user", "task"), turn("print(1)"), out.clone(), turn("print(2)"), out.clone()];
+        assert_eq!(repeats(&m), 1);
+        m.extend([turn("print(2)"), out.clone(), turn("print(2)")]);
+        assert_eq!(repeats(&m), 3);
+        m.push(Message::new("assistant", "<Answer>2</Answer>"));
+        assert_eq!(repeats(&m), 0, "an answer is no cell");
+    }
 }

@@ -99,23 +99,10 @@ pub fn task_session(
     Ok((session, outputs, data))
 }
 
-/// Names of the files in an outputs folder (relative, sorted).
+/// Names of the files in an outputs folder (relative, sorted): a bounded walk that follows no
+/// link the guest made (see [`dasynth_sandbox::list_files`]).
 pub fn output_files(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(rel) = p.strip_prefix(dir) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out.sort();
-    out
+    dasynth_sandbox::list_files(dir, dasynth_sandbox::Bound::default())
 }
 
 /// Runs a task's reference solution and checks its answer.

@@ -13,7 +13,7 @@
 //! A share of trajectories (`reference-mistakes`, 15% by default) makes a realistic mistake
 //! that the next output exposes — a column name with the wrong letter case, a date column left
 //! unparsed, a text column averaged — and fixes it. Wording is drawn per trajectory from pools of
-//! alternatives ([`phrases`]). Every number the text states is taken from a cell's real output
+//! alternatives (the `phrases` module). Every number the text states is taken from a cell's real output
 //! in the sandbox (facts are read by hidden cells that change nothing, and a number is only
 //! written when the visible output shows it), so verify can prove each claim.
 
@@ -124,6 +124,12 @@ fn markdown_table(v: &Value, max_rows: usize) -> String {
 /// Rows of a table answer written out in full.
 pub(crate) const TABLE_ROWS: usize = 10;
 
+/// The data file written beside a chart: `outputs/counts.png` → `outputs/counts.csv`.
+pub(crate) fn data_file(chart: &str) -> String {
+    let stem = chart.rsplit_once('.').map_or(chart, |(s, _)| s);
+    format!("{stem}.csv")
+}
+
 /// The `<Answer>` text for a structured answer.
 pub fn render_answer(spec: &CheckerSpec, answer: &Value, files: &[String]) -> String {
     match spec.answer_type {
@@ -136,7 +142,8 @@ pub fn render_answer(spec: &CheckerSpec, answer: &Value, files: &[String]) -> St
         AnswerType::File => {
             let file = spec.file.clone().unwrap_or_default();
             let saved = files.iter().find(|f| f.ends_with(&file)).cloned().unwrap_or(file);
-            format!("The chart is saved as `outputs/{saved}`. The data it shows:\n\n{}", markdown_table(answer, TABLE_ROWS))
+            let data = data_file(&format!("outputs/{saved}"));
+            format!("The chart is saved as `outputs/{saved}`, its data as `{data}`:\n\n{}", markdown_table(answer, TABLE_ROWS))
         }
         AnswerType::Report => scalar(answer),
         AnswerType::Metric => format!("{}: {}", spec.metric.as_deref().unwrap_or("score"), number_text(answer)),

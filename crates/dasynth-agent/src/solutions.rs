@@ -128,15 +128,15 @@ fn drop_failed(run: &RunDir, tasks: &[Task], stats: &SolutionStats) -> Result<()
     let kept: Vec<Task> = tasks.iter().filter(|t| !failed.contains_key(t.id.as_str())).cloned().collect();
     dasynth_parquet::write_rows(&run.tasks(), &kept, dasynth_tasks::task::schema())?;
     let path = run.stats(Stage::Tasks);
-    let Some(mut task_stats) =
-        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<dasynth_tasks::TaskStats>(&b).ok())
-    else {
+    let Some(mut task_stats) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<dasynth_tasks::TaskStats>(&b).ok()) else {
         return Ok(());
     };
     for t in tasks.iter().filter(|t| failed.contains_key(t.id.as_str())) {
         task_stats.stage.kept = task_stats.stage.kept.saturating_sub(1);
         task_stats.stage.drop_for(failed[t.id.as_str()]);
-        for (map, key) in [(&mut task_stats.by_family, &t.family), (&mut task_stats.by_template, &t.template), (&mut task_stats.by_source, &t.source)] {
+        for (map, key) in
+            [(&mut task_stats.by_family, &t.family), (&mut task_stats.by_template, &t.template), (&mut task_stats.by_source, &t.source)]
+        {
             if let Some(n) = map.get_mut(key) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {

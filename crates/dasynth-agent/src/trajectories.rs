@@ -4,6 +4,12 @@
 //! questioner for open tasks, once), build the teachers from the settings, plan the jobs the store
 //! does not hold yet, run them with a bounded number in flight, and write
 //! `stats/trajectories.json`.
+//!
+//! Admission: `trajectories.concurrency` bounds the trajectories in flight, and a new one starts
+//! only while the process's own resident memory is below `trajectories.memory-budget` (or when
+//! none is in flight), so whatever the tables and cells do, a run slows down instead of swapping
+//! or being killed. Waiting trajectories suspend their sessions (see [`crate::llm_teacher`]), so
+//! most of them hold a few hundred kilobytes of compressed memory.
 
 use crate::reference_teacher::{LoopLimits, reference_trajectory};
 use crate::store::TrajectoryStore;
@@ -89,6 +95,34 @@ pub struct TrajectoryStats {
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     pub seconds: f64,
+    /// Suspended sessions and memory.
+    #[serde(default)]
+    pub sessions: SessionStats,
+}
+
+/// How the run's sandbox sessions waited, and the memory it took.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct SessionStats {
+    /// Sessions suspended while their trajectory waited on its teacher, and resumed after.
+    pub suspends: u64,
+    pub resumes: u64,
+    /// Resume time per turn, in milliseconds.
+    pub resume_ms_mean: f64,
+    pub resume_ms_p50: f64,
+    pub resume_ms_p99: f64,
+    pub resume_ms_max: f64,
+    /// Most suspended sessions spilled to files at once.
+    pub spilled_peak: u64,
+    /// Most trajectories in flight at once, and most sessions resident (not suspended) at once.
+    pub in_flight_peak: u64,
+    pub resident_peak: u64,
+    /// The process's anonymous resident memory when the first trajectory started, at its peak,
+    /// and the budget admission kept to.
+    pub memory_start_bytes: u64,
+    pub memory_peak_bytes: u64,
+    pub memory_budget_bytes: u64,
+    /// Times a ready trajectory waited for memory before it started.
+    pub admission_waits: u64,
 }
 
 impl TrajectoryStats {
@@ -135,6 +169,8 @@ pub enum Teacher {
 pub struct AsyncRun {
     pub teachers: Vec<(String, Teacher)>,
     pub pool: std::sync::Arc<SessionPool>,
+    /// Cells that compute at once (LLM teachers; see [`crate::llm_teacher::Sandboxing`]).
+    pub cells: usize,
     pub run: RunDir,
     pub tasks: std::sync::Arc<Vec<Task>>,
     pub limits: crate::llm_teacher::AgentLimits,
@@ -146,8 +182,43 @@ pub struct AsyncRun {
     pub inspector: Option<(String, dasynth_llm::Client)>,
     /// The templates folder (for the role prompts).
     pub templates: std::path::PathBuf,
+    /// Suspension of waiting sessions (none: sessions stay resident).
+    pub idle: Option<crate::llm_teacher::Idle>,
+    /// Bytes of anonymous resident memory under which new trajectories start.
+    pub memory_budget: u64,
     /// Share of reference trajectories with a mistake and its fix.
     pub reference_mistakes: f64,
+}
+
+/// Live counters the producer, the trajectories and the progress line share.
+#[derive(Debug, Default)]
+struct Gauges {
+    started: std::sync::atomic::AtomicUsize,
+    received: std::sync::atomic::AtomicUsize,
+    admission_waits: std::sync::atomic::AtomicU64,
+    memory_peak: std::sync::atomic::AtomicU64,
+    in_flight_peak: std::sync::atomic::AtomicU64,
+    resident_peak: std::sync::atomic::AtomicU64,
+    spilled_peak: std::sync::atomic::AtomicU64,
+}
+
+impl Gauges {
+    fn in_flight(&self) -> usize {
+        self.started.load(Ordering::Relaxed).saturating_sub(self.received.load(Ordering::Relaxed))
+    }
+
+    /// Reads the memory and session figures, keeps their peaks, and returns (resident memory,
+    /// suspended sessions, resident sessions).
+    fn sample(&self, vault: Option<&dasynth_sandbox::Vault>) -> (u64, usize, usize) {
+        let memory = dasynth_sandbox::resident_private_bytes().unwrap_or(0);
+        let (suspended, spilled) = vault.map(|v| v.stats()).map_or((0, 0), |s| (s.suspended, s.spilled));
+        let resident = dasynth_sandbox::live_sessions().saturating_sub(suspended);
+        self.memory_peak.fetch_max(memory, Ordering::Relaxed);
+        self.in_flight_peak.fetch_max(self.in_flight() as u64, Ordering::Relaxed);
+        self.resident_peak.fetch_max(resident as u64, Ordering::Relaxed);
+        self.spilled_peak.fetch_max(spilled as u64, Ordering::Relaxed);
+        (memory, suspended, resident)
+    }
 }
 
 /// Runs the questioner over tables, one table at a time, and returns the open tasks it wrote
@@ -182,22 +253,50 @@ pub fn run_jobs(
     use std::sync::Arc;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let started_jobs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let gauges = Arc::new(Gauges::default());
+    let memory_start = dasynth_sandbox::resident_private_bytes().unwrap_or(0);
     let clock = std::time::Instant::now();
     let r = Arc::new(r);
-    rt.block_on(async {
+    let sandboxing = crate::llm_teacher::Sandboxing {
+        pool: r.pool.clone(),
+        cells: Arc::new(tokio::sync::Semaphore::new(r.cells.max(1))),
+        idle: r.idle.clone(),
+    };
+    let result = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Job, Outcome)>(r.concurrency.max(1) * 2);
         let sem = Arc::new(tokio::sync::Semaphore::new(r.concurrency.max(1)));
+        let sampler = {
+            let (gauges, r) = (gauges.clone(), r.clone());
+            tokio::spawn(async move {
+                loop {
+                    gauges.sample(r.idle.as_ref().map(|i| &i.vault));
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            })
+        };
         let producer = {
-            let (stop, r, sem, started_jobs) = (stop.clone(), r.clone(), sem.clone(), started_jobs.clone());
+            let (stop, r, sem, gauges, sandboxing) = (stop.clone(), r.clone(), sem.clone(), gauges.clone(), sandboxing.clone());
             tokio::spawn(async move {
                 for job in jobs {
                     let Ok(permit) = sem.clone().acquire_owned().await else { break };
+                    // Admission by memory: wait while the process holds its budget, unless
+                    // nothing is in flight (which frees nothing by waiting).
+                    let mut waited = false;
+                    while !stop.load(Ordering::Relaxed)
+                        && gauges.in_flight() > 0
+                        && dasynth_sandbox::resident_private_bytes().is_some_and(|m| m >= r.memory_budget)
+                    {
+                        waited = true;
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    if waited {
+                        gauges.admission_waits.fetch_add(1, Ordering::Relaxed);
+                    }
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let (tx, r) = (tx.clone(), r.clone());
-                    started_jobs.fetch_add(1, Ordering::Relaxed);
+                    let (tx, r, sandboxing) = (tx.clone(), r.clone(), sandboxing.clone());
+                    gauges.started.fetch_add(1, Ordering::Relaxed);
                     tokio::spawn(async move {
                         let task = &r.tasks[job.task];
                         let (name, teacher) = &r.teachers[job.teacher];
@@ -216,7 +315,7 @@ pub fn run_jobs(
                                 }
                             }
                             Teacher::Llm(client) => {
-                                let mut out = llm_trajectory(client, name, r.pool.clone(), &r.run, task, job.sample, &r.limits).await;
+                                let mut out = llm_trajectory(client, name, &sandboxing, &r.run, task, job.sample, &r.limits).await;
                                 if let (Outcome::Done(t), Some((iname, inspector))) = (&mut out, &r.inspector) {
                                     match crate::roles::inspect(inspector, iname, &r.templates, task, t).await {
                                         Ok(i) => {
@@ -243,6 +342,7 @@ pub fn run_jobs(
         let mut last_failure = None;
         let mut stopped = None;
         while let Some((job, outcome)) = rx.recv().await {
+            gauges.received.fetch_add(1, Ordering::Relaxed);
             let task = &r.tasks[job.task];
             match outcome {
                 Outcome::Done(t) => {
@@ -270,23 +370,44 @@ pub fn run_jobs(
                     sem.close();
                 }
             }
-            let received = finished + stats.by_finish.get("transient_error").copied().unwrap_or(0) as usize;
-            let in_flight = started_jobs.load(Ordering::Relaxed).saturating_sub(received);
+            let (memory, suspended, resident) = gauges.sample(r.idle.as_ref().map(|i| &i.vault));
             let rate = finished as f64 / clock.elapsed().as_secs_f64().max(1e-3);
             reporter.item(&format!(
-                "in flight {in_flight} · failed {} · {} tokens · ${:.4} · {rate:.1}/s",
+                "in flight {} · suspended {suspended} · resident {resident} ({} MiB) · failed {} · {} tokens · ${:.4} · {rate:.1}/s",
+                gauges.in_flight(),
+                memory >> 20,
                 stats.failed_check + stats.by_finish.get("transient_error").copied().unwrap_or(0),
                 stats.input_tokens + stats.output_tokens,
                 stats.cost_usd
             ));
         }
         let _ = producer.await;
+        sampler.abort();
         if stopped.is_none() && finished == 0 {
             // Every trajectory failed: say so as loudly as an early stop.
             stopped = last_failure.map(|m| format!("no trajectory finished; the last failure: {m}"));
         }
         Ok(stopped)
-    })
+    });
+    gauges.sample(r.idle.as_ref().map(|i| &i.vault));
+    let v = r.idle.as_ref().map(|i| i.vault.stats()).unwrap_or_default();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    stats.sessions = SessionStats {
+        suspends: v.suspends,
+        resumes: v.resumes,
+        resume_ms_mean: ms(v.resume_mean),
+        resume_ms_p50: ms(v.resume_p50),
+        resume_ms_p99: ms(v.resume_p99),
+        resume_ms_max: ms(v.resume_max),
+        spilled_peak: gauges.spilled_peak.load(Ordering::Relaxed),
+        in_flight_peak: gauges.in_flight_peak.load(Ordering::Relaxed),
+        resident_peak: gauges.resident_peak.load(Ordering::Relaxed),
+        memory_start_bytes: memory_start,
+        memory_peak_bytes: gauges.memory_peak.load(Ordering::Relaxed),
+        memory_budget_bytes: r.memory_budget,
+        admission_waits: gauges.admission_waits.load(Ordering::Relaxed),
+    };
+    result
 }
 
 /// Why the trajectory stage could not run at all (a single failed trajectory is not an error:
@@ -472,19 +593,17 @@ pub fn run_shard(
     let mut stats = TrajectoryStats { reused: reused as u64, ..Default::default() };
     if !jobs.is_empty() {
         let (pool, warm) = crate::open_pool(16, reporter)?;
+        // Spill files of an earlier run that crashed are of sessions that no longer exist.
+        let spill_dir = run.session_spill_dir();
+        let _ = std::fs::remove_dir_all(&spill_dir);
+        let memory_budget = s.trajectories.memory_budget.unwrap_or_else(|| dasynth_sandbox::available_memory().map_or(4 << 30, |m| m / 2));
         let g = &s.trajectories;
         let all_reference = is_reference.iter().all(|r| *r);
-        let limits = crate::llm_teacher::AgentLimits {
-            max_turns: g.max_turns,
-            max_tokens: g.max_tokens,
-            time_limit: std::time::Duration::from_secs(g.time_limit_secs),
-            cell_timeout: std::time::Duration::from_secs(g.cell_timeout_secs),
-            execute_bytes: g.execute_bytes,
-            turn_tokens: None,
-        };
+        let limits = crate::llm_teacher::AgentLimits::from_settings(g);
         let async_run = AsyncRun {
             teachers,
             pool: std::sync::Arc::new(pool),
+            cells: warm,
             run: run.clone(),
             tasks: std::sync::Arc::new(tasks),
             limits,
@@ -493,6 +612,11 @@ pub fn run_shard(
             max_consecutive_failures: g.concurrency.clamp(8, 64),
             inspector,
             templates: dasynth_tasks::templates_dir(&s.tasks)?,
+            idle: g.suspend.then(|| crate::llm_teacher::Idle {
+                vault: dasynth_sandbox::Vault::new(memory_budget / 4, spill_dir.clone()),
+                after: std::time::Duration::from_millis(g.suspend_after_ms),
+            }),
+            memory_budget,
             reference_mistakes: g.reference_mistakes,
         };
         reporter.start("trajectories", jobs.len() as u64);
@@ -502,6 +626,7 @@ pub fn run_shard(
             source,
         })?;
         reporter.finish();
+        let _ = std::fs::remove_dir_all(&spill_dir);
         stats.stopped = stopped;
     }
     stats.seconds = started.elapsed().as_secs_f64();

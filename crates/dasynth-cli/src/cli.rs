@@ -35,6 +35,9 @@ pub struct GlobalArgs {
     /// Print the resolved settings (file, environment and flags merged) as TOML and exit
     #[arg(long, global = true)]
     pub show_settings: bool,
+    /// When another dasynth process is writing the same run folder, wait for it instead of failing
+    #[arg(long, global = true)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,12 +56,18 @@ pub enum Command {
     Trajectories(TrajectoriesArgs),
     /// Replay every trajectory, check its answer, claims and format, and write verdicts.parquet
     Verify(VerifyArgs),
+    /// Run every task n times with a student model, verify each sample, and write student/pass_rates.parquet
+    Sample(SampleArgs),
     /// Write the dataset: accepted trajectories and verified tasks as SFT and RL Parquet, tables and a card in export/
     Export(ExportArgs),
     /// Publish export/ to a Hugging Face Hub dataset repository (resumable)
     Push(PushArgs),
+    /// Write the audit report (report/index.html, report.json, report.md) of a run folder
+    Report(ReportArgs),
     /// Serve a fake OpenAI-compatible and Anthropic teacher on loopback (dry runs, benchmarks)
     FakeLlm(FakeLlmArgs),
+    /// Serve a local Qwen3 checkpoint as an OpenAI-compatible /v1/chat/completions
+    ServeStudent(ServeStudentArgs),
     /// Work with task templates (`check` lints them)
     Templates(TemplatesArgs),
     /// Write the JSON Schemas of every file dasynth writes
@@ -69,6 +78,16 @@ pub enum Command {
     Merge(MergeArgs),
     /// Run a sharded command as a Slurm array job or a Kubernetes Indexed Job, then merge
     Launch(LaunchArgs),
+    /// Inspect one file for the crawl, in a child process with capped memory and time
+    #[command(hide = true)]
+    InspectWorker(InspectWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectWorkerArgs {
+    /// The request file the crawl wrote
+    #[arg(value_name = "REQUEST")]
+    pub request: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +260,16 @@ pub struct K8sArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run folder [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Open the page with xdg-open (or print its path when there is no opener)
+    #[arg(long)]
+    pub open: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Run folder [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
@@ -296,6 +325,91 @@ pub struct FakeLlmArgs {
     /// Faults to inject: 429, 500, 503, hang, truncated, invalid-json, slow, empty
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeStudentArgs {
+    /// Hugging Face checkpoint folder (config.json, safetensors, tokenizer.json)
+    #[arg(value_name = "MODEL_DIR")]
+    pub model: PathBuf,
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Address to bind
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Model name reported in responses [default: the folder's name]
+    #[arg(long)]
+    pub served_model_name: Option<String>,
+}
+
+/// How the in-process student engine runs.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// cpu, cuda or cuda:N (cuda needs a build with the `cuda` feature)
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// f32, bf16 or f16 [default: bf16 on cuda, f32 on cpu]
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// Sequences in flight at once (KV-cache slots)
+    #[arg(long, default_value_t = 64)]
+    pub max_seqs: usize,
+    /// Context length of each sequence [default: the model's, at most 8192]
+    #[arg(long)]
+    pub max_len: Option<usize>,
+    /// Tokens in one forward pass
+    #[arg(long, default_value_t = 2048)]
+    pub max_batch_tokens: usize,
+    /// tokenizer.json to use instead of the checkpoint's
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("model_source").required(true).args(["student", "student_endpoint"])))]
+pub struct SampleArgs {
+    /// Run folder holding tasks.parquet [default: `out` from the configuration, else ./run]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A Qwen3 checkpoint folder to run in the in-process engine
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub student: Option<PathBuf>,
+    /// An OpenAI-compatible server's base URL (ending in /v1) serving the student instead
+    #[arg(long, value_name = "URL", requires = "student_model", conflicts_with = "student")]
+    pub student_endpoint: Option<String>,
+    /// The model name the endpoint serves
+    #[arg(long, value_name = "NAME")]
+    pub student_model: Option<String>,
+    /// The NAME of the environment variable holding the endpoint's API key
+    #[arg(long, value_name = "VAR")]
+    pub student_api_key_env: Option<String>,
+    /// Samples per task
+    #[arg(long, default_value_t = 8)]
+    pub n: u32,
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f64,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f64,
+    /// Salts every request's seed; another seed samples the same tasks afresh
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output tokens per turn
+    #[arg(long, default_value_t = 2048)]
+    pub turn_tokens: u32,
+    /// Only tasks of this family (repeatable)
+    #[arg(long, value_name = "FAMILY")]
+    pub family: Vec<String>,
+    /// Only tasks of this curriculum stage (repeatable)
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Vec<u32>,
+    /// At most this many tasks (the first ones of tasks.parquet after the filters)
+    #[arg(long, value_name = "N")]
+    pub max_tasks: Option<usize>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]

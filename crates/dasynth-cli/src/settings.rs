@@ -36,6 +36,8 @@ pub fn overrides(command: Option<&Command>) -> Overrides {
         },
         Some(Command::Verify(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Merge(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Report(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
+        Some(Command::Sample(a)) => Overrides { out: a.dir.clone(), ..Default::default() },
         Some(Command::Tasks(a)) => Overrides { out: a.dir.clone(), tasks: task_options(&a.flags), ..Default::default() },
         _ => Overrides::default(),
     }

@@ -119,6 +119,9 @@ pub struct CatalogEntry {
     pub source: String,
     /// The first URI the table was found at.
     pub uri: String,
+    /// For downloads: the URL the bytes finally came from, after redirects (without the query
+    /// string a redirect added, which may hold a signature). Null for local files and failures.
+    pub final_uri: Option<String>,
     /// Detected format (null when detection failed).
     pub format: Option<TableFormat>,
     /// Compression the bytes arrived in (`gzip`, `xz`, `zip`), if any.

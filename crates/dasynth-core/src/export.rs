@@ -204,6 +204,9 @@ pub struct ExportStats {
     /// Trajectory lines read, and those exported.
     pub trajectories_read: u64,
     pub trajectories_exported: u64,
+    /// The student's accepted samples written to the `sft-student` config.
+    #[serde(default)]
+    pub student_trajectories_exported: u64,
     /// Trajectories left out, by reason (`not_accepted`, `unknown_task`, `duplicate`,
     /// `unreadable`, `answer_check_failed`).
     pub dropped_by_reason: BTreeMap<String, u64>,

@@ -4,6 +4,7 @@
 //! <out>/
 //!   dasynth.toml                 resolved configuration of this run
 //!   .dasynth.lock                held by the one process writing the folder
+//!   .dasynth-shard-I-of-N.lock   held by the one process working on shard I/N
 //!   catalog.parquet              crawl: crawled tables (one row per table)
 //!   tables/<sha256>.<ext>        crawl: the crawled bytes, decompressed, content-addressed
 //!   profiles/<table-id>.json     profile: one document per table
@@ -34,7 +35,6 @@
 //!   shards/                      --shard I/N bookkeeping
 //!     <stage>-shard-I-of-N.claim.json  written when a shard starts
 //!     <stage>-shard-I-of-N.done.json   written last, when every file of the shard is in place
-//!     shard-I-of-N.lock          held by the one process running the shard
 //!     prepare.lock               held while one shard crawls, profiles and plans the tasks
 //!     tasks-plan.json            the inputs `tasks.parquet` was planned from
 //!   cache/                       HTTP validators, crawl state, LLM responses, downloads
@@ -119,6 +119,10 @@ impl RunDir {
     /// The advisory lock file held by the one process writing this folder.
     pub fn lock(&self) -> PathBuf {
         self.root.join(".dasynth.lock")
+    }
+    /// The advisory lock file held by the one process working on one shard of this folder.
+    pub fn shard_lock(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.root.join(format!(".dasynth-{}.lock", shard.file_stem()))
     }
     pub fn catalog(&self) -> PathBuf {
         self.root.join("catalog.parquet")
@@ -238,10 +242,6 @@ impl RunDir {
     /// Written last, when every file of the shard's stage is in place.
     pub fn shard_done(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
         self.shards_dir().join(format!("{}-{}.done.json", stage.name(), shard.file_stem()))
-    }
-    /// Held by the one process running a shard.
-    pub fn shard_lock(&self, shard: crate::shard::Shard) -> PathBuf {
-        self.shards_dir().join(format!("{}.lock", shard.file_stem()))
     }
     /// Held while one shard runs the stages every shard shares (crawl, profile, the task plan).
     pub fn prepare_lock(&self) -> PathBuf {

@@ -2,8 +2,9 @@
 //!
 //! dasynth is a pipeline of stages (crawl → profile → tasks → generate → verify → export) that
 //! talk only through files in a *run folder*. This crate owns what those files mean: the row
-//! types of `catalog.parquet` ([`catalog`]), the exported dataset's rows ([`export`]), the profile documents ([`profile`]), the layout of
-//! the run folder ([`layout`]), content-hash ids ([`ids`]), atomic writes ([`atomic`]), the
+//! types of `catalog.parquet` ([`catalog`]), the exported dataset's rows ([`export`]), the
+//! profile documents ([`profile`]), the layout of the run folder ([`layout`]) and its one-writer
+//! lock ([`lock`]), content-hash ids ([`ids`]), atomic writes ([`atomic`]), the
 //! configuration file and its resolution into settings ([`config`]), the source-definition
 //! files under `sources/` ([`sourcedef`]), the environment variables dasynth reads ([`mod@env`]),
 //! the cores it may use ([`machine`]), and the JSON Schemas generated from all of these
@@ -19,8 +20,10 @@ pub mod env;
 pub mod export;
 pub mod ids;
 pub mod layout;
+pub mod lock;
 pub mod machine;
 pub mod profile;
+pub mod report;
 pub mod reporter;
 pub mod rng;
 pub mod schemas;

@@ -23,6 +23,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("export-manifest.schema.json", render::<crate::export::ExportManifest>()),
         ("export-stats.schema.json", render::<crate::export::ExportStats>()),
         ("shard-marker.schema.json", render::<crate::shard::ShardMarker>()),
+        ("report.schema.json", render::<crate::report::Report>()),
     ]
 }
 

@@ -65,6 +65,8 @@ pub enum Finish {
     LlmError,
     SandboxError,
     Budget,
+    /// The model wrote the same code cell again and again (a student stuck in a loop).
+    RepeatedCell,
 }
 
 impl Finish {
@@ -79,6 +81,7 @@ impl Finish {
             Finish::LlmError => "llm_error",
             Finish::SandboxError => "sandbox_error",
             Finish::Budget => "budget",
+            Finish::RepeatedCell => "repeated_cell",
         }
     }
 }

@@ -266,6 +266,6 @@ mod tests {
         features(&mut y, s.iter().map(|(n, d)| (n.as_str(), d)), 2);
         assert!(y.contains("  - name: prompt\n    list:\n    - name: role\n      dtype: string\n"), "{y}");
         assert!(y.contains("  - name: extra_info\n    struct:\n    - name: split\n"), "{y}");
-        assert!(y.contains("      - name: tables\n        list:\n        - name: name\n"), "{y}");
+        assert!(y.contains("    - name: tables\n      list:\n      - name: name\n"), "{y}");
     }
 }

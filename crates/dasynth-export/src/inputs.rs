@@ -47,6 +47,8 @@ pub struct Inputs {
     /// Rejected verdicts by reason (from `verdicts.parquet`).
     pub rejected_by_reason: BTreeMap<String, u64>,
     pub verify_stats: Option<VerifyStats>,
+    /// The student's accepted samples by key, when `student/verdicts.parquet` exists.
+    pub student_accepted: Option<HashMap<String, Accepted>>,
     /// The student's pass rate by task, when `student/pass_rates.parquet` exists.
     pub pass_rates: Option<HashMap<String, f64>>,
 }
@@ -84,34 +86,11 @@ impl Inputs {
             Err(dasynth_sources::catalog_io::CatalogError::Missing { .. }) => HashMap::new(),
             Err(e) => return Err(ExportError::Catalog(e)),
         };
-        let (accepted, rejected_by_reason) = if run.verdicts().exists() {
-            let path = run.verdicts();
-            let rows: Vec<Verdict> = dasynth_parquet::read_rows(&path).map_err(|source| ExportError::Verdicts { path, source })?;
-            let mut accepted = HashMap::new();
-            let mut rejected = BTreeMap::new();
-            for v in rows {
-                if v.accepted {
-                    let judge_score = v.judge.as_ref().map(|j| j.mean());
-                    accepted.insert(
-                        v.key,
-                        Accepted {
-                            score: v.score,
-                            answer_passed: v.answer_passed,
-                            replay: v.replay.name().to_string(),
-                            grounded_share: v.grounded_share,
-                            judge_score,
-                        },
-                    );
-                } else {
-                    for r in &v.reasons {
-                        *rejected.entry(r.name().to_string()).or_default() += 1;
-                    }
-                }
-            }
-            (Some(accepted), rejected)
-        } else {
-            (None, BTreeMap::new())
+        let (accepted, rejected_by_reason) = match verdicts(&run.verdicts())? {
+            Some((a, r)) => (Some(a), r),
+            None => (None, BTreeMap::new()),
         };
+        let student_accepted = verdicts(&run.student_verdicts())?.map(|(a, _)| a);
         let verify_stats =
             std::fs::read(run.stats(dasynth_core::layout::Stage::Verify)).ok().and_then(|b| serde_json::from_slice::<VerifyStats>(&b).ok());
         let pass_rates = if run.pass_rates().exists() {
@@ -121,11 +100,45 @@ impl Inputs {
         } else {
             None
         };
-        Ok(Inputs { tasks, tables, accepted, rejected_by_reason, verify_stats, pass_rates })
+        Ok(Inputs { tasks, tables, accepted, rejected_by_reason, verify_stats, student_accepted, pass_rates })
     }
 
     /// The licences of a task's tables, in table order (`unknown` where none was declared).
     pub fn licences(&self, table_ids: &[String]) -> Vec<String> {
         table_ids.iter().map(|id| self.tables.get(id).and_then(|t| t.licence.clone()).unwrap_or_else(|| "unknown".to_string())).collect()
     }
+}
+
+/// The accepted verdicts of a verdicts file by key, and the rejected ones counted by reason.
+type Decided = (HashMap<String, Accepted>, BTreeMap<String, u64>);
+
+/// What a verdicts file decided; none when the file does not exist.
+fn verdicts(path: &std::path::Path) -> Result<Option<Decided>, ExportError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let rows: Vec<Verdict> =
+        dasynth_parquet::read_rows(path).map_err(|source| ExportError::Verdicts { path: path.to_path_buf(), source })?;
+    let mut accepted = HashMap::new();
+    let mut rejected = BTreeMap::new();
+    for v in rows {
+        if v.accepted {
+            let judge_score = v.judge.as_ref().map(|j| j.mean());
+            accepted.insert(
+                v.key,
+                Accepted {
+                    score: v.score,
+                    answer_passed: v.answer_passed,
+                    replay: v.replay.name().to_string(),
+                    grounded_share: v.grounded_share,
+                    judge_score,
+                },
+            );
+        } else {
+            for r in &v.reasons {
+                *rejected.entry(r.name().to_string()).or_default() += 1;
+            }
+        }
+    }
+    Ok(Some((accepted, rejected)))
 }

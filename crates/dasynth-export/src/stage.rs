@@ -172,7 +172,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
                     ExportFormat::Sft => push_row(sink, example, f, &formats::sft::row(&t, m.clone(), s.execute_role))?,
                     ExportFormat::Deepanalyze => push_row(sink, example, f, &formats::deepanalyze::row(&t, m.clone()))?,
                     ExportFormat::Sharegpt => push_row(sink, example, f, &formats::sharegpt::row(&t, m.clone()))?,
-                    ExportFormat::Rl | ExportFormat::DeepanalyzeRl => {}
+                    ExportFormat::Rl | ExportFormat::DeepanalyzeRl | ExportFormat::SftStudent => {}
                 }
             }
         }
@@ -189,6 +189,10 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
         stats.seconds = started.elapsed().as_secs_f64();
         dasynth_core::atomic::write_json_atomic(&run.stats(Stage::Export), &stats)?;
         return Ok(ExportOutcome { stats, dir: None, empty: Some(why) });
+    }
+
+    if s.formats.contains(&ExportFormat::SftStudent) {
+        student_rows(run, s, &inputs, &splits, &mut sinks, &mut stats)?;
     }
 
     // RL rows: every task with a verified ground truth, in task-id order.
@@ -209,8 +213,12 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
             if let (Some([lo, hi]), Some(rates)) = (s.rl_pass_rate, &inputs.pass_rates) {
                 match rates.get(id) {
                     Some(p) if (lo..=hi).contains(p) => {}
-                    _ => {
+                    Some(_) => {
                         rl_drop(&mut stats, "pass_rate_band");
+                        continue;
+                    }
+                    None => {
+                        rl_drop(&mut stats, "not_sampled");
                         continue;
                     }
                 }
@@ -318,6 +326,32 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
     Ok(ExportOutcome { stats, dir: Some(dir), empty: None })
 }
 
+/// The `sft-student` config: the student's samples that verify accepted, as chat SFT rows.
+fn student_rows(
+    run: &RunDir,
+    s: &ExportSettings,
+    inputs: &Inputs,
+    splits: &Splits,
+    sinks: &mut Sinks,
+    stats: &mut ExportStats,
+) -> Result<(), ExportError> {
+    let Some(accepted) = &inputs.student_accepted else { return Ok(()) };
+    let mut seen: HashSet<String> = HashSet::new();
+    crate::read::for_each_batch(&run.student_trajectories_dir(), |batch| {
+        for t in batch.into_iter().flatten() {
+            let Some(v) = accepted.get(&t.key) else { continue };
+            let (Some(task), Some(split)) = (inputs.tasks.get(&t.task_id), splits.task(&t.task_id)) else { continue };
+            if !seen.insert(t.key.clone()) {
+                continue;
+            }
+            stats.student_trajectories_exported += 1;
+            let row = formats::sft::row(&t, meta(&t, task, inputs, Some(v)), s.execute_role);
+            sinks.get(ExportFormat::SftStudent, split).push(&row)?;
+        }
+        Ok(())
+    })
+}
+
 /// Adds a row to its sink, keeping the first row of the export as the card's example.
 fn push_row<T: serde::Serialize>(
     sink: &mut Sink,
@@ -358,6 +392,7 @@ fn describe(f: ExportFormat) -> &'static str {
         ExportFormat::Rl => "verl RL prompts with rule rewards (`reward.py`)",
         ExportFormat::DeepanalyzeRl => "DeepAnalyze RL prompts (SkyRL, `env_class = deepanalyze`) with workspaces",
         ExportFormat::Sharegpt => "ShareGPT for LLaMA-Factory (`dataset_info.json`)",
+        ExportFormat::SftStudent => "chat SFT of the student's own samples that verify accepted (rejection sampling)",
     }
 }
 

@@ -18,7 +18,7 @@ fn hf_hub_lists_and_downloads_from_the_fake_hub() {
         std::env::remove_var("HF_TOKEN");
     }
     let cache = tempfile::tempdir().unwrap();
-    let opts = HttpOptions { timeout: Duration::from_secs(10), retries: 0, max_bytes: 1 << 20 };
+    let opts = HttpOptions { timeout: Duration::from_secs(10), retries: 0, max_bytes: 1 << 20, allow_private_redirects: false };
     let http = client(&opts).unwrap();
     let ds = |name| Dataset { owner: "org", name, revision: None };
     let got = fetch(&http, &ds("people"), &[], &[], cache.path(), &opts);

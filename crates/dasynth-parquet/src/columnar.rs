@@ -177,6 +177,14 @@ struct ValueSer<'a> {
     bytes: &'a mut usize,
 }
 
+impl ValueSer<'_> {
+    /// Every integer type is written as one: its column decides the width.
+    fn int(self, v: i128) -> Result<(), ColumnError> {
+        *self.bytes += 8;
+        self.col.push_i128(v)
+    }
+}
+
 impl<'a> ser::Serializer for ValueSer<'a> {
     type Ok = ();
     type Error = ColumnError;
@@ -198,52 +206,28 @@ impl<'a> ser::Serializer for ValueSer<'a> {
         Ok(())
     }
     fn serialize_i8(self, v: i8) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_i16(self, v: i16) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_i32(self, v: i32) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_u8(self, v: u8) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_u16(self, v: u16) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_u32(self, v: u32) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_u64(self, v: u64) -> Result<(), ColumnError> {
-        {
-            *self.bytes += 8;
-            self.col.push_i128(v.into())
-        }
+        self.int(v.into())
     }
     fn serialize_f32(self, v: f32) -> Result<(), ColumnError> {
         self.serialize_f64(v.into())

@@ -5,10 +5,14 @@
 //!
 //! With `SANDBOX_BENCH_MEMORY_ONLY=1` it measures only the memory per idle session (see
 //! `memory`); `SANDBOX_BENCH_CELL` replaces the cell those idle sessions run first.
+//!
+//! With `SANDBOX_BENCH_SUSPEND=1` it measures suspension instead (see `suspension`): a session
+//! reads a 1 MB CSV with pandas, then is suspended and resumed over and over; then 200 such
+//! sessions are held suspended; and the CPU time of a session start.
 
 use std::time::{Duration, Instant};
 
-use dasynth_sandbox::{Mounts, Sandbox, SandboxConfig, Session, SessionOptions, SessionPool, Status};
+use dasynth_sandbox::{Mounts, Sandbox, SandboxConfig, Session, SessionOptions, SessionPool, Status, Vault};
 
 /// The process's memory from `/proc/self/smaps_rollup`, in bytes: Rss, Pss and Private_Dirty.
 /// Clean pages of the mapped `.cwasm` (the snapshot's memory image, mapped copy-on-write) that a
@@ -71,6 +75,95 @@ fn memory(sandbox: &Sandbox, mounts: &Mounts, n: usize) -> Result<([f64; 3], [f6
     Ok((pooled, after_cell))
 }
 
+/// (user, system) CPU seconds of this process so far.
+fn cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (ticks(11), ticks(12))
+}
+
+/// Suspension: resume time of a session that read a 1 MB CSV, its image, the memory of held
+/// suspended sessions, and what a session start costs in CPU.
+fn suspension(sandbox: &Sandbox) -> Result<String, Box<dyn std::error::Error>> {
+    let data = tempfile::tempdir()?;
+    let mut csv = String::from("id,region,product,units,price,when\n");
+    let mut i = 0u64;
+    while csv.len() < 1 << 20 {
+        csv.push_str(&format!(
+            "{i},{},{},{},{}.{:02},2024-{:02}-{:02}\n",
+            ["north", "south", "east", "west"][i as usize % 4],
+            ["a", "b", "c", "d", "e"][i as usize % 5],
+            i * 7 % 97,
+            i % 500,
+            i % 100,
+            i % 12 + 1,
+            i % 28 + 1
+        ));
+        i += 1;
+    }
+    std::fs::write(data.path().join("big.csv"), &csv)?;
+    let mounts = Mounts::data(data.path());
+    let spill = tempfile::tempdir()?;
+    let vault = Vault::new(u64::MAX, spill.path().join("s"));
+    let cell = "import pandas as pd\ndf = pd.read_csv('big.csv')\ns = df.groupby('region').units.sum()";
+    let mut s = Session::new(sandbox, &mounts, SessionOptions::default())?;
+    assert_eq!(s.run(cell).status, Status::Ok);
+    let (mut suspend_ms, mut resume_ms, mut image) = (Vec::new(), Vec::new(), (0, 0));
+    for _ in 0..50 {
+        let t = Instant::now();
+        let kept = s.suspend(&vault)?;
+        suspend_ms.push(ms(t.elapsed()));
+        image = (kept.pages, kept.bytes);
+        resume_ms.push(ms(s.resume()?));
+        assert_eq!(s.run("x = s.sum()").status, Status::Ok);
+    }
+    // Held suspended: memory per session, in memory and spilled.
+    let n = 200;
+    let held = |vault: &Vault| -> Result<[f64; 3], Box<dyn std::error::Error>> {
+        let before = mem();
+        let mut all = Vec::new();
+        for _ in 0..n {
+            let mut s = Session::new(sandbox, &mounts, SessionOptions::default())?;
+            assert_eq!(s.run(cell).status, Status::Ok);
+            s.suspend(vault)?;
+            all.push(s);
+        }
+        let grown = per(before, mem(), n);
+        drop(all);
+        Ok(grown)
+    };
+    let in_memory = held(&vault)?;
+    let spilled = held(&Vault::new(0, spill.path().join("spilled")))?;
+    // A session start: instantiate, mounts, prelude, one empty cell; then dropped.
+    let starts = 100;
+    let (u0, s0) = cpu();
+    let t = Instant::now();
+    for _ in 0..starts {
+        let mut s = Session::new(sandbox, &mounts, SessionOptions::default())?;
+        assert_eq!(s.run("pass").status, Status::Ok);
+    }
+    let wall = ms(t.elapsed()) / starts as f64;
+    let (u1, s1) = cpu();
+    Ok(format!(
+        "{{\"csv_bytes\": {}, \"image_pages\": {}, \"image_bytes\": {}, \"suspend_ms_median\": {:.2}, \"resume_ms_median\": {:.2}, \"resume_ms_max\": {:.2}, \"suspended_in_memory_mib\": {{\"rss\": {:.3}, \"pss\": {:.3}, \"private_dirty\": {:.3}}}, \"suspended_spilled_mib\": {{\"rss\": {:.3}, \"pss\": {:.3}, \"private_dirty\": {:.3}}}, \"session_start_ms\": {wall:.2}, \"session_start_user_ms\": {:.2}, \"session_start_sys_ms\": {:.2}}}",
+        csv.len(),
+        image.0,
+        image.1,
+        median(suspend_ms),
+        median(resume_ms.clone()),
+        resume_ms.iter().copied().fold(0.0, f64::max),
+        in_memory[0],
+        in_memory[1],
+        in_memory[2],
+        spilled[0],
+        spilled[1],
+        spilled[2],
+        (u1 - u0) * 1e3 / starts as f64,
+        (s1 - s0) * 1e3 / starts as f64,
+    ))
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -100,6 +193,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let sandbox = Sandbox::new(SandboxConfig::default())?;
     let sandbox_load_ms = ms(t.elapsed());
+    if std::env::var_os("SANDBOX_BENCH_SUSPEND").is_some() {
+        println!("{}", suspension(&sandbox)?);
+        return Ok(());
+    }
     if std::env::var_os("SANDBOX_BENCH_MEMORY_ONLY").is_some() {
         let (pooled, after_cell) = memory(&sandbox, &mounts, 16)?;
         println!("{{{}}}", memory_json(pooled, after_cell));

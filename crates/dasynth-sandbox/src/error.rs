@@ -138,6 +138,15 @@ pub enum SandboxError {
          SandboxConfig::fuel_metering = true"
     )]
     FuelNotEnabled,
+    /// A session could not be suspended or restored.
+    #[error(
+        "suspending or restoring a session failed: {message}\nhint: suspension needs Linux's \
+         /proc/self/pagemap; turn it off with `trajectories.suspend = false`"
+    )]
+    Suspend {
+        /// What went wrong.
+        message: String,
+    },
     /// The native thread for a guest call could not be spawned or panicked.
     #[error("the guest thread failed: {0}")]
     Thread(String),

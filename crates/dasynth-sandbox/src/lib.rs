@@ -19,10 +19,24 @@
 //! [`Mount`]s, and a fresh writable `/tmp` backed by a host temporary folder. There is no
 //! network, no process creation, and no other host file. Each cell runs under [`Limits`]: a
 //! wall-clock deadline (epoch interruption), a memory cap (a clean `MemoryError`), an output cap
-//! (overflow dropped and marked), optional fuel, and caps on the scratch folder's bytes and
-//! files (past the byte cap, writes can instead fail inside the guest with `ENOSPC`:
-//! [`Session::set_scratch_full_errors`]). Whatever the code does comes back as a [`Status`];
-//! a trap ends only that session.
+//! (overflow dropped and marked), optional fuel, and caps on what the guest holds in its
+//! writable folders (`/tmp`, `outputs/`, writable mounts together). Those are enforced at the
+//! WASI layer, before the host acts: every write and resize is counted by file (a file unlinked
+//! while open counts until its last descriptor closes, a sparse file at its length), every new
+//! name against a file cap, every open against a descriptor cap, every path against a depth and
+//! length cap, and links are never made (so the host never follows one the guest made: see
+//! [`list_files`] for listing a guest's folder). Past the byte or file cap the cell ends with
+//! [`Status::DiskLimit`], or a write fails inside the guest with `ENOSPC`
+//! ([`Session::set_scratch_full_errors`]). Whatever the code does comes back as a [`Status`]; a
+//! trap ends only that session. A line of the cell's output that starts like the sandbox's own
+//! notes ([`NOTE_PREFIX`]) gets a backslash in front.
+//!
+//! A session waiting for its next cell can be [suspended](Session::suspend): the pages of its
+//! memory that differ from the snapshot go, compressed, into a [`Vault`] (in memory up to a
+//! budget, spilled to files past it), the instance is dropped, and the next cell resumes it in
+//! a fresh copy-on-write instance exactly as it was: same variables, random state and open
+//! files. A suspended session holds a few hundred kilobytes and, unless its code keeps files
+//! open, no host descriptor.
 //!
 //! Every session starts with the same fixed environment (`TZ=UTC`, the snapshot's fixed hash
 //! seed) and reseeds `random`, `numpy.random` and the guest's `os.urandom` stream from
@@ -35,21 +49,33 @@
 
 mod artefacts;
 mod cache;
-mod diskfull;
 mod error;
+mod fs_guard;
+mod host_door;
+mod ledger;
+mod listing;
+mod memory;
 mod pipe;
 mod poll;
 mod pool;
+mod random;
 mod replay;
 mod sandbox;
 mod session;
 mod snapshot;
+mod suspend;
 mod wasm_edit;
 mod worker;
 
 pub use artefacts::{Artefacts, PACKAGE, PACKAGE_VERSION, default_cache_dir, install};
 pub use error::SandboxError;
+pub use listing::{Bound, list_files};
+pub use memory::{available_memory, resident_private_bytes};
 pub use pool::SessionPool;
 pub use replay::{replay, replay_with};
 pub use sandbox::{Sandbox, SandboxConfig};
-pub use session::{CellResult, DATA_GUEST, Limits, Mount, Mounts, OUTPUTS_GUEST, SCRATCH_GUEST, Session, SessionOptions, Status};
+pub use session::{
+    CellResult, DATA_GUEST, Holdings, Limits, Mount, Mounts, NOTE_PREFIX, OUTPUTS_GUEST, SCRATCH_GUEST, Session, SessionOptions, Status,
+    Suspension, live_sessions,
+};
+pub use suspend::{Vault, VaultStats};

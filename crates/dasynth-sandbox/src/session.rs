@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use wasmtime::{Instance, Memory, Store, StoreLimits, Trap, TypedFunc, UpdateDeadline};
@@ -9,8 +10,11 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::error::SandboxError;
+use crate::ledger::{Caps, Ledger};
 use crate::pipe::CappedPipe;
+use crate::random::Streams;
 use crate::sandbox::Sandbox;
+use crate::suspend::{Image, Stored, Vault};
 
 /// Guest path of the stdlib folder.
 pub(crate) const STDLIB_GUEST: &str = "/usr/local/lib";
@@ -42,10 +46,19 @@ pub struct Limits {
     /// [`SandboxConfig::fuel_metering`](crate::SandboxConfig::fuel_metering). Running out is a
     /// [`Status::Timeout`].
     pub fuel: Option<u64>,
-    /// Bytes the scratch folder may hold.
+    /// Bytes the guest's files may hold, in all its writable folders together (`/tmp`,
+    /// `outputs/`, writable mounts), counted on every write and resize; a file unlinked while
+    /// open counts until its last descriptor closes.
     pub scratch_bytes: u64,
-    /// Files and folders the scratch folder may hold.
+    /// Files and folders the guest may make, in all its writable folders together.
     pub scratch_files: u64,
+    /// Descriptors the guest may hold open at once; past it opening fails with `EMFILE`.
+    pub open_files: usize,
+    /// How deep below a mount a path may go, and how many bytes it may take; past either,
+    /// making or opening it fails with `ENAMETOOLONG`.
+    pub path_depth: u32,
+    /// See [`Limits::path_depth`].
+    pub path_bytes: u32,
 }
 
 impl Default for Limits {
@@ -57,6 +70,9 @@ impl Default for Limits {
             fuel: None,
             scratch_bytes: 256 << 20,
             scratch_files: 10_000,
+            open_files: 256,
+            path_depth: 32,
+            path_bytes: 1024,
         }
     }
 }
@@ -115,9 +131,10 @@ pub enum Status {
     /// The memory cap was hit: Python raised `MemoryError` (the session goes on) or the guest
     /// trapped while out of memory (the session is over).
     Memory,
-    /// The scratch folder went past its byte or file cap. The session is over. (With
-    /// [`Session::set_scratch_full_errors`] on, a write past the byte cap fails inside the
-    /// guest instead.)
+    /// A write, resize or new name would have taken the writable folders past
+    /// [`Limits::scratch_bytes`] or [`Limits::scratch_files`]; it was not done. The session is
+    /// over. (With [`Session::set_scratch_full_errors`] on, it fails inside the guest with
+    /// `ENOSPC` instead.)
     DiskLimit,
     /// The guest trapped (a bug or an abort in native code). The session is over.
     Crashed,
@@ -201,7 +218,7 @@ impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Stop::Deadline => "the cell ran past its deadline",
-            Stop::Scratch => "the scratch folder went past its cap",
+            Stop::Scratch => "the cell's files went past their byte or file cap",
         })
     }
 }
@@ -211,10 +228,6 @@ impl std::error::Error for Stop {}
 #[derive(Debug)]
 pub(crate) struct Watch {
     deadline: Instant,
-    scratch: PathBuf,
-    scratch_bytes: u64,
-    scratch_files: u64,
-    next_scan: Instant,
 }
 
 /// Memory limiter that remembers whether it said no.
@@ -246,8 +259,13 @@ pub(crate) struct State {
     /// Origin of the guest's monotonic clock (see `poll::SessionClock`).
     pub(crate) clock_origin: Instant,
     watch: Option<Watch>,
-    /// Set when writes past the scratch cap fail with ENOSPC.
-    pub(crate) write_cap: Option<crate::diskfull::WriteCap>,
+    /// What the guest holds in its writable folders (see `fs_guard`).
+    pub(crate) ledger: Ledger,
+    /// Whether writes past the caps fail with ENOSPC instead of ending the cell.
+    pub(crate) full_errors: bool,
+    /// The exit status of a `SystemExit` on its way out, as the guest reported it (see
+    /// `host_door`).
+    pub(crate) exit_code: Option<i32>,
 }
 
 /// One preopen: host folder, guest path, writable.
@@ -257,7 +275,7 @@ pub(crate) type Preopen = (PathBuf, String, bool);
 pub(crate) fn wasi_ctx(
     preopens: &[Preopen],
     env: &[(String, String)],
-    seed: u64,
+    random: &Streams,
     clock_origin: Instant,
     stdout: &CappedPipe,
     stderr: &CappedPipe,
@@ -266,9 +284,9 @@ pub(crate) fn wasi_ctx(
     b.monotonic_clock(crate::poll::SessionClock { origin: clock_origin });
     b.args(&[ARGV0]).envs(env).stdout(stdout.clone()).stderr(stderr.clone()).allow_blocking_current_thread(true);
     // The guest's os.urandom is a stream derived from the seed: same seed, same bytes.
-    b.secure_random(wasmtime_wasi::Deterministic::new(random_stream(seed)));
-    b.insecure_random(wasmtime_wasi::Deterministic::new(random_stream(seed ^ 0x9e37_79b9_7f4a_7c15)));
-    b.insecure_random_seed(u128::from(seed));
+    b.secure_random(random.secure.clone());
+    b.insecure_random(random.insecure.clone());
+    b.insecure_random_seed(u128::from(random.seed));
     b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
     for (host, guest, writable) in preopens {
         let perms = if *writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
@@ -281,16 +299,12 @@ pub(crate) fn wasi_ctx(
     Ok(b.build_p1())
 }
 
-fn random_stream(seed: u64) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut out = Vec::with_capacity(64 * 32);
-    for i in 0u64..64 {
-        let mut h = Sha256::new();
-        h.update(seed.to_le_bytes());
-        h.update(i.to_le_bytes());
-        out.extend_from_slice(&h.finalize());
-    }
-    out
+/// What it takes to build a session's WASI context again, as it was (its descriptors apart).
+#[derive(Debug, Clone)]
+pub(crate) struct WasiPlan {
+    preopens: Vec<Preopen>,
+    env: Vec<(String, String)>,
+    random: Streams,
 }
 
 impl State {
@@ -306,7 +320,9 @@ impl State {
             stderr,
             clock_origin: Instant::now(),
             watch: None,
-            write_cap: None,
+            ledger: Ledger::new(caps(&Limits::default())),
+            full_errors: false,
+            exit_code: None,
         }
     }
 
@@ -316,50 +332,25 @@ impl State {
     }
 }
 
-/// Installs the store's limiter and the epoch callback that enforces the deadline and the
-/// scratch caps.
-pub(crate) fn arm_store(store: &mut Store<State>) {
-    store.limiter(|s: &mut State| -> &mut dyn wasmtime::ResourceLimiter { &mut s.limiter });
-    store.epoch_deadline_callback(|mut ctx| {
-        let Some(w) = ctx.data_mut().watch.as_mut() else {
-            return Ok(UpdateDeadline::Continue(1));
-        };
-        let now = Instant::now();
-        if now >= w.deadline {
-            return Err(wasmtime::Error::new(Stop::Deadline));
-        }
-        if now >= w.next_scan {
-            let scan_started = Instant::now();
-            let (bytes, files) = usage(&w.scratch);
-            if bytes > w.scratch_bytes || files > w.scratch_files {
-                return Err(wasmtime::Error::new(Stop::Scratch));
-            }
-            // A scan that is slow (many files) runs less often.
-            w.next_scan = now + (scan_started.elapsed() * 4).max(Duration::from_millis(50));
-        }
-        Ok(UpdateDeadline::Continue(1))
-    });
-    store.set_epoch_deadline(1);
+/// The ledger's caps for these limits.
+pub(crate) fn caps(limits: &Limits) -> Caps {
+    Caps {
+        bytes: limits.scratch_bytes,
+        entries: limits.scratch_files,
+        handles: limits.open_files,
+        depth: limits.path_depth,
+        path_bytes: limits.path_bytes,
+    }
 }
 
-/// Bytes and entries under `dir` (not following links).
-pub(crate) fn usage(dir: &Path) -> (u64, u64) {
-    let mut bytes = 0;
-    let mut files = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            files += 1;
-            if let Ok(m) = e.metadata() {
-                bytes += m.len();
-                if m.is_dir() {
-                    stack.push(e.path());
-                }
-            }
-        }
-    }
-    (bytes, files)
+/// Installs the store's limiter and the epoch callback that enforces the deadline.
+pub(crate) fn arm_store(store: &mut Store<State>) {
+    store.limiter(|s: &mut State| -> &mut dyn wasmtime::ResourceLimiter { &mut s.limiter });
+    store.epoch_deadline_callback(|ctx| match ctx.data().watch.as_ref() {
+        Some(w) if Instant::now() >= w.deadline => Err(wasmtime::Error::new(Stop::Deadline)),
+        _ => Ok(UpdateDeadline::Continue(1)),
+    });
+    store.set_epoch_deadline(1);
 }
 
 /// Guest exports a turn needs.
@@ -408,7 +399,61 @@ pub struct Session {
     options: SessionOptions,
     seen: HashMap<PathBuf, (u64, Option<SystemTime>)>,
     over: Option<String>,
+    full_errors: bool,
+    /// Set while suspended: the store's host data, and where its memory is.
+    suspended: Option<Suspended>,
+    last_resume: Option<Duration>,
+    plan: WasiPlan,
 }
+
+struct Suspended {
+    state: State,
+    stored: Stored,
+    vault: Vault,
+    /// Whether the WASI context was dropped (no descriptor of the guest's was open) and must
+    /// be built again.
+    rebuild: bool,
+}
+
+/// Sessions alive in this process (made and not dropped), suspended ones included.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many sessions are alive in this process now (suspended ones included).
+pub fn live_sessions() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// What one [`Session::suspend`] kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suspension {
+    /// Pages of guest memory that differed from the snapshot.
+    pub pages: usize,
+    /// Their compressed size.
+    pub bytes: usize,
+}
+
+/// What a session's guest holds in its writable folders: see [`Session::holdings`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// Bytes of the files it made or grew (unlinked ones still open included).
+    pub bytes: u64,
+    /// Files and folders it made and still has.
+    pub entries: u64,
+    /// Descriptors it holds open.
+    pub handles: usize,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+        if let Some(s) = self.suspended.take() {
+            s.vault.discard(s.stored);
+        }
+    }
+}
+
+/// Bytes in a wasm page.
+const WASM_PAGE: usize = 64 << 10;
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -465,11 +510,14 @@ impl Session {
         let env = guest_env(&options);
         let (stdout, stderr) = (store.data().stdout.clone(), store.data().stderr.clone());
         let origin = store.data().clock_origin;
-        let wasi = wasi_ctx(&preopens, &env, options.seed, origin, &stdout, &stderr)?;
+        let random = Streams::new(options.seed);
+        let wasi = wasi_ctx(&preopens, &env, &random, origin, &stdout, &stderr)?;
+        let plan = WasiPlan { preopens, env: env.clone(), random };
         {
             let data = store.data_mut();
             data.wasi = wasi;
             data.limiter.cap = options.limits.memory_bytes;
+            data.ledger = Ledger::new(caps(&options.limits));
         }
         let mut session = Session {
             sandbox: sandbox.clone(),
@@ -479,7 +527,12 @@ impl Session {
             options,
             seen: HashMap::new(),
             over: None,
+            full_errors: false,
+            suspended: None,
+            last_resume: None,
+            plan,
         };
+        LIVE.fetch_add(1, Ordering::Relaxed);
         let prelude = prelude(&env, session.options.seed, mounts.data.is_some(), sandbox.preinitialized());
         let r = session.run_inner(prelude.as_bytes(), Duration::from_secs(60), true);
         if r.status != Status::Ok {
@@ -488,7 +541,7 @@ impl Session {
                 message: format!("the session prelude failed ({:?}): {}", r.status, r.stderr),
             });
         }
-        session.seen = snapshot_files(session.scratch.path());
+        session.seen = snapshot_files(session.scratch.path(), session.options.limits.scratch_files);
         Ok(session)
     }
 
@@ -535,22 +588,158 @@ impl Session {
         std::fs::read(&real).map_err(SandboxError::io("reading", real))
     }
 
-    /// Whether a write that would take the scratch folder past [`Limits::scratch_bytes`] fails
-    /// inside the guest with `ENOSPC` (Python raises `OSError: [Errno 51] No space left on
-    /// device`, which the cell can catch; the session goes on) instead of ending the session
-    /// with [`Status::DiskLimit`]. Off by default. The file-count cap, and growth that does not
-    /// go through a write (`truncate` to a larger size), still end the session.
+    /// Whether a write, resize or new name that would take the writable folders past
+    /// [`Limits::scratch_bytes`] or [`Limits::scratch_files`] fails inside the guest with
+    /// `ENOSPC` (Python raises `OSError: [Errno 51] No space left on device`, which the cell can
+    /// catch; the session goes on) instead of ending the session with [`Status::DiskLimit`].
+    /// Off by default. Either way the change is not made.
     pub fn set_scratch_full_errors(&mut self, on: bool) {
-        let scratch = self.scratch.path().to_path_buf();
-        let cap = self.options.limits.scratch_bytes;
-        if let Some(store) = self.store.as_mut() {
-            store.data_mut().write_cap = on.then(|| crate::diskfull::WriteCap { used: usage(&scratch).0, scratch, cap });
+        self.full_errors = on;
+        if let Some(state) = self.state_mut() {
+            state.full_errors = on;
         }
+    }
+
+    fn state(&self) -> Option<&State> {
+        match (&self.store, &self.suspended) {
+            (Some(store), _) => Some(store.data()),
+            (None, Some(s)) => Some(&s.state),
+            (None, None) => None,
+        }
+    }
+
+    fn state_mut(&mut self) -> Option<&mut State> {
+        match (&mut self.store, &mut self.suspended) {
+            (Some(store), _) => Some(store.data_mut()),
+            (None, Some(s)) => Some(&mut s.state),
+            (None, None) => None,
+        }
+    }
+
+    /// Takes the session's guest memory out of resident memory: the pages that differ from the
+    /// snapshot, compressed, go into `vault`, and the instance is dropped; the host side (open
+    /// files, pipes, limits) stays. The next [`Session::run`] (or [`Session::resume`]) restores
+    /// it into a fresh instance and runs as if nothing had happened. A session that is over or
+    /// already suspended is left as it is.
+    ///
+    /// Errors: the memory could not be read (the session stays resident and alive), or the
+    /// vault could not keep the image (a spill file could not be written: the session is over).
+    pub fn suspend(&mut self, vault: &Vault) -> Result<Suspension, SandboxError> {
+        if self.over.is_some() || self.suspended.is_some() {
+            return Ok(Suspension { pages: 0, bytes: 0 });
+        }
+        let (Some(store), Some(exports)) = (self.store.take(), self.exports.take()) else {
+            return Ok(Suspension { pages: 0, bytes: 0 });
+        };
+        let pristine = match self.sandbox.pristine() {
+            Ok(p) => p,
+            Err(message) => {
+                self.store = Some(store);
+                self.exports = Some(exports);
+                return Err(SandboxError::Suspend { message });
+            }
+        };
+        let image = match Image::capture(exports.memory.data(&store), pristine) {
+            Ok(image) => image,
+            Err(message) => {
+                self.store = Some(store);
+                self.exports = Some(exports);
+                return Err(SandboxError::Suspend { message });
+            }
+        };
+        let kept = Suspension { pages: image.pages, bytes: image.len() };
+        drop(exports);
+        let mut state = store.into_data();
+        // A context whose descriptors are just the preopens and stdio can be built again on
+        // resume: dropping it closes its host descriptors, so a suspended session holds none.
+        let rebuild = state.ledger.handles() == 0 && !state.ledger.fds_touched;
+        if rebuild {
+            state.wasi = WasiCtxBuilder::new().build_p1();
+        }
+        match vault.put(image) {
+            Ok(stored) => {
+                self.suspended = Some(Suspended { state, stored, vault: vault.clone(), rebuild });
+                Ok(kept)
+            }
+            Err(e) => {
+                self.over = Some(format!("the session could not be suspended: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the session is suspended (see [`Session::suspend`]).
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.is_some()
+    }
+
+    /// How long the last resume took, if the session was ever resumed.
+    pub fn last_resume(&self) -> Option<Duration> {
+        self.last_resume
+    }
+
+    /// Restores a suspended session (nothing to do otherwise); [`Session::run`] does it by
+    /// itself. If the image cannot be had back (its spill file is gone or damaged), the session
+    /// is over.
+    pub fn resume(&mut self) -> Result<Duration, SandboxError> {
+        let Some(Suspended { mut state, stored, vault, rebuild }) = self.suspended.take() else { return Ok(Duration::ZERO) };
+        let started = Instant::now();
+        let rebuilt = if rebuild {
+            let p = &self.plan;
+            wasi_ctx(&p.preopens, &p.env, &p.random, state.clock_origin, &state.stdout, &state.stderr).map(|w| state.wasi = w)
+        } else {
+            Ok(())
+        };
+        let restored = rebuilt.and_then(|()| vault.take(stored)).and_then(|image| self.restore(state, &image));
+        match restored {
+            Ok(()) => {
+                let took = started.elapsed();
+                vault.record_resume(took);
+                self.last_resume = Some(took);
+                Ok(took)
+            }
+            Err(e) => {
+                self.over = Some(format!("the suspended session could not be restored: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    fn restore(&mut self, state: State, image: &Image) -> Result<(), SandboxError> {
+        let inner = &self.sandbox.inner;
+        let mut store = Store::new(&inner.engine, state);
+        arm_store(&mut store);
+        let cap = store.data().limiter.cap;
+        store.data_mut().limiter.cap = cap.max(image.memory_bytes);
+        let instance = inner.pre.instantiate(&mut store).map_err(SandboxError::wasm("instantiating", &inner.module_path))?;
+        let exports = Exports::of(&mut store, &instance).map_err(|message| SandboxError::Suspend { message })?;
+        let now = exports.memory.data_size(&store);
+        if image.memory_bytes > now {
+            let pages = ((image.memory_bytes - now) / WASM_PAGE) as u64;
+            exports.memory.grow(&mut store, pages).map_err(SandboxError::wasm("growing the restored memory of", &inner.module_path))?;
+        }
+        let pristine = self.sandbox.pristine().map_err(|message| SandboxError::Suspend { message })?;
+        image.restore(exports.memory.data_mut(&mut store), pristine).map_err(|message| SandboxError::Suspend { message })?;
+        let data = store.data_mut();
+        data.limiter.cap = cap;
+        data.limiter.denied = false;
+        self.store = Some(store);
+        self.exports = Some(exports);
+        Ok(())
     }
 
     /// Whether [`Session::set_scratch_full_errors`] is on.
     pub fn scratch_full_errors(&self) -> bool {
-        self.store.as_ref().is_some_and(|s| s.data().write_cap.is_some())
+        self.full_errors
+    }
+
+    /// Bytes, files and folders, and open descriptors the guest holds now in its writable
+    /// folders, as the session counts them against its [`Limits`].
+    pub fn holdings(&self) -> Holdings {
+        match self.state() {
+            Some(s) => Holdings { bytes: s.ledger.bytes(), entries: s.ledger.entries(), handles: s.ledger.handles() },
+            None => Holdings::default(),
+        }
     }
 
     /// The limits now in force; changes apply from the next cell (the memory cap at once).
@@ -568,6 +757,11 @@ impl Session {
     }
 
     fn run_inner(&mut self, code: &[u8], timeout: Duration, prelude: bool) -> CellResult {
+        if self.suspended.is_some()
+            && let Err(e) = self.resume()
+        {
+            tracing::warn!(error = %e, "a suspended session could not be restored");
+        }
         if let Some(why) = &self.over {
             return CellResult::over(why);
         }
@@ -581,17 +775,9 @@ impl Session {
             data.stderr.reset(limits.output_bytes);
             data.limiter.cap = limits.memory_bytes;
             data.limiter.denied = false;
-            if let Some(cap) = data.write_cap.as_mut() {
-                cap.cap = limits.scratch_bytes;
-            }
-            let now = Instant::now();
-            data.watch = Some(Watch {
-                deadline: now + timeout,
-                scratch: self.scratch.path().to_path_buf(),
-                scratch_bytes: limits.scratch_bytes,
-                scratch_files: limits.scratch_files,
-                next_scan: now + Duration::from_millis(50),
-            });
+            data.ledger.caps = caps(&limits);
+            data.exit_code = None;
+            data.watch = Some(Watch { deadline: Instant::now() + timeout });
         }
         if self.sandbox.inner.config.fuel_metering {
             let fuel = if prelude { u64::MAX / 2 } else { limits.fuel.unwrap_or(u64::MAX / 2) };
@@ -606,15 +792,21 @@ impl Session {
         store.data_mut().watch = None;
         let (out, out_cut) = store.data().stdout.take();
         let (err, err_cut) = store.data().stderr.take();
-        let mut stderr = String::from_utf8_lossy(&err).into_owned();
+        let mut stderr = defang(String::from_utf8_lossy(&err).into_owned());
         let denied = store.data().limiter.denied;
+        let exit_code = store.data_mut().exit_code.take();
         let status = match outcome {
             Err(e) => {
                 stderr.push_str(&format!("\n[sandbox] {e}\n"));
                 Status::Crashed
             }
+            // A `SystemExit` whose code the guest's `turn` folds into one byte (`sys.exit(256)`
+            // returns as if the cell had ended well).
+            Ok(Ok(_)) if exit_code.is_some() => Status::Exited(exit_code.unwrap_or_default()),
             Ok(Ok(0)) => Status::Ok,
-            Ok(Ok(1)) if last_exception_is(&stderr, "MemoryError") => Status::Memory,
+            // Only the cap makes a `MemoryError` a memory status: a class of that name raised by
+            // the cell is an error like any other.
+            Ok(Ok(1)) if denied && last_exception_is(&stderr, "MemoryError") => Status::Memory,
             // `sys.exit(1)` and `sys.exit("message")` also return 1, without a traceback.
             Ok(Ok(1)) if !stderr.contains("Traceback (most recent call last)") => Status::Exited(1),
             Ok(Ok(1)) => Status::Error,
@@ -630,10 +822,9 @@ impl Session {
                 status
             }
         };
-        let mut status = status;
         let mut files_written = Vec::new();
         if !prelude {
-            let now = snapshot_files(self.scratch.path());
+            let now = snapshot_files(self.scratch.path(), limits.scratch_files);
             for (path, stamp) in &now {
                 if self.seen.get(path) != Some(stamp)
                     && let Ok(rel) = path.strip_prefix(self.scratch.path())
@@ -643,16 +834,6 @@ impl Session {
             }
             files_written.sort();
             self.seen = now;
-            if status.session_alive() {
-                let (bytes, files) = usage(self.scratch.path());
-                if let Some(cap) = self.store.as_mut().and_then(|s| s.data_mut().write_cap.as_mut()) {
-                    cap.used = bytes;
-                }
-                if bytes > limits.scratch_bytes || files > limits.scratch_files {
-                    stderr.push_str(&format!("\n[sandbox] {}\n", Stop::Scratch));
-                    status = Status::DiskLimit;
-                }
-            }
         }
         if !status.session_alive() {
             let why = format!("the session ended earlier with {status:?}; start a new session");
@@ -663,7 +844,7 @@ impl Session {
         }
         CellResult {
             status,
-            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stdout: defang(String::from_utf8_lossy(&out).into_owned()),
             stderr,
             truncated: out_cut || err_cut,
             duration,
@@ -694,29 +875,39 @@ fn classify_trap(e: &wasmtime::Error, memory_denied: bool) -> (Status, String) {
     (Status::Crashed, format!("the guest trapped: {e}"))
 }
 
+/// The prefix of the sandbox's own notes in a cell's output.
+pub const NOTE_PREFIX: &str = "[sandbox]";
+
+/// A guest line that starts like a sandbox note gets a backslash in front (`\[sandbox]`), so
+/// that every line starting with [`NOTE_PREFIX`] is the host's.
+fn defang(text: String) -> String {
+    if !text.contains(NOTE_PREFIX) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(NOTE_PREFIX) {
+            out.push('\\');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn last_exception_is(stderr: &str, name: &str) -> bool {
     stderr.lines().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| l.starts_with(name))
 }
 
-fn snapshot_files(dir: &Path) -> HashMap<PathBuf, (u64, Option<SystemTime>)> {
-    let mut out = HashMap::new();
+/// Size and modification time of the scratch folder's files (HOME left out), from a bounded
+/// walk that follows no link.
+fn snapshot_files(dir: &Path, max_entries: u64) -> HashMap<PathBuf, (u64, Option<SystemTime>)> {
     let home = dir.join(HOME_NAME);
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let path = e.path();
-            let Ok(m) = e.metadata() else { continue };
-            if m.is_dir() {
-                if path != home {
-                    stack.push(path);
-                }
-            } else {
-                out.insert(path, (m.len(), m.modified().ok()));
-            }
-        }
-    }
-    out
+    let bound = crate::listing::Bound { entries: max_entries.saturating_add(64), depth: 64 };
+    crate::listing::walk(dir, bound, |path, m| path != home || !m.is_dir())
+        .into_iter()
+        .filter(|(_, m)| m.is_file())
+        .map(|(p, m)| (p, (m.len(), m.modified().ok())))
+        .collect()
 }
 
 fn guest_env(options: &SessionOptions) -> Vec<(String, String)> {
@@ -790,9 +981,11 @@ fn prelude(env: &[(String, String)], seed: u64, has_data: bool, preinitialized: 
          _r.seed({seed})\n\
          {numpy}\
          _o.chdir({})\n\
-         del _o, _s, _r\n",
+         del _o, _s, _r\n\
+         {}",
         env_py.join(", "),
         py_str(cwd),
+        crate::host_door::EXIT_MONITOR,
     )
 }
 
@@ -828,6 +1021,13 @@ mod tests {
     #[test]
     fn python_strings_are_quoted() {
         assert_eq!(py_str("a'b\\c\n"), "'a\\'b\\\\c\\x0a'");
+    }
+
+    #[test]
+    fn guest_lines_cannot_pass_for_sandbox_notes() {
+        assert_eq!(defang("a\n[sandbox] fake\nb [sandbox]\n".into()), "a\n\\[sandbox] fake\nb [sandbox]\n");
+        assert_eq!(defang("[sandbox]".into()), "\\[sandbox]");
+        assert_eq!(defang("plain".into()), "plain");
     }
 
     #[test]

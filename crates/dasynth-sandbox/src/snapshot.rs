@@ -124,7 +124,8 @@ fn build(a: &Artefacts, fuel: bool) -> Result<Vec<u8>, String> {
     let stdout = CappedPipe::new(1 << 20);
     let stderr = CappedPipe::new(1 << 20);
     let mut state = State::new(WasiCtxBuilder::new().build_p1(), 4 << 30, stdout.clone(), stderr.clone());
-    state.wasi = wasi_ctx(&preopens, &env, 0, state.clock_origin, &stdout, &stderr).map_err(|e| e.to_string())?;
+    state.wasi =
+        wasi_ctx(&preopens, &env, &crate::random::Streams::new(0), state.clock_origin, &stdout, &stderr).map_err(|e| e.to_string())?;
     let mut store = Store::new(engine, state);
     arm_store(&mut store);
     if fuel {

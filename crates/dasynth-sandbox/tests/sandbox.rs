@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dasynth_sandbox::{
-    CellResult, Limits, Mount, Mounts, Sandbox, SandboxConfig, SandboxError, Session, SessionOptions, SessionPool, Status, replay,
+    Bound, CellResult, Limits, Mount, Mounts, Sandbox, SandboxConfig, SandboxError, Session, SessionOptions, SessionPool, Status, Vault,
+    list_files, replay,
 };
 
 fn sandbox() -> &'static Sandbox {
@@ -226,6 +227,38 @@ fn hostile_cells_do_not_escape() {
         h("sys.exit with a message", "import sys\nsys.exit('bye')", Status::Exited(1), "bye"),
         h("quit()", "quit()", Status::Exited(0), ""),
         h("os._exit", "import os\nos._exit(5)", Status::Exited(5), ""),
+        // Exit codes the guest folds into one byte are reported whole.
+        h("sys.exit(256)", "import sys\nsys.exit(256)", Status::Exited(256), ""),
+        h("SystemExit(-1)", "raise SystemExit(-1)", Status::Exited(-1), ""),
+        h("quit(512)", "quit(512)", Status::Exited(512), ""),
+        h("sys.exit(0)", "import sys\nsys.exit(0)", Status::Ok, ""),
+        h("a caught sys.exit(256)", "import sys\ntry:\n    sys.exit(256)\nexcept SystemExit:\n    pass", Status::Ok, ""),
+        h("a re-raised sys.exit(300)", "import sys\ntry:\n    sys.exit(300)\nexcept SystemExit:\n    raise", Status::Exited(300), ""),
+        // A class of that name is not the memory cap.
+        h("a user MemoryError", "class MemoryError(Exception):\n    pass\nraise MemoryError('mine')", Status::Error, "MemoryError: mine"),
+        // Lines that look like the sandbox's own notes are marked as the cell's.
+        h(
+            "a fake sandbox note",
+            "import sys\nprint('[sandbox] the cell ran past its deadline', file=sys.stderr)",
+            Status::Ok,
+            "\\[sandbox] the cell",
+        ),
+        // Descriptors: the cap, not the host's, runs out.
+        h("20,000 open files", "fs = [open(f'/tmp/f{i}', 'w') for i in range(20000)]", Status::Error, "OSError: [Errno 33]"),
+        // Paths: deeper or longer than the cap fails in the guest; the host never sees them.
+        h(
+            "a chain of long folder names",
+            "import os\np = '/tmp'\nfor i in range(40):\n    p += '/' + 'd' * 200\n    os.mkdir(p)",
+            Status::Error,
+            "OSError",
+        ),
+        h("a deep chain of folders", "import os\nos.makedirs('/tmp/' + '/'.join(['d'] * 100))", Status::Error, "OSError"),
+        // Links: never made, so the host never follows one.
+        h("symlink in /tmp", "import os\nos.symlink('/', '/tmp/root')", Status::Error, "PermissionError"),
+        h("hard link in /tmp", "import os\nopen('/tmp/a', 'w').close()\nos.link('/tmp/a', '/tmp/b')", Status::Error, "PermissionError"),
+        // Bytes: counted on every write and resize, whatever path or handle they go through.
+        h("a sparse 6 GiB file", "f = open('/tmp/sparse', 'wb')\nf.seek(6 << 30)\nf.write(b'x')\nf.flush()", Status::DiskLimit, "cap"),
+        h("truncate to 1 TiB", "import os\nopen('/tmp/t', 'w').close()\nos.truncate('/tmp/t', 1 << 40)", Status::DiskLimit, "cap"),
     ];
     for c in &corpus {
         let mut s = session();
@@ -247,6 +280,7 @@ fn hostile_cells_do_not_escape() {
     let r = s
         .run("import os\ntry:\n    os.symlink('../../../../../../etc/passwd', '/tmp/link')\nexcept OSError as e:\n    print('refused', e)");
     assert_status(&r, Status::Ok, "make a link");
+    assert!(r.stdout.starts_with("refused"), "{}", r.stdout);
     assert_status(&s.run("print(open('/tmp/link').read())"), Status::Error, "follow the link");
     assert!(s.collect("/tmp/link").is_err(), "collect followed a link out of the scratch folder");
     assert!(!data_dir().join("new.csv").exists(), "the guest wrote into /data");
@@ -433,4 +467,146 @@ fn a_full_scratch_folder_can_be_a_catchable_enospc() {
     s.set_scratch_full_errors(false);
     let r = s.run("open('/tmp/d', 'wb').write(b'q' * (9 << 20))\nimport time\ntime.sleep(0.3)");
     assert_status(&r, Status::DiskLimit, "cap without ENOSPC");
+}
+
+/// The hostile cells of issue 22 that need small caps: bytes of unlinked files, held across
+/// cells; bytes and files under `outputs/`; links there.
+#[test]
+fn every_byte_a_cell_holds_is_counted() {
+    let limits = Limits { scratch_bytes: 8 << 20, scratch_files: 200, ..Limits::default() };
+    // Open, unlink, keep writing: the bytes still count, across cells.
+    let mut s = session_with(limits.clone());
+    let r = s.run(
+        "import os\nf = open('/tmp/gone', 'wb')\nos.unlink('/tmp/gone')\nf.write(b'x' * (4 << 20))\nf.flush()\nprint(os.listdir('/tmp'))",
+    );
+    assert_status(&r, Status::Ok, "write an unlinked file");
+    assert_eq!(s.holdings().bytes, 4 << 20);
+    assert_eq!(s.holdings().entries, 0);
+    let r = s.run("block = b'x' * (1 << 20)\nfor _ in range(64):\n    f.write(block)\n    f.flush()");
+    assert_status(&r, Status::DiskLimit, "keep writing it in the next cell");
+    drop(s);
+    // Closing the last handle gives the bytes back.
+    let mut s = session_with(limits.clone());
+    let r = s.run("import os\nf = open('/tmp/gone', 'wb')\nos.unlink('/tmp/gone')\nf.write(b'x' * (6 << 20))\nf.close()\nopen('/tmp/b', 'wb').write(b'y' * (6 << 20))");
+    assert_status(&r, Status::Ok, "room again after the close");
+    assert_eq!(s.holdings().bytes, 6 << 20);
+    assert_eq!(s.holdings().handles, 0);
+    drop(s);
+
+    // outputs/: the same byte and file caps; links refused and never listed.
+    let out = tempfile::tempdir().expect("tmp");
+    let mounts = Mounts { data: Some(data_dir().to_path_buf()), extra: Vec::new(), outputs: Some(out.path().to_path_buf()) };
+    let options = SessionOptions { limits: limits.clone(), ..SessionOptions::default() };
+    let mut s = Session::new(sandbox(), &mounts, options.clone()).expect("session");
+    let r = s.run("import os\nfor target in ['/', '/etc', '../sales.csv']:\n    try:\n        os.symlink(target, 'outputs/l' + str(len(target)))\n    except OSError as e:\n        print(e.errno)");
+    assert_status(&r, Status::Ok, "links in outputs/");
+    assert_eq!(r.stdout.lines().count(), 3, "{}", r.stdout);
+    let r = s.run("open('outputs/chart.txt', 'w').write('ok')\nopen('outputs/big', 'wb').write(b'x' * (16 << 20))");
+    assert_status(&r, Status::DiskLimit, "16 MiB into outputs/");
+    assert!(std::fs::metadata(out.path().join("big")).map(|m| m.len()).unwrap_or(0) == 0, "the write past the cap happened");
+    assert_eq!(list_files(out.path(), Bound::default()), ["big", "chart.txt"]);
+    let mut s = Session::new(sandbox(), &mounts, options).expect("session");
+    let r = s.run("for i in range(1000):\n    open(f'outputs/f{i}', 'w').close()");
+    assert_status(&r, Status::DiskLimit, "1,000 files into outputs/");
+    assert!(std::fs::read_dir(out.path()).map(|d| d.count()).unwrap_or(0) <= 202);
+    // Even a link made on the host is never followed by the listing.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/", out.path().join("host-made-link")).expect("link");
+    assert!(list_files(out.path(), Bound::default()).iter().all(|f| !f.starts_with("host-made-link")));
+
+    // A folder may not move deeper than the depth cap allows for its subtree.
+    let mut s = session_with(Limits { path_depth: 6, ..limits });
+    let r = s.run(
+        "import os, errno\nos.makedirs('/tmp/a/b/c/d')\nos.makedirs('/tmp/x/y')\ntry:\n    os.rename('/tmp/a', '/tmp/x/y/a')\nexcept OSError as e:\n    print(e.errno == errno.EXDEV)\nos.rename('/tmp/x/y', '/tmp/y')\nprint(sorted(os.listdir('/tmp')))",
+    );
+    assert_status(&r, Status::Ok, "renames");
+    assert_eq!(r.stdout, "True\n['.home', 'a', 'x', 'y']\n");
+}
+
+/// Cells run with and without suspension between them, in memory and spilled: every output byte
+/// the same, files under /tmp the same.
+#[test]
+fn a_suspended_session_resumes_exactly() {
+    let cells: Vec<String> = [
+        "import random, os, numpy as np, pandas as pd\ndf = pd.read_csv('sales.csv')\nkeep = open('/tmp/keep.txt', 'w')\nkeep.write('a')\ngone = open('/tmp/gone', 'w+')\nos.unlink('/tmp/gone')\ngone.write('hidden')\nx = 1",
+        "print(random.random(), np.random.rand(3), os.urandom(8).hex(), np.random.default_rng().integers(0, 10**9, 2))",
+        "x += 1\nkeep.write('b')\nkeep.flush()\ngone.seek(0)\nprint(x, open('/tmp/keep.txt').read(), gone.read())",
+        "big = np.arange(3_000_000) * 3\nprint(df.groupby('region').units.sum().to_dict(), int(big.sum()))",
+        "import matplotlib.pyplot as plt\nplt.plot(big[:100])\nplt.savefig('/tmp/p.png')\nprint(random.getrandbits(64), hash('abc'))",
+        "del big\nimport gc\ngc.collect()\nprint(sorted(os.listdir('/tmp')), x)",
+        "1/0",
+        "print('after the error', x, random.random())",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect();
+    let mounts = Mounts::data(data_dir());
+    let run = |vault: Option<&Vault>| -> (Vec<CellResult>, Vec<u8>, Vec<std::time::Duration>) {
+        let mut s = Session::new(sandbox(), &mounts, SessionOptions { seed: 7, ..SessionOptions::default() }).expect("session");
+        let mut out = Vec::new();
+        let mut resumes = Vec::new();
+        for c in &cells {
+            if let Some(v) = vault {
+                let kept = s.suspend(v).expect("suspend");
+                assert!(s.is_suspended());
+                assert!(kept.pages > 0 && kept.bytes > 0);
+            }
+            out.push(s.run(c));
+            if vault.is_some() {
+                resumes.push(s.last_resume().expect("resumed"));
+            }
+        }
+        (out, s.collect("/tmp/p.png").expect("png"), resumes)
+    };
+    let (plain, png, _) = run(None);
+    assert_status(&plain[2], Status::Ok, "cell 3");
+    assert_eq!(plain[2].stdout, "2 ab hidden\n");
+    let spill = tempfile::tempdir().expect("tmp");
+    let in_memory = Vault::new(u64::MAX, spill.path().join("never"));
+    let spilled = Vault::new(0, spill.path().join("sessions"));
+    for (name, vault) in [("in memory", &in_memory), ("spilled", &spilled)] {
+        let (again, png_again, resumes) = run(Some(vault));
+        for (i, (a, b)) in plain.iter().zip(&again).enumerate() {
+            assert!(a.same_outcome(b), "{name}: cell {i} differs:\n{a:?}\n{b:?}");
+        }
+        assert_eq!(png, png_again, "{name}: the chart differs");
+        let stats = vault.stats();
+        assert_eq!((stats.suspends, stats.resumes, stats.suspended), (cells.len() as u64, cells.len() as u64, 0));
+        eprintln!("{name}: resume times {resumes:?}");
+    }
+    assert!(!spill.path().join("never").exists());
+    assert_eq!(std::fs::read_dir(spill.path().join("sessions")).map(|d| d.count()).unwrap_or(0), 0, "spill files left behind");
+}
+
+/// A session whose memory cannot come back ends; the process and other sessions go on.
+#[test]
+fn a_lost_suspended_session_ends_cleanly() {
+    let spill = tempfile::tempdir().expect("tmp");
+    let vault = Vault::new(0, spill.path().join("sessions"));
+    let mut s = session();
+    assert_status(&s.run("x = 41"), Status::Ok, "set");
+    s.suspend(&vault).expect("suspend");
+    for f in std::fs::read_dir(spill.path().join("sessions")).expect("spill dir").flatten() {
+        std::fs::remove_file(f.path()).expect("delete the spill file");
+    }
+    let r = s.run("print(x + 1)");
+    assert_status(&r, Status::SessionOver, "resume without its image");
+    assert!(r.stderr.contains("could not be restored"), "{}", r.stderr);
+    assert!(!s.is_alive());
+    assert_eq!(vault.stats().suspended, 0);
+
+    // A spill folder that cannot be made (a file is in the way): the session is over.
+    let blocked = spill.path().join("file");
+    std::fs::write(&blocked, "x").expect("write");
+    let vault = Vault::new(0, blocked.join("sessions"));
+    let mut s = session();
+    assert!(matches!(s.suspend(&vault), Err(SandboxError::Io { .. })));
+    assert_status(&s.run("print(1)"), Status::SessionOver, "after a failed spill");
+    // A suspended session dropped unresumed leaves no spill file.
+    let vault = Vault::new(0, spill.path().join("dropped"));
+    let mut s = session();
+    s.suspend(&vault).expect("suspend");
+    drop(s);
+    assert_eq!(std::fs::read_dir(spill.path().join("dropped")).map(|d| d.count()).unwrap_or(0), 0);
+    next_session_works();
 }

@@ -1,14 +1,14 @@
-//! One sharded stage run: the shard's lock, its claim, and its completion marker written last.
+//! One sharded stage run: its claim, and its completion marker written last.
 
 use crate::ScaleError;
 use dasynth_core::layout::{RunDir, Stage};
 use dasynth_core::shard::{Shard, ShardMarker};
-use std::io::Write;
 use std::path::Path;
 
-/// A stage of one shard in progress. [`ShardRun::claim`] takes the shard's lock (a second
-/// process running the same shard on this file system is refused at once), removes an earlier
-/// completion marker and writes a claim; [`ShardRun::complete`] writes the completion marker
+/// A stage of one shard in progress, run by the holder of the shard's lock
+/// (`dasynth_core::lock::RunLock::acquire_shard`: a second process running the same shard on
+/// this file system is refused at once). [`ShardRun::claim`] removes an earlier completion
+/// marker and writes a claim; [`ShardRun::complete`] writes the completion marker
 /// once the stage's files are in place. Dropped without `complete` (an error, a crash), the
 /// shard stays claimed but not done, and `merge` names it.
 #[derive(Debug)]
@@ -16,7 +16,6 @@ pub struct ShardRun {
     run: RunDir,
     stage: Stage,
     marker: ShardMarker,
-    _lock: std::fs::File,
 }
 
 /// Reads a marker file; `None` when it does not exist.
@@ -38,22 +37,6 @@ impl ShardRun {
     pub fn claim(run: &RunDir, stage: Stage, shard: Shard) -> Result<Self, ScaleError> {
         let dir = run.shards_dir();
         std::fs::create_dir_all(&dir).map_err(ScaleError::io("create", &dir))?;
-        let lock_path = run.shard_lock(shard);
-        let mut lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .map_err(ScaleError::io("open", &lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&lock_path).unwrap_or_default().trim().to_string();
-                return Err(ScaleError::ShardBusy { shard: shard.to_string(), run: run.root().to_path_buf(), holder });
-            }
-            Err(std::fs::TryLockError::Error(source)) => return Err(ScaleError::Io { what: "lock", path: lock_path, source }),
-        }
         let started = crate::now();
         let pid = std::process::id();
         let host = crate::host();
@@ -70,8 +53,6 @@ impl ShardRun {
             items: 0,
             files: Vec::new(),
         };
-        // Who holds the lock, for the message a second process gets.
-        let _ = lock.set_len(0).and_then(|()| writeln!(lock, "{}", who(&marker)));
         let done = run.shard_done(stage, shard);
         match std::fs::remove_file(&done) {
             Ok(()) => {}
@@ -79,7 +60,7 @@ impl ShardRun {
             Err(source) => return Err(ScaleError::Io { what: "remove the old completion marker", path: done, source }),
         }
         dasynth_core::atomic::write_json_atomic(&run.shard_claim(stage, shard), &marker)?;
-        Ok(Self { run: run.clone(), stage, marker, _lock: lock })
+        Ok(Self { run: run.clone(), stage, marker })
     }
 
     pub fn shard(&self) -> Shard {
@@ -115,14 +96,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn claim_then_complete_writes_matching_markers_and_a_second_claim_is_refused() {
+    fn claim_then_complete_writes_matching_markers() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path());
         let shard = Shard::new(1, 3).unwrap();
         let first = ShardRun::claim(&run, Stage::Trajectories, shard).unwrap();
-        let busy = ShardRun::claim(&run, Stage::Trajectories, shard).unwrap_err();
-        assert!(matches!(busy, ScaleError::ShardBusy { .. }), "{busy}");
-        assert!(busy.to_string().contains("1/3") && busy.to_string().contains("hint:"));
         // Another shard runs beside it.
         let other = ShardRun::claim(&run, Stage::Trajectories, Shard::new(2, 3).unwrap()).unwrap();
         drop(other);

@@ -12,8 +12,6 @@ pub enum ScaleError {
         #[source]
         source: std::io::Error,
     },
-    #[error("shard {shard} of {} is already running ({holder})\nhint: a shard runs in one process at a time; wait for it, or give this process another shard", run.display())]
-    ShardBusy { shard: String, run: PathBuf, holder: String },
     #[error(
         "shard {shard} ({stage}) of {} was started again by {other} while {this} ran it; not marking it complete\nhint: two processes ran the same shard; run it once more alone, then merge",
         run.display()

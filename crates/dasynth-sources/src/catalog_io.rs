@@ -66,6 +66,7 @@ pub fn schema() -> Schema {
         Field::new("name".into(), s.clone()),
         Field::new("source".into(), s.clone()),
         Field::new("uri".into(), s.clone()),
+        Field::new("final_uri".into(), s.clone()),
         Field::new("format".into(), s.clone()),
         Field::new("compression".into(), s.clone()),
         Field::new("path".into(), s.clone()),

@@ -1,7 +1,13 @@
 //! The crawl stage: sources → fetched files → stored files → validated tables → catalog.
+//!
+//! One bad input never stops the crawl: it becomes a failed catalog row with a reason naming it.
+//! Files are bounded before they are read ([`crate::limits`]), readers of third-party code run
+//! in a child process when the caller provides one ([`Isolation`]), and a stored file none of
+//! whose tables could be read is removed from `tables/` again.
 
 use crate::fetch::{self, FetchFailure, Input};
-use crate::inspect;
+use crate::isolate::Isolation;
+use crate::limits::Limits;
 use crate::spec::{Location, SourceSpec};
 use crate::store;
 use dasynth_core::catalog::{CatalogEntry, Provenance, Status, TableFormat};
@@ -11,7 +17,7 @@ use dasynth_core::layout::RunDir;
 use dasynth_core::reporter::Reporter;
 use dasynth_core::stats::StageStats;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// Errors that stop the whole crawl (as opposed to one input failing).
@@ -50,10 +56,18 @@ struct InputState {
     table_ids: Vec<String>,
 }
 
-/// Crawls `specs` into `run`, merging with what an earlier crawl of the same run found.
-pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, reporter: &dyn Reporter) -> Result<CrawlOutcome, CrawlError> {
+/// Crawls `specs` into `run`, merging with what an earlier crawl of the same run found. Files
+/// whose readers are third-party code are inspected as `isolation` says.
+pub fn crawl(
+    specs: &[SourceSpec],
+    settings: &CrawlSettings,
+    run: &RunDir,
+    isolation: &Isolation,
+    reporter: &dyn Reporter,
+) -> Result<CrawlOutcome, CrawlError> {
     let started = std::time::Instant::now();
-    let mut found = Found { tables: BTreeMap::new(), failures: BTreeMap::new(), stats: StageStats::new("crawl") };
+    let mut found = Found { tables: BTreeMap::new(), failures: BTreeMap::new(), unread: BTreeSet::new(), stats: StageStats::new("crawl") };
+    let ctx = Context { settings, limits: Limits::from_settings(settings), isolation, run };
     let previous: HashMap<String, CatalogEntry> = match crate::catalog_io::read(&run.catalog()) {
         Ok(rows) => rows.into_iter().filter(|e| e.status == Status::Ok).map(|e| (e.id.clone(), e)).collect(),
         Err(crate::catalog_io::CatalogError::Missing { .. }) => HashMap::new(),
@@ -68,6 +82,7 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
         timeout: std::time::Duration::from_secs(settings.http_timeout_secs),
         retries: settings.http_retries,
         max_bytes: settings.max_download_bytes,
+        allow_private_redirects: settings.allow_private_redirects,
     };
     // Only sources that need HTTP pay for building the client.
     let needs_http = specs.iter().any(|s| matches!(s.location, Location::Http(_) | Location::Hf { .. }));
@@ -120,14 +135,22 @@ pub fn crawl(specs: &[SourceSpec], settings: &CrawlSettings, run: &RunDir, repor
                     }
                     ids
                 }
-                None => process_input(spec, &input, settings, run, &now, &mut found),
+                None => process_input(spec, &input, &ctx, &now, &mut found),
             };
             state.inputs.insert(input.uri.clone(), InputState { fingerprint: input.fingerprint.clone(), table_ids: ids });
             reporter.item(&input.name);
         }
     }
     reporter.finish();
-    let Found { tables, failures, mut stats } = found;
+    let Found { tables, failures, unread, mut stats } = found;
+    // A stored file none of whose tables could be read leaves the store again (unless a table
+    // found elsewhere is the same file).
+    let kept: BTreeSet<&str> = tables.values().filter_map(|e| e.path.as_deref()).collect();
+    for rel in unread.iter().filter(|rel| !kept.contains(rel.as_str())) {
+        if let Err(e) = std::fs::remove_file(run.resolve(rel)) {
+            tracing::warn!(file = rel, error = %e, "cannot remove an unreadable file from the store");
+        }
+    }
     let mut entries: Vec<CatalogEntry> = tables.into_values().collect();
     stats.kept = entries.len() as u64;
     for e in &mut entries {
@@ -170,6 +193,7 @@ fn failed_entry(spec: &SourceSpec, uri: &str, member: Option<&str>, error: Strin
         },
         source: spec.name.clone(),
         uri: uri.to_string(),
+        final_uri: None,
         format: None,
         compression: None,
         path: None,
@@ -194,33 +218,46 @@ fn stem(name: &str) -> String {
     Path::new(n).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| n.to_string())
 }
 
-/// What a crawl has found so far: tables by id, failed inputs by id, and the counters.
+/// What a crawl has found so far: tables by id, failed inputs by id, stored files none of
+/// whose tables could be read, and the counters.
 struct Found {
     tables: BTreeMap<String, CatalogEntry>,
     failures: BTreeMap<String, CatalogEntry>,
+    unread: BTreeSet<String>,
     stats: StageStats,
 }
 
-fn process_input(spec: &SourceSpec, input: &Input, settings: &CrawlSettings, run: &RunDir, now: &str, found: &mut Found) -> Vec<String> {
+/// What every input of one crawl is processed with.
+struct Context<'a> {
+    settings: &'a CrawlSettings,
+    limits: Limits,
+    isolation: &'a Isolation,
+    run: &'a RunDir,
+}
+
+fn process_input(spec: &SourceSpec, input: &Input, ctx: &Context<'_>, now: &str, found: &mut Found) -> Vec<String> {
+    let Context { settings, limits, isolation, run } = ctx;
     let mut ids = Vec::new();
     let scratch = run.cache_dir().join("utf8");
     // A plain delimited file is inspected (encoding, dialect, a full ragged-row scan) from its
     // source while the store copies and hashes it: two full reads at once instead of in turn.
+    // Not one the store will refuse as too large.
     let detected = crate::detect::detect(&input.local, &input.name);
+    let fits = std::fs::metadata(&input.local).is_ok_and(|m| m.len() <= settings.max_table_bytes);
     let early_format = match detected {
-        Ok(crate::detect::Kind::Table(f @ (TableFormat::Csv | TableFormat::Tsv))) => Some(f),
+        Ok(crate::detect::Kind::Table(f @ (TableFormat::Csv | TableFormat::Tsv))) if fits => Some(f),
         _ => None,
     };
     let (outcome, mut early) = std::thread::scope(|scope| {
         let scratch = &scratch;
-        let early = early_format.map(|f| (f, scope.spawn(move || inspect::inspect(&input.local, f, scratch, settings.max_columns))));
+        let early = early_format.map(|f| (f, scope.spawn(move || isolation.inspect(&input.local, f, scratch, limits))));
         let outcome = store::store_input(run, &input.local, detected, &input.name, &input.uri, settings.max_table_bytes, input.in_folder);
         (outcome, early.and_then(|(f, h)| h.join().ok().map(|r| (f, r))))
     });
     for (uri, err) in outcome.failed {
         found.stats.drop_for(match err {
-            store::StoreError::TooLarge { .. } => "too_large",
-            store::StoreError::Bomb { .. } => "zip_bomb",
+            store::StoreError::TooLarge { .. } | store::StoreError::FileTooLarge { .. } => "too_large",
+            store::StoreError::Bomb { .. } | store::StoreError::Inconsistent { .. } => "zip_bomb",
             store::StoreError::Unknown { .. } => "unknown_format",
             store::StoreError::Empty { .. } => "empty",
             store::StoreError::Corrupt { .. } => "corrupt",
@@ -233,8 +270,11 @@ fn process_input(spec: &SourceSpec, input: &Input, settings: &CrawlSettings, run
         let path = run.resolve(&stored.rel_path);
         let results = match early.take() {
             Some((f, results)) if f == stored.format && stored.compression.is_none() => results,
-            _ => inspect::inspect(&path, stored.format, &scratch, settings.max_columns),
+            _ => isolation.inspect(&path, stored.format, &scratch, limits),
         };
+        if results.iter().all(Result::is_err) {
+            found.unread.insert(stored.rel_path.clone());
+        }
         for result in results {
             match result {
                 Ok(meta) => {
@@ -249,6 +289,7 @@ fn process_input(spec: &SourceSpec, input: &Input, settings: &CrawlSettings, run
                         },
                         source: spec.name.clone(),
                         uri: stored.uri.clone(),
+                        final_uri: input.final_uri.clone(),
                         format: Some(if stored.format == TableFormat::Csv && meta.options.delimiter == "\t" {
                             TableFormat::Tsv
                         } else {

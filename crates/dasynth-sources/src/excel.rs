@@ -1,9 +1,15 @@
 //! Excel workbooks (`.xlsx`, `.xls`) through calamine: every sheet is a table. Note rows above
 //! the header (titles, sources, footnotes) are detected and skipped; empty or merged header
 //! cells get pandas-style names and a warning.
+//!
+//! calamine lays a sheet out as one dense grid spanning its used cells, so two cells at `A1` and
+//! `XFD1048576` ask for 17 billion slots. When the crawl inspects an `.xlsx`, its cells are
+//! streamed once without being kept and the sheet is refused as soon as their extent passes the
+//! cell limit, before any cell is stored or any grid allocated. An `.xls` is decoded whole when it is opened; the crawl reads
+//! it in a child process with a memory cap ([`crate::isolate`]).
 
 use crate::read::{ReadError, mangle_names};
-use calamine::{Data, Range, Reader, open_workbook_auto};
+use calamine::{Cell, Data, DataRef, Range, Reader, Sheets, Xlsx, XlsxError, open_workbook_auto};
 use polars::prelude::*;
 use std::path::Path;
 
@@ -15,10 +21,135 @@ pub struct Sheet {
     pub warnings: Vec<String>,
 }
 
+type Workbook = Sheets<std::io::BufReader<std::fs::File>>;
+
+fn open(path: &Path) -> Result<Workbook, ReadError> {
+    open_workbook_auto(path).map_err(|e| ReadError::invalid(path, format!("not a readable workbook: {e}")))
+}
+
 /// Sheet names, in workbook order.
 pub fn sheet_names(path: &Path) -> Result<Vec<String>, ReadError> {
-    let wb = open_workbook_auto(path).map_err(|e| ReadError::invalid(path, format!("not a readable workbook: {e}")))?;
-    Ok(wb.sheet_names().to_vec())
+    Ok(open(path)?.sheet_names().to_vec())
+}
+
+/// Reads one sheet whole (one the crawl has already inspected).
+pub fn read_sheet(path: &Path, sheet: &str) -> Result<Sheet, ReadError> {
+    let mut wb = open(path)?;
+    let names = wb.sheet_names().to_vec();
+    if !names.iter().any(|n| n == sheet) {
+        return Err(ReadError::NoMember { path: path.to_path_buf(), what: "sheet", name: sheet.to_string(), available: names.join(", ") });
+    }
+    let range = load_range(&mut wb, path, sheet, u64::MAX)?;
+    sheet_frame(path, sheet, &range)
+}
+
+/// A sheet's name and the sheet, or why it could not be read.
+pub type NamedSheet = (String, Result<Sheet, ReadError>);
+
+/// Every sheet of a workbook (opened once), in workbook order; a sheet whose cells span or
+/// number more than `max_cells` fails on its own, before it is laid out in memory.
+pub fn read_workbook(path: &Path, max_cells: u64) -> Result<Vec<NamedSheet>, ReadError> {
+    let mut wb = open(path)?;
+    let names = wb.sheet_names().to_vec();
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let sheet = load_range(&mut wb, path, &name, max_cells).and_then(|range| sheet_frame(path, &name, &range));
+            (name, sheet)
+        })
+        .collect())
+}
+
+/// The rectangle spanned by the cells seen so far.
+#[derive(Default)]
+struct Extent {
+    rows: Option<(u32, u32)>,
+    cols: Option<(u32, u32)>,
+}
+
+impl Extent {
+    fn add(&mut self, (r, c): (u32, u32)) {
+        let widen = |span: Option<(u32, u32)>, v: u32| Some(span.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+        self.rows = widen(self.rows, r);
+        self.cols = widen(self.cols, c);
+    }
+    fn cells(&self) -> u64 {
+        match (self.rows, self.cols) {
+            (Some((r0, r1)), Some((c0, c1))) => (u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1),
+            _ => 0,
+        }
+    }
+    fn describe(&self) -> String {
+        match (self.rows, self.cols) {
+            (Some((r0, r1)), Some((c0, c1))) => {
+                format!("{}{}:{}{}", col_letter(c0 as usize), u64::from(r0) + 1, col_letter(c1 as usize), u64::from(r1) + 1)
+            }
+            _ => "nothing".to_string(),
+        }
+    }
+}
+
+fn too_many_cells(path: &Path, sheet: &str, what: String, max_cells: u64) -> ReadError {
+    ReadError::invalid(path, format!("sheet {sheet:?} {what}, more than the limit of {max_cells} cells (crawl.max-cells); not read"))
+}
+
+/// A sheet's used cells as calamine's dense range; for `.xlsx` under a limit, only once their
+/// count and extent are known to fit in `max_cells`.
+fn load_range(wb: &mut Workbook, path: &Path, sheet: &str, max_cells: u64) -> Result<Range<Data>, ReadError> {
+    let Sheets::Xlsx(xlsx) = wb else {
+        let range = wb.worksheet_range(sheet).map_err(|e| unreadable(path, sheet, &e))?;
+        let (h, w) = range.get_size();
+        let cells = (h as u64).saturating_mul(w as u64);
+        if cells > max_cells {
+            return Err(too_many_cells(path, sheet, format!("spans {h} rows × {w} columns ({cells} cells)"), max_cells));
+        }
+        return Ok(range);
+    };
+    if max_cells != u64::MAX {
+        // A first pass measures without keeping a cell, so a sheet past the limit costs no
+        // memory; a sheet within it is streamed twice.
+        let mut extent = Extent::default();
+        each_cell(xlsx, path, sheet, |pos, _| {
+            extent.add(pos);
+            match extent.cells() {
+                n if n > max_cells => Err(too_many_cells(path, sheet, format!("spans {} ({n} cells)", extent.describe()), max_cells)),
+                _ => Ok(()),
+            }
+        })?;
+    }
+    let mut cells = Vec::new();
+    each_cell(xlsx, path, sheet, |pos, value| {
+        cells.push(Cell::new(pos, Data::from(value.clone())));
+        Ok(())
+    })?;
+    // Within the extent checked above, so the grid from_sparse lays out fits in `max_cells`.
+    Ok(Range::from_sparse(cells))
+}
+
+/// Calls `each` with the position and value of every non-empty cell of an `.xlsx` sheet, in
+/// file order, without laying the sheet out. A chart sheet has none.
+fn each_cell<R: std::io::Read + std::io::Seek>(
+    xlsx: &mut Xlsx<R>,
+    path: &Path,
+    sheet: &str,
+    mut each: impl FnMut((u32, u32), &DataRef<'_>) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let mut reader = match xlsx.worksheet_cells_reader(sheet) {
+        Ok(r) => r,
+        // calamine reads a chart sheet as an empty range too.
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(()),
+        Err(e) => return Err(unreadable(path, sheet, &e)),
+    };
+    while let Some(cell) = reader.next_cell().map_err(|e| unreadable(path, sheet, &e))? {
+        if !matches!(cell.get_value(), DataRef::Empty) {
+            each(cell.get_position(), cell.get_value())?;
+        }
+    }
+    Ok(())
+}
+
+fn unreadable(path: &Path, sheet: &str, e: &dyn std::fmt::Display) -> ReadError {
+    ReadError::invalid(path, format!("sheet {sheet:?} cannot be read: {e}"))
 }
 
 fn non_empty(row: &[Data]) -> usize {
@@ -52,17 +183,11 @@ fn cell_text(c: &Data) -> String {
     }
 }
 
-/// Reads one sheet. `skip_rows` from the catalog is ignored when 0 and the header is detected.
-pub fn read_sheet(path: &Path, sheet: &str, _skip_rows_hint: u32) -> Result<Sheet, ReadError> {
-    let mut wb = open_workbook_auto(path).map_err(|e| ReadError::invalid(path, format!("not a readable workbook: {e}")))?;
-    let names = wb.sheet_names().to_vec();
-    if !names.iter().any(|n| n == sheet) {
-        return Err(ReadError::NoMember { path: path.to_path_buf(), what: "sheet", name: sheet.to_string(), available: names.join(", ") });
-    }
-    let range = wb.worksheet_range(sheet).map_err(|e| ReadError::invalid(path, format!("sheet {sheet:?} cannot be read: {e}")))?;
+/// Turns a sheet's range into a frame: finds the header row and names the columns.
+fn sheet_frame(path: &Path, sheet: &str, range: &Range<Data>) -> Result<Sheet, ReadError> {
     let (start_row, start_col) = range.start().unwrap_or((0, 0));
     let mut warnings = Vec::new();
-    let h = header_row(&range);
+    let h = header_row(range);
     let rows: Vec<&[Data]> = range.rows().collect();
     if rows.is_empty() {
         return Err(ReadError::invalid(path, format!("sheet {sheet:?} is empty")));

@@ -8,6 +8,12 @@
 //! file (Excel sheets, SQLite tables and views) and validates it. The result is one catalog row
 //! per table, with a content-hash id, or per input that failed, with a reason naming it.
 //!
+//! Inputs are untrusted. Every reader is bounded before it allocates ([`limits`]: columns from
+//! the header, a sheet's cells before it is laid out, a SQLite view's rows before they are read,
+//! JSON nesting, the table size cap on every file, zip directories checked before inflating),
+//! files read by third-party code can be inspected in a child process with memory and time caps
+//! ([`isolate`]), and HTTP redirects into private networks are refused ([`fetch::redirect`]).
+//!
 //! [`read::read_table`] reads a catalogued table into a polars `DataFrame` with the recorded
 //! read options; later stages use it so every stage sees the same table.
 
@@ -19,6 +25,9 @@ pub mod detect;
 pub mod excel;
 pub mod fetch;
 pub mod inspect;
+pub mod isolate;
+mod json_depth;
+pub mod limits;
 pub mod missing;
 pub mod read;
 pub mod sniff;

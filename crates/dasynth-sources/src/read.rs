@@ -54,7 +54,7 @@ pub fn read_table(t: TableRef<'_>, scratch: &Path) -> Result<DataFrame, ReadErro
         }
         TableFormat::Xlsx | TableFormat::Xls => {
             let sheet = t.member.ok_or_else(|| ReadError::invalid(t.path, "no sheet named"))?;
-            crate::excel::read_sheet(t.path, sheet, t.options.skip_rows).map(|s| s.frame)
+            crate::excel::read_sheet(t.path, sheet).map(|s| s.frame)
         }
         TableFormat::Sqlite => {
             let table = t.member.ok_or_else(|| ReadError::invalid(t.path, "no table named"))?;
@@ -347,6 +347,10 @@ fn read_json(path: &Path, format: JsonFormat) -> Result<DataFrame, ReadError> {
     if let Some(offset) = sniff::first_invalid_utf8(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })? {
         return Err(ReadError::invalid(path, format!("invalid UTF-8 at byte {offset}; JSON must be UTF-8")));
     }
+    let limit = crate::limits::MAX_JSON_DEPTH;
+    if let Some(offset) = crate::json_depth::too_deep(path, limit).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })? {
+        return Err(ReadError::invalid(path, format!("JSON nested more than {limit} levels deep at byte {offset}; not a table")));
+    }
     let f = open(path)?;
     let what = if matches!(format, JsonFormat::Json) { "JSON" } else { "JSON Lines" };
     let df = JsonReader::new(f)
@@ -374,7 +378,7 @@ mod tests {
         std::fs::write(&path, b"\xEF\xBB\xBFid,name,price\r1,apple,0.5\r2,\"pear, green\",NA\r3,plum,2\r").unwrap();
         for n_rows in [None, Some(2)] {
             let df = read_delimited(&path, &options(), n_rows, dir.path()).unwrap();
-            assert_eq!(df.get_column_names_str(), ["id", "name", "price"]);
+            assert_eq!(df.get_column_names().iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["id", "name", "price"]);
             assert_eq!(df.height(), n_rows.unwrap_or(3));
             let names = df.column("name").unwrap().as_materialized_series().str().unwrap().get(1).map(str::to_string);
             assert_eq!(names.as_deref(), Some("pear, green"));

@@ -1,5 +1,12 @@
 //! The content-addressed store under `tables/`: every crawled file is decompressed, hashed while
 //! it streams, and kept once as `tables/<sha256>.<ext>`, whatever its origin.
+//!
+//! `crawl.max-table-bytes` caps every file the store writes: a plain file is measured before it
+//! is copied (a sparse file can claim gigabytes it does not hold on disk), compressed input is
+//! cut off where it passes the cap. A zip archive's directory is checked before anything is
+//! inflated: entries whose data overlap (many directory entries pointing at one member) or
+//! that disagree with their local headers are refused as a bomb, and every byte inflated, from members stored or refused alike, counts
+//! against one cap for the whole archive. Nothing is left behind in `tables/` by a failure.
 
 use crate::detect::{self, Compression, Kind};
 use dasynth_core::catalog::TableFormat;
@@ -40,8 +47,14 @@ pub enum StoreError {
     },
     #[error("{uri}: decompressed size exceeds the cap of {cap} bytes (crawl.max-table-bytes); possible zip bomb")]
     TooLarge { uri: String, cap: u64 },
+    #[error(
+        "{uri}: {bytes} bytes exceed the cap of {cap} bytes (crawl.max-table-bytes)\nhint: raise crawl.max-table-bytes to crawl larger files"
+    )]
+    FileTooLarge { uri: String, bytes: u64, cap: u64 },
     #[error("{uri}: expands more than {MAX_RATIO}x its compressed size (over {limit} bytes); refusing a likely zip bomb")]
     Bomb { uri: String, limit: u64 },
+    #[error("{uri}: the zip directory does not match the archive ({message}); refusing a likely zip bomb")]
+    Inconsistent { uri: String, message: String },
     #[error("{uri}: corrupt or truncated {kind} data: {message}")]
     Corrupt { uri: String, kind: &'static str, message: String },
     #[error("{uri}: unknown file type (extension {ext:?})\nhint: dasynth reads {}", detect::SUPPORTED)]
@@ -123,8 +136,12 @@ pub fn store_input(
                 out.failed.push((uri.to_string(), StoreError::Unknown { uri: uri.to_string(), ext }));
             }
         }
-        Kind::Table(format) => match std::fs::File::open(src) {
-            Ok(f) => push(&mut out, uri, store_stream(run, f, name, uri, Some(format), None, (u64::MAX, false))),
+        Kind::Table(format) => match std::fs::File::open(src).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
+            // Measured first: a sparse file can claim gigabytes it does not hold.
+            Ok((_, bytes)) if bytes > cap => {
+                out.failed.push((uri.to_string(), StoreError::FileTooLarge { uri: uri.to_string(), bytes, cap }))
+            }
+            Ok((f, _)) => push(&mut out, uri, store_stream(run, f, name, uri, Some(format), None, (cap, false))),
             Err(source) => out.failed.push((uri.to_string(), StoreError::Read { uri: uri.to_string(), source })),
         },
         Kind::Compressed(c @ (Compression::Gzip | Compression::Xz)) => {
@@ -165,8 +182,20 @@ fn store_zip(run: &RunDir, src: &Path, uri: &str, cap: u64, out: &mut StoreOutco
             return;
         }
     };
+    // Entries whose bytes overlap (thousands of directory entries pointing at one large
+    // member inflate it thousands of times from a few kilobytes) or that disagree with their
+    // local headers are refused before anything is inflated.
+    if let Err(e) = archive.validate_header_consistency() {
+        out.failed.push((uri.to_string(), StoreError::Inconsistent { uri: uri.to_string(), message: e.to_string() }));
+        return;
+    }
+    // Every byte inflated counts, whether its member is stored or refused.
     let mut remaining = cap;
     for i in 0..archive.len() {
+        if remaining == 0 {
+            out.failed.push((uri.to_string(), StoreError::TooLarge { uri: uri.to_string(), cap }));
+            break;
+        }
         let member = match archive.by_index(i) {
             Ok(m) => m,
             Err(e) => {
@@ -189,12 +218,11 @@ fn store_zip(run: &RunDir, src: &Path, uri: &str, cap: u64, out: &mut StoreOutco
             continue;
         }
         let hint = detect::format_from_name(detect::strip_compression_suffix(&base));
-        let before = out.stored.len();
         let limit = expansion_limit(member.compressed_size(), remaining);
-        push(out, &member_uri, store_stream(run, member, &base, &member_uri, hint, Some(Compression::Zip), limit));
-        if let Some(s) = out.stored.get(before) {
-            remaining = remaining.saturating_sub(s.bytes);
-        }
+        let mut inflated = Counted { inner: member, bytes: 0 };
+        let stored = store_stream(run, &mut inflated, &base, &member_uri, hint, Some(Compression::Zip), limit);
+        remaining = remaining.saturating_sub(inflated.bytes);
+        push(out, &member_uri, stored);
     }
 }
 
@@ -268,4 +296,18 @@ fn store_stream(
         tmp.persist(&dest).map_err(|e| StoreError::Write { path: dest.clone(), source: e.error })?;
     }
     Ok(Some(Stored { rel_path: rel, sha256: sha, bytes, format, name: name.to_string(), uri: uri.to_string(), compression }))
+}
+
+/// A reader that counts the bytes it yields.
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
 }

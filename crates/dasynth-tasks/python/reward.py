@@ -1986,6 +1986,11 @@ def _named_files(answer, files):
     return [f for f in files if (f.lower().endswith(".csv") or f.lower().endswith(".json")) and f in answer.raw]
 
 
+def _is_ellipsis_row(row):
+    marks = ("\u2026", "...", "\u22ee")
+    return any(_strip(c) in marks for c in row) and all(_strip(c) == "" or _strip(c) in marks for c in row)
+
+
 def find_grid(answer, truth_width, numeric_second, keep, files, outputs_dir):
     for lit, _ in literals(answer, True):
         g = literal_grid(lit)
@@ -1997,7 +2002,15 @@ def find_grid(answer, truth_width, numeric_second, keep, files, outputs_dir):
         for g in tables[1:]:
             if len(g.rows) >= len(best.rows):
                 best = g
-        return best
+        if not any(_is_ellipsis_row(r) for r in best.rows):
+            return best
+        # A table with a "…" row is a preview: the full table in a file the answer names wins.
+        if outputs_dir is not None:
+            for f in _named_files(answer, files):
+                g = file_grid(os.path.join(outputs_dir, f))
+                if g is not None:
+                    return g
+        return Grid(best.header, [r for r in best.rows if not _is_ellipsis_row(r)], "markdown table, shortened")
     for body in answer.data_fences():
         g = csv_grid(body) or printed_grid(body)
         if g is not None:
@@ -2135,6 +2148,22 @@ def _injections(n, width, increasing):
     return out
 
 
+def _cell_keys(cell):
+    keys = ["t:" + plain(cell)]
+    nums = scan(cell)
+    if nums:
+        keys.append("n:%r" % float(nums[0].value))
+    return keys
+
+
+def _truth_key(v):
+    if _is_number(v):
+        return "n:%r" % float(v)
+    if isinstance(v, str):
+        return "t:" + plain(v)
+    return None
+
+
 def _rows_match(spec, g, truth_rows, cmap, memo):
     def eq(r, c, t, j):
         key = (r, c, t, j)
@@ -2156,8 +2185,43 @@ def _rows_match(spec, g, truth_rows, cmap, memo):
             if not row_eq(r, r):
                 return "row %d differs" % (r + 1)
         return None
+    # First the rows that state a truth row without the tolerance, found through an index of
+    # the first mapped column; then the rest within the tolerance, first fit.
+    strict = dict(spec)
+    strict["tolerance"] = 0.0
+    strict["abs_tolerance"] = 0.0
+    strict_memo = {}
+
+    def strict_eq(r, t):
+        for j, c in enumerate(cmap):
+            if j >= len(truth_rows[t]):
+                break
+            key = (r, c, t, j)
+            if key not in strict_memo:
+                row = g.rows[r]
+                strict_memo[key] = cell_matches(strict, row[c] if c < len(row) else "", truth_rows[t][j])
+            if not strict_memo[key]:
+                return False
+        return True
+
+    index = {}
+    if cmap:
+        c0 = cmap[0]
+        for r, row in enumerate(g.rows):
+            for k in _cell_keys(row[c0] if c0 < len(row) else ""):
+                index.setdefault(k, []).append(r)
     used = [False] * len(g.rows)
+    matched = [False] * len(truth_rows)
     for t in range(len(truth_rows)):
+        k = _truth_key(truth_rows[t][0]) if truth_rows[t] else None
+        for r in index.get(k, ()) if k is not None else ():
+            if not used[r] and strict_eq(r, t):
+                used[r] = True
+                matched[t] = True
+                break
+    for t in range(len(truth_rows)):
+        if matched[t]:
+            continue
         hit = None
         for r in range(len(g.rows)):
             if not used[r] and row_eq(r, t):

@@ -77,7 +77,13 @@ pub fn strptime_accepts(v: &str, fmt: &str) -> bool {
     let mut runs: Vec<(bool, &str)> = Vec::new();
     let mut start = None;
     for (i, c) in v.char_indices().chain(std::iter::once((v.len(), ' '))) {
-        let kind = if c.is_ascii_digit() { Some(true) } else if c.is_alphabetic() { Some(false) } else { None };
+        let kind = if c.is_ascii_digit() {
+            Some(true)
+        } else if c.is_alphabetic() {
+            Some(false)
+        } else {
+            None
+        };
         if let Some((s, k)) = start
             && kind != Some(k)
         {

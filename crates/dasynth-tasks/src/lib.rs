@@ -671,7 +671,8 @@ pub fn split_load_cell(mut cells: Vec<String>, loads: &[&str]) -> Vec<String> {
     let Some(first) = cells.first() else { return cells };
     let mut rest = first.as_str();
     let mut used = vec![false; loads.len()];
-    while let Some(i) = (0..loads.len()).find(|&i| !used[i] && !loads[i].is_empty() && rest.trim_start_matches('\n').starts_with(loads[i])) {
+    while let Some(i) = (0..loads.len()).find(|&i| !used[i] && !loads[i].is_empty() && rest.trim_start_matches('\n').starts_with(loads[i]))
+    {
         used[i] = true;
         rest = &rest.trim_start_matches('\n')[loads[i].len()..];
     }

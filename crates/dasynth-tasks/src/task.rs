@@ -205,6 +205,7 @@ mod tests {
             name: "t".into(),
             source: "s".into(),
             uri: uri.into(),
+            final_uri: None,
             format: Some(format),
             compression: None,
             path: Some("tables/x".into()),

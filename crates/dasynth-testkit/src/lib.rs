@@ -6,10 +6,12 @@
 //! prove that a rerun downloaded nothing. [`hub::FakeHub`] is a fake Hugging Face Hub (downloads
 //! for the crawl, uploads for `dasynth push`, faults on request), for use with `HF_ENDPOINT`.
 //! [`fake_llm`] is the fake OpenAI-compatible and Anthropic server (scripted or
-//! replayed replies, latency, injected faults) for teacher tests.
+//! replayed replies, latency, injected faults) for teacher tests. [`hostile`] generates the
+//! inputs that once broke the crawl.
 
 pub use dasynth_fakellm as fake_llm;
 
+pub mod hostile;
 pub mod hub;
 
 use std::collections::HashMap;

@@ -1,7 +1,6 @@
 //! One trajectory line → one verdict: every per-trajectory check, each failed one adding its
 //! reason. Near duplicates are decided later, over all verdicts, by the stage.
 
-use dasynth_tasks::checker::{self, Outcome};
 use crate::decontaminate::Match;
 use crate::grounding::{self, Evidence};
 use crate::judge::Judge;
@@ -14,6 +13,7 @@ use dasynth_core::task::Task;
 use dasynth_core::trajectory::{Finish, Trajectory};
 use dasynth_core::verdict::{Reason, ReplayClass, Verdict};
 use dasynth_sandbox::SessionPool;
+use dasynth_tasks::checker::{self, Outcome};
 use dasynth_tasks::task::TaskExt;
 use std::collections::HashMap;
 
@@ -28,6 +28,8 @@ pub struct Context<'a> {
     pub judge: Option<&'a Judge>,
     /// The benchmark question each task overlaps, by task id (absent: none).
     pub contamination: &'a HashMap<String, Match>,
+    /// Whose trajectories these are (where their kept outputs lie).
+    pub corpus: crate::stage::Corpus,
 }
 
 /// A verdict and what making it cost.
@@ -208,7 +210,14 @@ pub fn check_line(ctx: &Context<'_>, line: &Line) -> Checked {
             if task.template != dasynth_tasks::QUESTIONER_TEMPLATE
                 && let Some(spec) = task.checker_spec()
             {
-                let a = checker::check_answer(&spec, &task.ground_truth_value(), text, &files, None);
+                // Tables and chart data are read from the files the replay wrote again (or, with
+                // replay off, from those the trajectory stage kept).
+                let kept = ctx.corpus.outputs(ctx.run, &t.key);
+                let outputs_dir = match replayed.as_ref().and_then(|r| r.outputs_dir.as_ref()) {
+                    Some(d) => Some(d.path().to_path_buf()),
+                    None => kept.is_dir().then_some(kept),
+                };
+                let a = checker::check_answer(&spec, &task.ground_truth_value(), text, &files, outputs_dir.as_deref());
                 v.answer_passed = Some(a.outcome == Outcome::Pass);
                 v.answer_detail = a.reason;
                 v.extracted_answer = a.extracted;

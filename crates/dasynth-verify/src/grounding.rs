@@ -34,8 +34,7 @@ pub struct Evidence {
 impl Evidence {
     /// The numbers of the given texts.
     pub fn from_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut values: Vec<f64> =
-            texts.into_iter().flat_map(|t| scan(t).into_iter().map(|w| w.value)).filter(|x| x.is_finite()).collect();
+        let mut values: Vec<f64> = texts.into_iter().flat_map(|t| scan(t).into_iter().map(|w| w.value)).filter(|x| x.is_finite()).collect();
         values.sort_by(f64::total_cmp);
         values.dedup();
         Evidence { values }

@@ -51,6 +51,6 @@ pub mod replay;
 pub mod schema;
 pub mod stage;
 
-pub use error::VerifyError;
 pub use dasynth_core::shard::Shard;
-pub use stage::{VerifyOutcome, verify};
+pub use error::VerifyError;
+pub use stage::{Corpus, VerifyOutcome, verify, verify_corpus};

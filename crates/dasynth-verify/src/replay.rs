@@ -17,7 +17,9 @@ use dasynth_core::trajectory::Trajectory;
 use dasynth_core::verdict::{CellMismatch, ReplayClass};
 use dasynth_sandbox::{CellResult, Limits, SessionPool, Status};
 use dasynth_tasks::task::Task;
+use std::sync::Arc;
 use std::time::Duration;
+use tempfile::TempDir;
 
 /// Bytes kept of each side of a mismatch, and of its diff.
 const MISMATCH_BYTES: usize = 4096;
@@ -70,7 +72,7 @@ pub struct ReplayOptions {
 }
 
 /// What a replay found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Replay {
     pub class: ReplayClass,
     pub cells: u32,
@@ -82,6 +84,9 @@ pub struct Replay {
     pub outputs: Vec<String>,
     /// Files the replay wrote under `outputs/`.
     pub files: Vec<String>,
+    /// Where the first replay wrote them, kept until the verdict is made (the answer check reads
+    /// tables and chart data from them).
+    pub outputs_dir: Option<Arc<TempDir>>,
     /// Why the replay is broken, when it is.
     pub detail: String,
     /// Cells run, both replays together.
@@ -98,6 +103,7 @@ impl Replay {
             missing_outputs: Vec::new(),
             outputs: Vec::new(),
             files: Vec::new(),
+            outputs_dir: None,
             detail: detail.to_string(),
             cells_run: 0,
         }
@@ -112,7 +118,7 @@ fn run_once(
     seed: u64,
     cells: &[RecordedCell],
     o: &ReplayOptions,
-) -> Result<(Vec<CellResult>, Vec<String>), String> {
+) -> Result<(Vec<CellResult>, Vec<String>, TempDir), String> {
     let (mut session, outputs, _data) = task_session(pool, run, task, seed).map_err(|e| {
         let mut s = e.to_string();
         let mut src = std::error::Error::source(&e);
@@ -125,7 +131,8 @@ fn run_once(
     })?;
     *session.limits_mut() = Limits { timeout: o.cell_timeout, ..Limits::default() };
     let results = cells.iter().map(|c| session.run(&c.code)).collect();
-    Ok((results, output_files(outputs.path())))
+    let files = output_files(outputs.path());
+    Ok((results, files, outputs))
 }
 
 /// The `<Execute>` body of a replayed cell, uncut.
@@ -149,7 +156,7 @@ pub fn replay(pool: &SessionPool, run: &RunDir, task: &Task, t: &Trajectory, o: 
     }
     let seed = session_seed(task, &t.teacher, t.sample);
     let n = cells.len() as u32;
-    let (first, files) = match run_once(pool, run, task, seed, &cells, o) {
+    let (first, files, outputs_dir) = match run_once(pool, run, task, seed, &cells, o) {
         Ok(v) => v,
         Err(detail) => return Replay { class: ReplayClass::Broken, cells: n, detail, ..Replay::not_replayed("") },
     };
@@ -187,7 +194,7 @@ pub fn replay(pool: &SessionPool, run: &RunDir, task: &Task, t: &Trajectory, o: 
         ReplayClass::Broken
     } else {
         match run_once(pool, run, task, seed, &cells, o) {
-            Ok((second, _)) => {
+            Ok((second, ..)) => {
                 cells_run += second.len() as u64;
                 let agree = second
                     .iter()
@@ -209,6 +216,7 @@ pub fn replay(pool: &SessionPool, run: &RunDir, task: &Task, t: &Trajectory, o: 
         missing_outputs,
         outputs,
         files,
+        outputs_dir: Some(Arc::new(outputs_dir)),
         detail: broken.unwrap_or_default(),
         cells_run,
     }

@@ -32,6 +32,43 @@ pub const VERIFY_VERSION: u32 = 1;
 /// Trajectory lines verified together.
 const BATCH: usize = 256;
 
+/// Which trajectories of a run folder a verify run decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corpus {
+    /// The teachers' trajectories (`trajectories/` → `verdicts.parquet`, `stats/verify.json`).
+    Teacher,
+    /// The student's samples (`student/trajectories/` → `student/verdicts.parquet`). Every
+    /// sample is judged on its own: several samples of one task reaching the same answer the
+    /// same way is what a pass rate counts, so near duplicates are not dropped here.
+    Student,
+}
+
+impl Corpus {
+    fn trajectories_dir(self, run: &RunDir) -> PathBuf {
+        match self {
+            Corpus::Teacher => run.trajectories_dir(),
+            Corpus::Student => run.student_trajectories_dir(),
+        }
+    }
+
+    /// Where the trajectory stage kept a trajectory's `outputs/` files.
+    pub fn outputs(self, run: &RunDir, key: &str) -> PathBuf {
+        match self {
+            Corpus::Teacher => run.trajectory_outputs(key),
+            Corpus::Student => run.student_outputs(key),
+        }
+    }
+
+    /// The verdicts file and the stats file (none: the caller reports the stats).
+    fn destination(self, run: &RunDir, shard: Option<Shard>) -> (PathBuf, Option<PathBuf>) {
+        match (self, shard) {
+            (Corpus::Teacher, Some(sh)) => (run.verdicts_shard(sh), Some(run.stats_shard(Stage::Verify, sh))),
+            (Corpus::Teacher, None) => (run.verdicts(), Some(run.stats(Stage::Verify))),
+            (Corpus::Student, _) => (run.student_verdicts(), None),
+        }
+    }
+}
+
 /// What [`verify`] did.
 #[derive(Debug)]
 pub struct VerifyOutcome {
@@ -68,12 +105,11 @@ fn read_tasks(run: &RunDir) -> Result<HashMap<String, Task>, VerifyError> {
     Ok(tasks.into_iter().map(|t| (t.id.clone(), t)).collect())
 }
 
-/// Verdicts of earlier runs that may be taken over, by key.
-fn earlier_verdicts(run: &RunDir, out: &std::path::Path, shard: Option<Shard>) -> HashMap<String, Verdict> {
+/// Verdicts of earlier runs that may be taken over, by key (with the shard files' when
+/// `with_shards`).
+fn earlier_verdicts(run: &RunDir, out: &std::path::Path, with_shards: bool) -> HashMap<String, Verdict> {
     let mut paths = vec![out.to_path_buf()];
-    if shard.is_none()
-        && let Ok(entries) = std::fs::read_dir(run.verdict_shards_dir())
-    {
+    if with_shards && let Ok(entries) = std::fs::read_dir(run.verdict_shards_dir()) {
         let mut shards: Vec<PathBuf> =
             entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect();
         shards.sort();
@@ -99,15 +135,31 @@ struct Entry {
 
 /// Verifies the run folder's trajectories (one shard of them with `shard`).
 pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn Reporter) -> Result<VerifyOutcome, VerifyError> {
+    verify_corpus(run, s, Corpus::Teacher, shard, reporter)
+}
+
+/// Verifies one corpus of the run folder: the teachers' trajectories (one shard of them with
+/// `shard`) or the student's samples (`shard` is then only a filter on the tasks).
+pub fn verify_corpus(
+    run: &RunDir,
+    s: &Settings,
+    corpus: Corpus,
+    shard: Option<Shard>,
+    reporter: &dyn Reporter,
+) -> Result<VerifyOutcome, VerifyError> {
     let started = Instant::now();
     if !run.root().is_dir() {
         return Err(VerifyError::NoRun { path: run.root().to_path_buf() });
     }
     // A shard that wrote its own trajectory file verifies that file alone (other shards may be
     // appending to theirs); otherwise the shard's lines are picked from every file.
-    let files = match shard.map(|sh| run.trajectories_shard(sh)).filter(|p| p.is_file()) {
+    let own = match corpus {
+        Corpus::Teacher => shard.map(|sh| run.trajectories_shard(sh)).filter(|p| p.is_file()),
+        Corpus::Student => None,
+    };
+    let files = match own {
         Some(own) => vec![own],
-        None => records::files(&run.trajectories_dir())?,
+        None => records::files(&corpus.trajectories_dir(run))?,
     };
     let tasks = read_tasks(run)?;
     let settings_sha = settings_sha256(s)?;
@@ -117,11 +169,8 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
         .filter_map(|t| benchmarks.check(&t.instruction, s.verify.decontaminate_threshold).map(|m| (t.id.clone(), m)))
         .collect();
     let judge = Judge::from_settings(s, run)?;
-    let (out, stats_path) = match shard {
-        Some(sh) => (run.verdicts_shard(sh), run.stats_shard(Stage::Verify, sh)),
-        None => (run.verdicts(), run.stats(Stage::Verify)),
-    };
-    let mut earlier = earlier_verdicts(run, &out, shard);
+    let (out, stats_path) = corpus.destination(run, shard);
+    let mut earlier = earlier_verdicts(run, &out, corpus == Corpus::Teacher && shard.is_none());
 
     let mut total = 0u64;
     for f in &files {
@@ -156,6 +205,7 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
             pool: pool.as_ref(),
             judge: judge.as_ref(),
             contamination: &contamination,
+            corpus,
         };
         let done: Vec<(usize, check::Checked)> = workers.install(|| {
             pending
@@ -222,6 +272,7 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
     for e in entries {
         let Some(mut v) = e.verdict else { continue };
         if v.accepted
+            && corpus == Corpus::Teacher
             && let Some(fp) = e.fingerprint
         {
             match index.find(&fp, s.verify.near_duplicate) {
@@ -243,6 +294,8 @@ pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn R
     }
     dasynth_parquet::write_rows(&out, &verdicts, crate::schema::verdict_schema())?;
     stats.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
+    if let Some(path) = stats_path {
+        dasynth_core::atomic::write_json_atomic(&path, &stats)?;
+    }
     Ok(VerifyOutcome { stats, verdicts: out, incomplete })
 }

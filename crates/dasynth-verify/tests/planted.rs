@@ -20,7 +20,7 @@ fn demo_run(dir: &Path) -> (RunDir, Settings) {
     s.tasks.families = ["data-question-answering", "open-ended-research", "data-insight"].map(String::from).to_vec();
     let sources = ["seattle-weather.csv", "penguins_raw.csv"].map(|f| repo.join("sources/demo").join(f).display().to_string());
     let specs = dasynth_sources::spec::expand(&sources).unwrap();
-    dasynth_sources::crawl(&specs, &s.crawl, &run, &Silent).unwrap();
+    dasynth_sources::crawl(&specs, &s.crawl, &run, &dasynth_sources::isolate::Isolation::InProcess, &Silent).unwrap();
     dasynth_profile::profile_run(&run, &s.profile, &Silent).unwrap();
     dasynth_tasks::build_tasks(&run, &s.tasks, &Silent).unwrap();
     let out = dasynth_agent::trajectories::run_stage(&s, &Silent).unwrap();

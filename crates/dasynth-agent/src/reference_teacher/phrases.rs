@@ -53,12 +53,8 @@ pub(super) const FINAL_STEP: &[&str] = &[
 ];
 
 /// How an output is introduced in `<Understand>`. `{output}` is quoted output.
-pub(super) const OUTPUT_LEAD: &[&str] = &[
-    "The output reads: {output}",
-    "The cell printed {output}",
-    "From the output: {output}",
-    "It shows {output}",
-];
+pub(super) const OUTPUT_LEAD: &[&str] =
+    &["The output reads: {output}", "The cell printed {output}", "From the output: {output}", "It shows {output}"];
 
 /// Before a sanity check.
 pub(super) const CHECK: &[&str] = &[

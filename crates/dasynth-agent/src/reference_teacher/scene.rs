@@ -4,9 +4,9 @@
 
 use dasynth_core::layout::RunDir;
 use dasynth_core::profile::TableProfile;
+use dasynth_core::task::Task;
 use dasynth_tasks::bind::dtype_class;
 use dasynth_tasks::spec::DtypeClass;
-use dasynth_core::task::Task;
 use dasynth_tasks::template::py_str;
 use serde_json::Value;
 
@@ -86,10 +86,8 @@ impl Scene {
         let mut tables = Vec::new();
         if let Some(roles) = bindings.get("tables").and_then(Value::as_object) {
             for (role, id) in roles {
-                let profile: Option<TableProfile> = id
-                    .as_str()
-                    .and_then(|id| std::fs::read(run.profile(id)).ok())
-                    .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                let profile: Option<TableProfile> =
+                    id.as_str().and_then(|id| std::fs::read(run.profile(id)).ok()).and_then(|bytes| serde_json::from_slice(&bytes).ok());
                 let columns: Vec<(String, DtypeClass)> =
                     profile.map(|p| p.columns.iter().map(|c| (c.name.clone(), dtype_class(c))).collect()).unwrap_or_default();
                 let mut involved: Vec<String> = Vec::new();
@@ -115,7 +113,11 @@ impl Scene {
                 let (target, rest) = line.split_once(" = pd.to_datetime(")?;
                 let (var, column) = target.split_once('[')?;
                 let column: String = serde_json::from_str(column.strip_suffix(']')?).ok()?;
-                (!rest.is_empty() && tables.iter().any(|t| t.var == var)).then(|| DateLine { line: line.to_string(), var: var.to_string(), column })
+                (!rest.is_empty() && tables.iter().any(|t| t.var == var)).then(|| DateLine {
+                    line: line.to_string(),
+                    var: var.to_string(),
+                    column,
+                })
             })
             .collect();
         let files = task.files().into_iter().map(|f| f.name).collect();

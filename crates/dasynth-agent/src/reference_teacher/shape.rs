@@ -192,9 +192,15 @@ mod tests {
             ("execute", "<Execute>\n(344, 17)\n</Execute>"),
             ("assistant", "<Analyze>x</Analyze>\n<Code>\n```python\nprint(df['a'].mean(\n```\n</Code>"),
             ("execute", "<Execute>\n[Error]:\nSyntaxError\n</Execute>"),
-            ("assistant", "<Analyze>fix</Analyze>\n<Understand>The table has 344 rows and 17 columns.</Understand>\n<Code>\n```python\nprint(df['a'].mean())\n```\n</Code>"),
+            (
+                "assistant",
+                "<Analyze>fix</Analyze>\n<Understand>The table has 344 rows and 17 columns.</Understand>\n<Code>\n```python\nprint(df['a'].mean())\n```\n</Code>",
+            ),
             ("execute", "<Execute>\n4201.754386\n</Execute>"),
-            ("assistant", "<Analyze>done</Analyze>\n<Understand>It is about 4201.75, from `col 2`.</Understand>\n<Answer>4201.75 of 345 rows</Answer>"),
+            (
+                "assistant",
+                "<Analyze>done</Analyze>\n<Understand>It is about 4201.75, from `col 2`.</Understand>\n<Answer>4201.75 of 345 rows</Answer>",
+            ),
         ]);
         let s = shape(&t);
         assert_eq!(s.code_cells, 3);

@@ -180,7 +180,8 @@ fn appears(number: &str, text: &str) -> bool {
         let after = bytes.get(at + number.len()).copied();
         // A full stop after a number ends a sentence; before it, or a digit either side, it is
         // part of a longer number.
-        !before.is_some_and(|b| is_num(b) || b == b'-') && !after.is_some_and(|b| b.is_ascii_digit() || (b == b'.' && bytes.get(at + number.len() + 1).is_some_and(u8::is_ascii_digit)))
+        !before.is_some_and(|b| is_num(b) || b == b'-')
+            && !after.is_some_and(|b| b.is_ascii_digit() || (b == b'.' && bytes.get(at + number.len() + 1).is_some_and(u8::is_ascii_digit)))
     })
 }
 
@@ -345,8 +346,14 @@ impl Check {
                 format!("print({s}.min(), {s}.max(), {s}.min() <= answer <= {s}.max())\n")
             }
             Check::Size => "print(len(answer))\n".into(),
-            Check::Shape => "print(answer.shape)\n".into(),
-            Check::File { path } => format!("import os\nprint(os.path.exists({p}), os.path.getsize({p}))\n", p = py_str(path)),
+            // The whole table goes to a file: the answer shows its first rows only.
+            Check::Shape => format!("answer.to_csv({}, index=False)\nprint(answer.shape)\n", py_str(TABLE_FILE)),
+            // The chart's data goes beside it (`counts.png` → `counts.csv`).
+            Check::File { path } => format!(
+                "answer.to_csv({data}, index=False)\nimport os\nprint(os.path.exists({p}), os.path.getsize({p}))\n",
+                data = py_str(&crate::reference_teacher::data_file(path)),
+                p = py_str(path)
+            ),
             Check::Member { var, column } => format!("print(str(answer) in set({var}[{}].dropna().astype(str)))\n", py_str(column)),
         }
     }
@@ -355,10 +362,14 @@ impl Check {
     /// numbers the output shows are stated.
     fn read(&self, shown: &str, result: &str) -> Option<(String, String)> {
         let body = shown.trim().strip_prefix("<Execute>")?.strip_suffix("</Execute>")?.trim();
-        let tokens: Vec<&str> = body.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',').filter(|t| !t.is_empty()).collect();
+        let tokens: Vec<&str> =
+            body.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',').filter(|t| !t.is_empty()).collect();
         match (self, tokens.as_slice()) {
             (Check::Count { var }, [rows, ok]) => Some(if *ok == "True" {
-                (format!("`{var}` has {rows} rows, and the count is no larger than that, as it must be."), format!("That is out of {rows} rows in total."))
+                (
+                    format!("`{var}` has {rows} rows, and the count is no larger than that, as it must be."),
+                    format!("That is out of {rows} rows in total."),
+                )
             } else {
                 (format!("`{var}` has {rows} rows; the result is larger, so it counts more than rows."), String::new())
             }),
@@ -374,11 +385,15 @@ impl Check {
             (Check::Shape, [rows, cols]) => Some((
                 format!("The table has {rows} rows and {cols} columns."),
                 match rows.parse::<usize>() {
-                    Ok(r) if r > TABLE_ROWS => format!("The full table has {rows} rows; the first ones are shown."),
+                    Ok(r) if r > TABLE_ROWS => {
+                        format!("The full table has {rows} rows, saved as `{TABLE_FILE}`; the first ones are shown.")
+                    }
                     _ => String::new(),
                 },
             )),
-            (Check::File { .. }, ["True", bytes]) => Some((format!("The chart file was written and is {bytes} bytes long."), String::new())),
+            (Check::File { .. }, ["True", bytes]) => {
+                Some((format!("The chart file was written and is {bytes} bytes long."), String::new()))
+            }
             (Check::Member { column, .. }, ["True"]) => {
                 Some((format!("`{result}` is indeed one of the values of `{column}`."), String::new()))
             }
@@ -386,6 +401,9 @@ impl Check {
         }
     }
 }
+
+/// Where the check cell of a table answer saves the whole table.
+const TABLE_FILE: &str = "outputs/answer.csv";
 
 /// Writes every turn; an early stop leaves its reason in the trajectory's finish.
 pub(super) fn write(w: &mut Writer<'_>, scene: &Scene, task: &Task, spec: &CheckerSpec, sample: u32, outputs: &Path) {
@@ -400,8 +418,7 @@ fn turns(w: &mut Writer<'_>, scene: &Scene, task: &Task, spec: &CheckerSpec, sam
     let mut rng = Rng::from_parts(&[&task.id, &sample.to_string(), "reference-teacher"]);
     let mistake = choose_mistake(scene, &mut rng, w.limits.mistakes);
     let style = rng.below(3);
-    let plan =
-        fill(pick(&mut rng, phrases::PLAN), &[("columns", scene.columns_text().as_str()), ("files", scene.files_text().as_str())]);
+    let plan = fill(pick(&mut rng, phrases::PLAN), &[("columns", scene.columns_text().as_str()), ("files", scene.files_text().as_str())]);
     let look = look_code(scene, style, None);
 
     // The first look, and the mistakes made there.
@@ -452,7 +469,11 @@ fn turns(w: &mut Writer<'_>, scene: &Scene, task: &Task, spec: &CheckerSpec, sam
         let t = &scene.tables[*table];
         let mut cols = vec![text.clone()];
         cols.extend(numbers.iter().cloned());
-        let r = w.try_turn(pick(&mut rng, phrases::TRY_MEANS), pending.take().as_deref(), &format!("print({}[{}].mean())\n", t.var, py_list(&cols)))?;
+        let r = w.try_turn(
+            pick(&mut rng, phrases::TRY_MEANS),
+            pending.take().as_deref(),
+            &format!("print({}[{}].mean())\n", t.var, py_list(&cols)),
+        )?;
         let r = if r.status == Status::Error {
             let analyze = fill(pick(&mut rng, phrases::AFTER_TYPE_ERROR), &[("column", text.as_str())]);
             w.turn(&analyze, None, &format!("print({}[{}].mean())\n", t.var, py_list(numbers)))?
@@ -558,7 +579,8 @@ mod tests {
     #[test]
     fn output_quotes_keep_the_last_lines_whole() {
         let mut rng = Rng::new(1);
-        let q = quote_output("<Execute>\nmean    4201.754386\nstd      801.954536\nmax     6300.000000\nName: x\n</Execute>", &mut rng).unwrap();
+        let q = quote_output("<Execute>\nmean    4201.754386\nstd      801.954536\nmax     6300.000000\nName: x\n</Execute>", &mut rng)
+            .unwrap();
         assert!(q.contains("`mean 4201.754386 / std 801.954536 / max 6300.000000`"), "{q}");
         assert!(quote_output("<Execute>\n\n</Execute>", &mut rng).is_none());
     }

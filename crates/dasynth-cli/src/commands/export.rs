@@ -5,8 +5,15 @@ use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
 
-/// Exports the settings' run folder; shared with `generate`.
+/// `dasynth export`: holds the run folder's lock while it writes.
+pub fn run(s: &Settings, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
+    export(s)
+}
+
+/// Exports the settings' run folder; shared with `generate`, which holds the lock.
 pub fn export(s: &Settings) -> anyhow::Result<ExitStatus> {
     let run = RunDir::new(&s.out);
     let outcome = dasynth_export::export(&run, &s.export, &Progress::new())?;

@@ -4,15 +4,23 @@ use crate::ExitStatus;
 use crate::cli::ShardFlags;
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
 use dasynth_core::shard::Shard;
 use dasynth_scale::limits::{self, LimitSharing};
 use dasynth_scale::prepare::PlanLock;
 
-/// `dasynth generate [--shard I/N [--shared-limiter]]`.
-pub fn run(s: Settings, flags: &ShardFlags) -> anyhow::Result<ExitStatus> {
+/// `dasynth generate [--shard I/N [--shared-limiter]]`: the whole run holds the run folder's
+/// lock; a shard holds its shard's.
+pub fn run(s: Settings, flags: &ShardFlags, wait: bool) -> anyhow::Result<ExitStatus> {
     match flags.shard.as_deref().map(Shard::parse).transpose()? {
-        Some(shard) => generate_shard(s, shard, sharing(flags)),
-        None => generate(s),
+        Some(shard) => {
+            let _lock = RunLock::acquire_shard(&RunDir::new(&s.out), shard, wait)?;
+            generate_shard(s, shard, sharing(flags))
+        }
+        None => {
+            let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
+            generate(s)
+        }
     }
 }
 
@@ -33,15 +41,25 @@ fn all_ok(statuses: &[ExitStatus]) -> ExitStatus {
     if statuses.iter().all(|s| *s == ExitStatus::Success) { ExitStatus::Success } else { ExitStatus::Problems }
 }
 
+/// The whole pipeline, with the run folder's lock held by the caller.
 pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
     with_demo_sources(&mut s)?;
     let crawl = super::crawl::crawl(&s)?;
     let profile = super::profile::profile(&s)?;
-    let tasks = super::tasks::tasks(&s)?;
+    let tasks = tasks_checked(&s)?;
     let trajectories = super::trajectories::trajectories(&s)?;
     let verify = super::verify::verify(&s, None)?;
     let export = super::export::export(&s)?;
-    Ok(all_ok(&[crawl, profile, tasks, trajectories, verify, export]))
+    let report = super::report::report(&s, false)?;
+    Ok(all_ok(&[crawl, profile, tasks, trajectories, verify, export, report]))
+}
+
+/// Tasks, then every reference solution run and checked, so the run holds no task its own
+/// solution fails.
+fn tasks_checked(s: &Settings) -> anyhow::Result<ExitStatus> {
+    let built = super::tasks::tasks(s)?;
+    let checked = super::tasks::solutions(s)?;
+    Ok(if built == ExitStatus::Success { checked } else { built })
 }
 
 /// One shard: crawl, profile and the task plan once per run folder (the first shard makes
@@ -57,7 +75,7 @@ fn generate_shard(mut s: Settings, shard: Shard, sharing: LimitSharing) -> anyho
     } else {
         statuses.push(super::crawl::crawl(&s)?);
         statuses.push(super::profile::profile(&s)?);
-        statuses.push(super::tasks::tasks(&s)?);
+        statuses.push(tasks_checked(&s)?);
         plan.record(&s)?;
     }
     drop(plan);

@@ -4,6 +4,13 @@ use crate::ExitStatus;
 use crate::printer;
 use dasynth_core::config::Settings;
 use dasynth_core::layout::{RunDir, Stage};
+use dasynth_core::lock::RunLock;
+
+/// `dasynth merge [DIR]`, holding the run folder's lock (no shard may still be writing).
+pub fn run(s: &Settings, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
+    merge(s)
+}
 
 /// Refuses a run with a missing, unfinished or doubled shard; otherwise adds up the shards'
 /// trajectory counters into `stats/trajectories.json` and runs the unsharded verify, which takes

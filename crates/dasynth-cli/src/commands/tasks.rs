@@ -5,13 +5,23 @@ use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
 use dasynth_core::shard::Shard;
 use dasynth_scale::prepare::PlanLock;
 
-pub fn run(s: &Settings, check_solutions: bool, shard: Option<&str>) -> anyhow::Result<ExitStatus> {
-    let status = match shard.map(Shard::parse).transpose()? {
-        Some(shard) => tasks_shard(s, shard)?,
-        None => tasks(s)?,
+/// `dasynth tasks [DIR] [--shard I/N] [--check-solutions]`: the whole run holds the run folder's
+/// lock, a shard its shard's (the plan itself is made under the plan lock).
+pub fn run(s: &Settings, check_solutions: bool, shard: Option<&str>, wait: bool) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
+    let (status, _lock) = match shard.map(Shard::parse).transpose()? {
+        Some(shard) => {
+            let lock = RunLock::acquire_shard(&run, shard, wait)?;
+            (tasks_shard(s, shard)?, lock)
+        }
+        None => {
+            let lock = RunLock::acquire(&run, wait)?;
+            (tasks(s)?, lock)
+        }
     };
     if check_solutions {
         let checked = solutions(s)?;
@@ -40,7 +50,7 @@ fn tasks_shard(s: &Settings, shard: Shard) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// Builds the tasks of the settings' run folder; shared with `generate`.
+/// Builds the tasks of the settings' run folder; shared with `generate`, which holds the lock.
 pub fn tasks(s: &Settings) -> anyhow::Result<ExitStatus> {
     let run = RunDir::new(&s.out);
     let outcome = dasynth_tasks::build_tasks(&run, &s.tasks, &Progress::new())?;

@@ -5,21 +5,28 @@ use crate::cli::ShardFlags;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::{RunDir, Stage};
+use dasynth_core::lock::RunLock;
 use dasynth_core::shard::Shard;
 use dasynth_scale::claim::ShardRun;
 
-/// `dasynth trajectories [DIR] [--shard I/N [--shared-limiter]]`.
-pub fn run(s: &Settings, flags: &ShardFlags) -> anyhow::Result<ExitStatus> {
+/// `dasynth trajectories [DIR] [--shard I/N [--shared-limiter]]`, holding the run folder's lock
+/// (its shard's with `--shard`) while it writes.
+pub fn run(s: &Settings, flags: &ShardFlags, wait: bool) -> anyhow::Result<ExitStatus> {
+    let run = RunDir::new(&s.out);
     match flags.shard.as_deref().map(Shard::parse).transpose()? {
         Some(shard) => {
+            let _lock = RunLock::acquire_shard(&run, shard, wait)?;
             let s = dasynth_scale::limits::for_shard(s.clone(), shard, super::generate::sharing(flags));
             trajectories_shard(&s, Some(shard))
         }
-        None => trajectories(s),
+        None => {
+            let _lock = RunLock::acquire(&run, wait)?;
+            trajectories(s)
+        }
     }
 }
 
-/// Writes trajectories for the run folder's tasks; shared with `generate`.
+/// Writes trajectories for the run folder's tasks; shared with `generate`, which holds the lock.
 pub fn trajectories(s: &Settings) -> anyhow::Result<ExitStatus> {
     trajectories_shard(s, None)
 }

@@ -4,13 +4,19 @@ use crate::ExitStatus;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::{RunDir, Stage};
+use dasynth_core::lock::RunLock;
 use dasynth_scale::claim::ShardRun;
 use dasynth_verify::Shard;
 use std::collections::BTreeMap;
 
-/// `dasynth verify [DIR] [--shard I/N]`.
-pub fn run(s: &Settings, shard: Option<&str>) -> anyhow::Result<ExitStatus> {
+/// `dasynth verify [DIR] [--shard I/N]`: holds the run folder's lock (its shard's with `--shard`).
+pub fn run(s: &Settings, shard: Option<&str>, wait: bool) -> anyhow::Result<ExitStatus> {
     let shard = shard.map(Shard::parse).transpose()?;
+    let run = RunDir::new(&s.out);
+    let _lock = match shard {
+        Some(shard) => RunLock::acquire_shard(&run, shard, wait)?,
+        None => RunLock::acquire(&run, wait)?,
+    };
     verify(s, shard)
 }
 

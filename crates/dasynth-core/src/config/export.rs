@@ -23,11 +23,20 @@ pub enum ExportFormat {
     DeepanalyzeRl,
     /// ShareGPT for LLaMA-Factory (`conversations` with human / gpt / observation).
     Sharegpt,
+    /// Chat SFT of the student's own samples that verify accepted (rejection sampling; written
+    /// when `dasynth sample` ran).
+    SftStudent,
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 5] =
-        [ExportFormat::Sft, ExportFormat::Deepanalyze, ExportFormat::Rl, ExportFormat::DeepanalyzeRl, ExportFormat::Sharegpt];
+    pub const ALL: [ExportFormat; 6] = [
+        ExportFormat::Sft,
+        ExportFormat::Deepanalyze,
+        ExportFormat::Rl,
+        ExportFormat::DeepanalyzeRl,
+        ExportFormat::Sharegpt,
+        ExportFormat::SftStudent,
+    ];
 
     /// The config's name (its folder under `data/` and its `config_name` in the card).
     pub fn name(self) -> &'static str {
@@ -37,6 +46,7 @@ impl ExportFormat {
             ExportFormat::Rl => "rl",
             ExportFormat::DeepanalyzeRl => "deepanalyze-rl",
             ExportFormat::Sharegpt => "sharegpt",
+            ExportFormat::SftStudent => "sft-student",
         }
     }
 
@@ -106,7 +116,8 @@ pub struct ExportOptions {
     /// zstd level of the Parquet files (default 1).
     pub zstd_level: Option<i32>,
     /// Keep only RL tasks whose student pass rate lies in [low, high], when
-    /// `student/pass_rates.parquet` exists (default: every task with a verified ground truth).
+    /// `student/pass_rates.parquet` exists (default [0.05, 0.95]: tasks the student solves
+    /// sometimes but not always; without pass rates, every task with a verified ground truth).
     pub rl_pass_rate: Option<[f64; 2]>,
     /// Most turns an RL episode may take (default `trajectories.max-turns`).
     pub max_turns: Option<usize>,
@@ -144,7 +155,7 @@ impl Default for ExportSettings {
             shard_bytes: 500_000_000,
             row_group_bytes: 64 << 20,
             zstd_level: 1,
-            rl_pass_rate: None,
+            rl_pass_rate: Some([0.05, 0.95]),
             max_turns: 30,
             pretty_name: None,
             license: None,
@@ -186,7 +197,7 @@ impl ExportSettings {
             shard_bytes: c.shard_bytes.or(f.shard_bytes).unwrap_or(d.shard_bytes),
             row_group_bytes: c.row_group_bytes.or(f.row_group_bytes).unwrap_or(d.row_group_bytes),
             zstd_level: c.zstd_level.or(f.zstd_level).unwrap_or(d.zstd_level),
-            rl_pass_rate: c.rl_pass_rate.or(f.rl_pass_rate),
+            rl_pass_rate: c.rl_pass_rate.or(f.rl_pass_rate).or(d.rl_pass_rate),
             max_turns: c.max_turns.or(f.max_turns).unwrap_or(d.max_turns),
             pretty_name: c.pretty_name.or(f.pretty_name),
             license: c.license.or(f.license),

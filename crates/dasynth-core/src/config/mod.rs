@@ -54,6 +54,17 @@ pub struct CrawlOptions {
     pub http_retries: Option<u32>,
     /// Largest number of columns a table may have (default 20000).
     pub max_columns: Option<u64>,
+    /// Largest spreadsheet sheet or SQLite table or view, in cells (rows × columns; default
+    /// 20 million); checked before the table is read into memory.
+    pub max_cells: Option<u64>,
+    /// Memory cap, in bytes, of the child process that inspects each workbook, database, JSON,
+    /// Parquet or Arrow file (default 4 GiB).
+    pub inspect_memory_bytes: Option<u64>,
+    /// Time limit, in seconds, for inspecting one file (default 120).
+    pub inspect_timeout_secs: Option<u64>,
+    /// Follow HTTP redirects to another host on a loopback, private or link-local address
+    /// (default false: refused).
+    pub allow_private_redirects: Option<bool>,
     /// Read CSV and TSV with dasynth's own parallel reader where it can (default true); false
     /// reads every delimited file with polars alone, should a polars upgrade ever make the two
     /// disagree.
@@ -123,6 +134,17 @@ pub struct TrajectoryOptions {
     /// A teacher (by name) that accepts or rejects finished LLM trajectories against the task's
     /// checklist or ground truth (prompt: `templates/roles/inspector.j2`).
     pub inspector: Option<String>,
+    /// Suspend the sandbox session of a trajectory that waits on its teacher: its memory leaves
+    /// resident memory, compressed, until its next cell (default true).
+    pub suspend: Option<bool>,
+    /// How long a trajectory waits on its teacher before its session is suspended, in
+    /// milliseconds (default 1000: shorter waits cost more to suspend and resume than they save).
+    pub suspend_after_ms: Option<u64>,
+    /// Bytes of memory the run may use: new trajectories start only while the process's own
+    /// (anonymous) resident memory is below this, and suspended sessions stay in memory up to a
+    /// quarter of it, spilling to `cache/sessions/` past that (default: half the machine's
+    /// memory).
+    pub memory_budget: Option<u64>,
     /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
     /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
     /// (default 0.15).
@@ -162,6 +184,10 @@ pub struct TrajectorySettings {
     pub questioner: Option<String>,
     pub questions_per_table: u32,
     pub inspector: Option<String>,
+    pub suspend: bool,
+    pub suspend_after_ms: u64,
+    /// None: half the machine's memory, found when the stage runs.
+    pub memory_budget: Option<u64>,
     pub reference_mistakes: f64,
 }
 
@@ -181,6 +207,9 @@ impl Default for TrajectorySettings {
             questioner: None,
             questions_per_table: 1,
             inspector: None,
+            suspend: true,
+            suspend_after_ms: 1000,
+            memory_budget: None,
             reference_mistakes: 0.15,
         }
     }
@@ -196,6 +225,10 @@ pub struct CrawlSettings {
     pub http_timeout_secs: u64,
     pub http_retries: u32,
     pub max_columns: u64,
+    pub max_cells: u64,
+    pub inspect_memory_bytes: u64,
+    pub inspect_timeout_secs: u64,
+    pub allow_private_redirects: bool,
     pub fast_csv: bool,
 }
 
@@ -236,6 +269,10 @@ impl Default for CrawlSettings {
             http_timeout_secs: 60,
             http_retries: 3,
             max_columns: 20_000,
+            max_cells: 20_000_000,
+            inspect_memory_bytes: 4 << 30,
+            inspect_timeout_secs: 120,
+            allow_private_redirects: false,
             fast_csv: true,
         }
     }
@@ -414,6 +451,10 @@ impl Settings {
                 http_timeout_secs: c.http_timeout_secs.unwrap_or(d.crawl.http_timeout_secs),
                 http_retries: c.http_retries.unwrap_or(d.crawl.http_retries),
                 max_columns: c.max_columns.unwrap_or(d.crawl.max_columns),
+                max_cells: c.max_cells.unwrap_or(d.crawl.max_cells),
+                inspect_memory_bytes: c.inspect_memory_bytes.unwrap_or(d.crawl.inspect_memory_bytes),
+                inspect_timeout_secs: c.inspect_timeout_secs.unwrap_or(d.crawl.inspect_timeout_secs),
+                allow_private_redirects: c.allow_private_redirects.unwrap_or(d.crawl.allow_private_redirects),
                 fast_csv: c.fast_csv.unwrap_or(d.crawl.fast_csv),
             },
             profile: ProfileSettings {
@@ -444,6 +485,9 @@ impl Settings {
                 questioner: g.questioner,
                 questions_per_table: g.questions_per_table.unwrap_or(d.trajectories.questions_per_table),
                 inspector: g.inspector,
+                suspend: g.suspend.unwrap_or(d.trajectories.suspend),
+                suspend_after_ms: g.suspend_after_ms.unwrap_or(d.trajectories.suspend_after_ms),
+                memory_budget: g.memory_budget,
                 reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
@@ -534,11 +578,26 @@ impl Settings {
                 message: "samples, max-turns and concurrency must be at least 1".into(),
             });
         }
+        if g.memory_budget == Some(0) {
+            return Err(ConfigError::Invalid { key: "trajectories.memory-budget", message: "must be above 0 bytes".into() });
+        }
         if !(0.0..=1.0).contains(&g.reference_mistakes) {
             return Err(ConfigError::Invalid { key: "trajectories.reference-mistakes", message: "must be a share between 0 and 1".into() });
         }
         if self.crawl.http_timeout_secs == 0 {
             return Err(ConfigError::Invalid { key: "crawl.http-timeout-secs", message: "must be at least 1".into() });
+        }
+        if self.crawl.inspect_timeout_secs == 0 {
+            return Err(ConfigError::Invalid { key: "crawl.inspect-timeout-secs", message: "must be at least 1".into() });
+        }
+        if self.crawl.inspect_memory_bytes < 64 << 20 {
+            return Err(ConfigError::Invalid {
+                key: "crawl.inspect-memory-bytes",
+                message: format!("{} is below the 64 MiB a reader needs to start", self.crawl.inspect_memory_bytes),
+            });
+        }
+        if self.crawl.max_cells == 0 || self.crawl.max_columns == 0 {
+            return Err(ConfigError::Invalid { key: "crawl.max-cells", message: "max-cells and max-columns must be at least 1".into() });
         }
         Ok(())
     }

@@ -63,7 +63,7 @@ pub(crate) fn meta_fields() -> Vec<Field> {
 /// The Parquet schema of a config.
 pub fn schema(format: ExportFormat) -> Schema {
     match format {
-        ExportFormat::Sft => sft::schema(),
+        ExportFormat::Sft | ExportFormat::SftStudent => sft::schema(),
         ExportFormat::Deepanalyze => deepanalyze::schema(),
         ExportFormat::Sharegpt => sharegpt::schema(),
         ExportFormat::Rl => verl::schema(),

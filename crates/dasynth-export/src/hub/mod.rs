@@ -55,10 +55,9 @@ pub(crate) fn redact(url: &str) -> String {
 
 impl Hub {
     pub fn new(endpoint: &str, repo: &str, token: Token) -> Result<Self, HubError> {
-        let http = Client::builder()
+        let http = dasynth_sources::fetch::http::client_builder()
             .connect_timeout(Duration::from_secs(30))
             .timeout(None)
-            .user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| HubError::Network { step: "connect", url: redact(endpoint), source: e.without_url() })?;
         Ok(Hub { endpoint: endpoint.trim_end_matches('/').to_string(), repo: repo.to_string(), token, http })

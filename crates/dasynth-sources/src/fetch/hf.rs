@@ -72,8 +72,12 @@ fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
     })
 }
 
-/// The files of the dataset at `revision`, every page of the listing.
-fn list_tree(client: &reqwest::blocking::Client, api: &str, auth: Option<&str>) -> Result<Vec<TreeEntry>, String> {
+/// Largest page of a tree listing read (a page of 1,000 entries is about 300 KB).
+const LISTING_CAP: u64 = 64 << 20;
+
+/// The files of the dataset at `revision`, every page of the listing, each page under the same
+/// deadline for its whole body as a download.
+fn list_tree(client: &reqwest::blocking::Client, api: &str, auth: Option<&str>, opts: &HttpOptions) -> Result<Vec<TreeEntry>, String> {
     let mut entries = Vec::new();
     let mut url = Some(api.to_string());
     while let Some(u) = url.take() {
@@ -95,7 +99,7 @@ fn list_tree(client: &reqwest::blocking::Client, api: &str, auth: Option<&str>) 
             return Err(format!("cannot list the dataset: HTTP {status}"));
         }
         url = next_link(resp.headers());
-        let body = resp.bytes().map_err(|e| format!("cannot read the tree listing: {}", super::http::root_cause(&e)))?;
+        let body = super::http::read_body(resp, LISTING_CAP, opts).map_err(|e| format!("cannot list the dataset: {e}"))?;
         let page: Vec<TreeEntry> = serde_json::from_slice(&body).map_err(|e| format!("the tree listing is not the Hub's JSON: {e}"))?;
         entries.extend(page);
     }
@@ -127,7 +131,7 @@ pub fn fetch(
     let rev_path = rev.replace('/', "%2F");
     let auth = token();
     let api = format!("{hub}/api/datasets/{owner}/{name}/tree/{rev_path}?recursive=true");
-    let entries = match list_tree(client, &api, auth.as_deref()) {
+    let entries = match list_tree(client, &api, auth.as_deref(), opts) {
         Ok(e) => e,
         Err(message) => {
             fail(&mut out, base_uri, message);
@@ -146,19 +150,23 @@ pub fn fetch(
         let marker = dir.join(format!("{path}.dasynth-oid"));
         let oid = entry.lfs.map_or(entry.oid, |l| l.oid);
         let fingerprint = format!("oid={oid}");
-        // A file downloaded earlier at the same oid is not downloaded again.
-        if local.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(oid.as_str()) {
-            out.inputs.push(Input { uri, local, name: file_name, fingerprint, in_folder: true });
+        // A file downloaded earlier at the same oid is not downloaded again. The marker holds
+        // the oid, then the URL the bytes came from.
+        let remembered = std::fs::read_to_string(&marker).unwrap_or_default();
+        let mut lines = remembered.lines();
+        if local.exists() && lines.next() == Some(oid.as_str()) {
+            let final_uri = lines.next().map(str::to_string);
+            out.inputs.push(Input { uri, local, name: file_name, fingerprint, in_folder: true, final_uri });
             continue;
         }
         let url = format!("{hub}/datasets/{owner}/{name}/resolve/{rev_path}/{}", encode_path(&path));
         let request = Request { url: &url, bearer: auth.as_deref() };
         match super::http::download(client, &request, &local, opts) {
-            Ok(_) => {
-                if let Err(e) = std::fs::write(&marker, &oid) {
+            Ok(done) => {
+                if let Err(e) = std::fs::write(&marker, format!("{oid}\n{}\n", done.final_url)) {
                     tracing::warn!(uri, error = %e, "cannot record the downloaded oid");
                 }
-                out.inputs.push(Input { uri, local, name: file_name, fingerprint, in_folder: true });
+                out.inputs.push(Input { uri, local, name: file_name, fingerprint, in_folder: true, final_uri: Some(done.final_url) });
             }
             Err(message) => fail(&mut out, uri, format!("download failed: {message}")),
         }
@@ -192,5 +200,17 @@ mod tests {
         assert_eq!(next_link(&h).as_deref(), Some("http://hub/api/x?cursor=2"));
         assert_eq!(next_link(&reqwest::header::HeaderMap::new()), None);
         assert_eq!(encode_path("data/a b#1.csv"), "data/a%20b%231.csv");
+    }
+
+    #[test]
+    fn a_trickling_tree_listing_is_cut_off_at_the_deadline() {
+        let server = dasynth_testkit::hostile::TrickleServer::start(b"[]".repeat(500), 4, std::time::Duration::from_millis(250));
+        let opts =
+            HttpOptions { timeout: std::time::Duration::from_secs(1), retries: 0, max_bytes: 1 << 20, allow_private_redirects: false };
+        let client = super::super::http::client(&opts).unwrap();
+        let started = std::time::Instant::now();
+        let err = list_tree(&client, &server.url("/api/datasets/o/n/tree/main"), None, &opts).unwrap_err();
+        assert!(err.contains("longer than 1 s") || err.contains("timed out"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
     }
 }

@@ -1,6 +1,7 @@
-//! HTTP(S) downloads: streamed to disk under a size cap, retried with exponential backoff and
-//! jitter (honouring `Retry-After`), and revalidated with ETag / Last-Modified on reruns so an
-//! unchanged file is not downloaded twice.
+//! HTTP(S) downloads: streamed to disk under a size cap and one deadline for the whole body,
+//! retried with exponential backoff and jitter (honouring `Retry-After`), and revalidated with
+//! ETag / Last-Modified on reruns so an unchanged file is not downloaded twice. Redirects follow
+//! [`super::redirect`]'s policy, and every download remembers the URL its bytes came from.
 
 use super::{FetchFailure, Fetched, Input};
 use dasynth_core::ids::short_id;
@@ -12,9 +13,12 @@ use std::time::Duration;
 /// Limits for HTTP fetching.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
+    /// Deadline for one request, body included.
     pub timeout: Duration,
     pub retries: u32,
     pub max_bytes: u64,
+    /// Follow redirects to other hosts on private addresses (`crawl.allow-private-redirects`).
+    pub allow_private_redirects: bool,
 }
 
 /// Validators remembered from the last download of a URL.
@@ -24,6 +28,9 @@ struct Validators {
     last_modified: Option<String>,
     sha256: String,
     bytes: u64,
+    /// The URL the body came from, after redirects.
+    #[serde(default)]
+    final_url: Option<String>,
 }
 
 /// A GET to make: the URL and an optional bearer token (never logged).
@@ -33,14 +40,21 @@ pub struct Request<'a> {
     pub bearer: Option<&'a str>,
 }
 
+/// The start of every blocking HTTP client of dasynth (downloads here, the Hub upload in
+/// `dasynth-export`): TLS through rustls with ring, installed as the process's provider (the
+/// build has no other, and reqwest panics without one), and dasynth's user agent.
+pub fn client_builder() -> reqwest::blocking::ClientBuilder {
+    // Installing is idempotent: a second install fails harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder().user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
+}
+
 /// Builds the client used for every download.
 pub fn client(opts: &HttpOptions) -> Result<reqwest::blocking::Client, reqwest::Error> {
-    // TLS through rustls with ring; installing it is idempotent (a second install fails harmlessly).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::builder()
+    client_builder()
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout.min(Duration::from_secs(15)))
-        .user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
+        .redirect(super::redirect::policy(opts.allow_private_redirects))
         .build()
 }
 
@@ -64,7 +78,7 @@ fn retry_after(resp: &reqwest::blocking::Response) -> Option<Duration> {
 }
 
 enum Attempt {
-    Done(Input),
+    Done(Box<Input>),
     NotModified,
     Retry(String, Option<Duration>),
     Fail(String),
@@ -87,7 +101,7 @@ pub fn fetch(client: &reqwest::blocking::Client, url: &str, cache: &Path, opts: 
         let target = Target { cache, body_path: &body_path, meta_path: &meta_path, previous: previous.as_ref(), name: &name };
         match try_once(client, url, &target, opts) {
             Attempt::Done(input) => {
-                out.inputs.push(input);
+                out.inputs.push(*input);
                 return out;
             }
             Attempt::NotModified => {
@@ -99,6 +113,7 @@ pub fn fetch(client: &reqwest::blocking::Client, url: &str, cache: &Path, opts: 
                     name,
                     fingerprint: format!("sha256={}", v.sha256),
                     in_folder: false,
+                    final_uri: Some(v.final_url.unwrap_or_else(|| url.to_string())),
                 });
                 return out;
             }
@@ -128,9 +143,17 @@ struct Target<'a> {
     name: &'a str,
 }
 
+/// A finished download.
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    pub bytes: u64,
+    /// The URL the body came from, after redirects, as [`shown_url`] records it.
+    pub final_url: String,
+}
+
 /// Downloads one file to `dest` (replacing it only once the whole body arrived), retrying
-/// transient failures with backoff. Returns the bytes written, or why it failed.
-pub fn download(client: &reqwest::blocking::Client, req: &Request<'_>, dest: &Path, opts: &HttpOptions) -> Result<u64, String> {
+/// transient failures with backoff. Returns what arrived, or why it failed.
+pub fn download(client: &reqwest::blocking::Client, req: &Request<'_>, dest: &Path, opts: &HttpOptions) -> Result<Downloaded, String> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let mut last_error = String::new();
     for attempt in 0..=opts.retries {
@@ -139,6 +162,7 @@ pub fn download(client: &reqwest::blocking::Client, req: &Request<'_>, dest: &Pa
             r = r.bearer_auth(t);
         }
         let wait = match r.send() {
+            Err(e) if super::redirect::is_refused(&e) => return Err(root_cause(&e)),
             Err(e) => {
                 last_error = format!("request failed: {}", root_cause(&e));
                 None
@@ -151,8 +175,9 @@ pub fn download(client: &reqwest::blocking::Client, req: &Request<'_>, dest: &Pa
             Ok(resp) => match receive(resp, dir, opts) {
                 Ok(body) => {
                     let bytes = body.total;
+                    let final_url = shown_url(req.url, &body.final_url);
                     body.file.persist(dest).map_err(|e| format!("cannot store the download at {}: {}", dest.display(), e.error))?;
-                    return Ok(bytes);
+                    return Ok(Downloaded { bytes, final_url });
                 }
                 Err(Attempt::Retry(msg, wait)) => {
                     last_error = msg;
@@ -174,22 +199,15 @@ struct Received {
     file: tempfile::NamedTempFile,
     sha256: String,
     total: u64,
+    /// The URL the body came from, after redirects.
+    final_url: String,
 }
 
 /// Streams a successful response's body into a temporary file in `dir`, under the size cap and
 /// within the request timeout for the whole body (a server that trickles bytes cannot hold a
 /// download open past it).
-fn receive(mut resp: reqwest::blocking::Response, dir: &Path, opts: &HttpOptions) -> Result<Received, Attempt> {
-    let started = std::time::Instant::now();
-    let announced = resp.content_length();
-    if let Some(len) = announced
-        && len > opts.max_bytes
-    {
-        return Err(Attempt::Fail(format!(
-            "download of {len} bytes exceeds the cap of {} bytes (crawl.max-download-bytes)",
-            opts.max_bytes
-        )));
-    }
+fn receive(resp: reqwest::blocking::Response, dir: &Path, opts: &HttpOptions) -> Result<Received, Attempt> {
+    let final_url = resp.url().to_string();
     if let Err(e) = std::fs::create_dir_all(dir) {
         return Err(Attempt::Fail(format!("cannot create {}: {e}", dir.display())));
     }
@@ -198,6 +216,44 @@ fn receive(mut resp: reqwest::blocking::Response, dir: &Path, opts: &HttpOptions
         .tempfile_in(dir)
         .map_err(|e| Attempt::Fail(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let total = pump(resp, (opts.max_bytes, "crawl.max-download-bytes"), opts, |piece| {
+        sha2::Digest::update(&mut hasher, piece);
+        file.write_all(piece).map_err(|e| Attempt::Fail(format!("cannot write {}: {e}", file.path().display())))
+    })?;
+    Ok(Received { file, sha256: hex::encode(sha2::Digest::finalize(hasher)), total, final_url })
+}
+
+/// Reads a small response body (a listing) into memory, under `cap` bytes and the same
+/// deadline for the whole body as a download.
+pub(crate) fn read_body(resp: reqwest::blocking::Response, cap: u64, opts: &HttpOptions) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    pump(resp, (cap, "the cap on listings"), opts, |piece| {
+        body.extend_from_slice(piece);
+        Ok(())
+    })
+    .map_err(|a| match a {
+        Attempt::Retry(msg, _) | Attempt::Fail(msg) => msg,
+        _ => "unexpected response".to_string(),
+    })?;
+    Ok(body)
+}
+
+/// Feeds a response's body to `sink` piece by piece: at most `cap` bytes (checked against the
+/// announced length first; `setting` names where the cap comes from), the whole body within
+/// `opts.timeout` of the first read, and as many bytes as announced. Returns the bytes read.
+fn pump(
+    mut resp: reqwest::blocking::Response,
+    (cap, setting): (u64, &str),
+    opts: &HttpOptions,
+    mut sink: impl FnMut(&[u8]) -> Result<(), Attempt>,
+) -> Result<u64, Attempt> {
+    let started = std::time::Instant::now();
+    let announced = resp.content_length();
+    if let Some(len) = announced
+        && len > cap
+    {
+        return Err(Attempt::Fail(format!("download of {len} bytes exceeds the cap of {cap} bytes ({setting})")));
+    }
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -207,8 +263,8 @@ fn receive(mut resp: reqwest::blocking::Response, dir: &Path, opts: &HttpOptions
             Err(e) => return Err(Attempt::Retry(format!("download interrupted after {total} bytes: {e}"), None)),
         };
         total += n as u64;
-        if total > opts.max_bytes {
-            return Err(Attempt::Fail(format!("download exceeds the cap of {} bytes (crawl.max-download-bytes)", opts.max_bytes)));
+        if total > cap {
+            return Err(Attempt::Fail(format!("download exceeds the cap of {cap} bytes ({setting})")));
         }
         if started.elapsed() > opts.timeout {
             return Err(Attempt::Retry(
@@ -216,17 +272,33 @@ fn receive(mut resp: reqwest::blocking::Response, dir: &Path, opts: &HttpOptions
                 None,
             ));
         }
-        sha2::Digest::update(&mut hasher, &buf[..n]);
-        if let Err(e) = file.write_all(&buf[..n]) {
-            return Err(Attempt::Fail(format!("cannot write {}: {e}", file.path().display())));
-        }
+        sink(&buf[..n])?;
     }
     if let Some(len) = announced
         && len != total
     {
         return Err(Attempt::Retry(format!("truncated body: {total} of {len} bytes"), None));
     }
-    Ok(Received { file, sha256: hex::encode(sha2::Digest::finalize(hasher)), total })
+    Ok(total)
+}
+
+/// The final URL of a download as the catalog records it: the requested URL when no redirect
+/// happened, else where the redirects led without user info, query string or fragment (a CDN's
+/// signed link carries its signature there).
+pub fn shown_url(requested: &str, final_url: &str) -> String {
+    if requested == final_url {
+        return requested.to_string();
+    }
+    match reqwest::Url::parse(final_url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => final_url.to_string(),
+    }
 }
 
 fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, opts: &HttpOptions) -> Attempt {
@@ -242,6 +314,7 @@ fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, 
     }
     let resp = match req.send() {
         Ok(r) => r,
+        Err(e) if super::redirect::is_refused(&e) => return Attempt::Fail(root_cause(&e)),
         Err(e) if e.is_timeout() => return Attempt::Retry("request timed out".into(), None),
         Err(e) if e.is_connect() => return Attempt::Retry(format!("cannot connect: {}", root_cause(&e)), None),
         Err(e) => return Attempt::Retry(format!("request failed: {}", root_cause(&e)), None),
@@ -259,24 +332,26 @@ fn try_once(client: &reqwest::blocking::Client, url: &str, target: &Target<'_>, 
     let header = |h: reqwest::header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
     let etag = header(reqwest::header::ETAG);
     let last_modified = header(reqwest::header::LAST_MODIFIED);
-    let Received { file, sha256, total } = match receive(resp, cache, opts) {
+    let Received { file, sha256, total, final_url } = match receive(resp, cache, opts) {
         Ok(r) => r,
         Err(a) => return a,
     };
     if let Err(e) = file.persist(body_path) {
         return Attempt::Fail(format!("cannot store download at {}: {}", body_path.display(), e.error));
     }
-    let v = Validators { etag, last_modified, sha256: sha256.clone(), bytes: total };
+    let final_url = shown_url(url, &final_url);
+    let v = Validators { etag, last_modified, sha256: sha256.clone(), bytes: total, final_url: Some(final_url.clone()) };
     if let Err(e) = dasynth_core::atomic::write_json_atomic(meta_path, &v) {
         tracing::warn!(url, error = %e, "cannot remember HTTP validators");
     }
-    Attempt::Done(Input {
+    Attempt::Done(Box::new(Input {
         uri: url.to_string(),
         local: body_path.to_path_buf(),
         name: name.to_string(),
         fingerprint: format!("sha256={sha256}"),
         in_folder: false,
-    })
+        final_uri: Some(final_url),
+    }))
 }
 
 /// The deepest cause of an error, which names what actually went wrong (refused, reset, DNS).
@@ -296,5 +371,61 @@ mod tests {
     fn file_names_from_urls() {
         assert_eq!(url_file_name("http://h/a/b.csv?x=1"), "b.csv");
         assert_eq!(url_file_name("http://h/"), "download");
+    }
+
+    fn options(timeout_secs: u64, allow_private_redirects: bool) -> HttpOptions {
+        HttpOptions { timeout: Duration::from_secs(timeout_secs), retries: 0, max_bytes: 1 << 20, allow_private_redirects }
+    }
+
+    #[test]
+    fn a_trickling_body_is_cut_off_at_the_deadline_for_the_whole_download() {
+        // 4 bytes every quarter second: each read is quick, the whole body would take a minute.
+        let server = dasynth_testkit::hostile::TrickleServer::start(vec![b'1'; 1000], 4, Duration::from_millis(250));
+        let dir = tempfile::tempdir().unwrap();
+        let opts = options(1, false);
+        let started = std::time::Instant::now();
+        let out = fetch(&client(&opts).unwrap(), &server.url("/slow.csv"), dir.path(), &opts);
+        let elapsed = started.elapsed();
+        assert!(out.inputs.is_empty(), "{out:?}");
+        let msg = &out.failures[0].message;
+        assert!(msg.contains("longer than 1 s") || msg.contains("timed out"), "{msg}");
+        assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+        // The same deadline holds for a download to a named file (Hub files).
+        let req = Request { url: &server.url("/x.parquet"), bearer: None };
+        let started = std::time::Instant::now();
+        assert!(download(&client(&opts).unwrap(), &req, &dir.path().join("x.parquet"), &opts).is_err());
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn redirects_to_another_origin_on_a_private_address_are_refused_unless_allowed() {
+        use dasynth_testkit::{Reply, TestServer};
+        let (origin, other) = (TestServer::start(), TestServer::start());
+        other.route("/t.csv", vec![Reply::ok(b"a\n1\n".to_vec())]);
+        origin.route("/r.csv", vec![Reply::status(302).header("Location", &other.url("/t.csv"))]);
+        origin.route("/same.csv", vec![Reply::status(302).header("Location", "/t2.csv")]);
+        origin.route("/t2.csv", vec![Reply::ok(b"a\n2\n".to_vec())]);
+        let dir = tempfile::tempdir().unwrap();
+
+        let strict = options(5, false);
+        let out = fetch(&client(&strict).unwrap(), &origin.url("/r.csv"), dir.path(), &strict);
+        let msg = &out.failures.first().unwrap_or_else(|| panic!("{out:?}")).message;
+        assert!(msg.contains(&other.url("/t.csv")) && msg.contains("loopback") && msg.contains("crawl.allow-private-redirects"), "{msg}");
+        assert_eq!((origin.hits("/r.csv"), other.hits("/t.csv")), (1, 0), "refused at once, never retried, never fetched");
+
+        // Within the origin the user named, redirects are followed; the final URL is kept.
+        let out = fetch(&client(&strict).unwrap(), &origin.url("/same.csv"), dir.path(), &strict);
+        assert_eq!(out.inputs[0].final_uri.as_deref(), Some(origin.url("/t2.csv").as_str()), "{out:?}");
+
+        let allowed = options(5, true);
+        let out = fetch(&client(&allowed).unwrap(), &origin.url("/r.csv"), dir.path(), &allowed);
+        assert_eq!(out.inputs[0].final_uri.as_deref(), Some(other.url("/t.csv").as_str()), "{out:?}");
+        assert_eq!(std::fs::read(&out.inputs[0].local).unwrap(), b"a\n1\n");
+    }
+
+    #[test]
+    fn final_urls_drop_what_a_redirect_added() {
+        assert_eq!(shown_url("http://h/a.csv?x=1", "http://h/a.csv?x=1"), "http://h/a.csv?x=1");
+        assert_eq!(shown_url("http://h/a.csv", "https://u:p@cdn.example/b.csv?X-Amz-Signature=s#f"), "https://cdn.example/b.csv");
     }
 }

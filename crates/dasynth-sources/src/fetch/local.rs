@@ -27,6 +27,7 @@ pub fn fetch(path: &Path, include: &[String], exclude: &[String]) -> Fetched {
                 name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(uri),
                 fingerprint: fingerprint(&meta),
                 in_folder: false,
+                final_uri: None,
             }),
             Err(e) => out.failures.push(FetchFailure { uri, message: format!("cannot read: {e}") }),
         }
@@ -56,6 +57,7 @@ pub fn fetch(path: &Path, include: &[String], exclude: &[String]) -> Fetched {
                 name: entry.file_name().to_string_lossy().into_owned(),
                 fingerprint: fingerprint(&meta),
                 in_folder: true,
+                final_uri: None,
             }),
             Err(e) => out.failures.push(FetchFailure { uri: entry.path().display().to_string(), message: format!("cannot read: {e}") }),
         }

@@ -1,9 +1,11 @@
 //! Fetching: each source kind turns a [`SourceSpec`](crate::spec::SourceSpec) into local files
-//! ([`Input`]s) or per-file failures. One file per kind: [`local`], [`http`], [`hf`].
+//! ([`Input`]s) or per-file failures. One file per kind: [`local`], [`http`], [`hf`]; the
+//! HTTP client's redirect policy is [`redirect`].
 
 pub mod hf;
 pub mod http;
 pub mod local;
+pub mod redirect;
 
 use std::path::PathBuf;
 
@@ -20,6 +22,8 @@ pub struct Input {
     pub fingerprint: String,
     /// Found by walking a folder or listing a dataset (documentation files are skipped quietly).
     pub in_folder: bool,
+    /// For downloads, the URL the bytes came from after redirects.
+    pub final_uri: Option<String>,
 }
 
 /// A file or request that could not be fetched.

@@ -64,6 +64,12 @@ pub fn markdown_tables(text: &str) -> Vec<Grid> {
     out
 }
 
+/// Whether a markdown row only marks rows left out (`| … |`, `| ... |`).
+fn is_ellipsis_row(row: &[String]) -> bool {
+    let marks = |c: &str| matches!(c.trim(), "…" | "..." | "⋮");
+    row.iter().any(|c| marks(c)) && row.iter().all(|c| c.trim().is_empty() || marks(c))
+}
+
 pub(crate) fn is_separator(line: &str) -> bool {
     let t = line.trim();
     t.contains('|') && t.contains('-') && t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
@@ -319,7 +325,15 @@ pub fn find_grid(answer: &Answer, truth: &TruthShape, files: &[String], outputs_
     }
     let tables = markdown_tables(&answer.raw);
     if let Some(g) = tables.iter().filter(|g| !g.rows.is_empty()).max_by_key(|g| g.rows.len()) {
-        return Some(g.clone());
+        if !g.rows.iter().any(|r| is_ellipsis_row(r)) {
+            return Some(g.clone());
+        }
+        // A table with a `…` row is a preview: the full table in a file the answer names wins.
+        if let Some(full) = outputs_dir.and_then(|dir| named_files(answer, files).into_iter().find_map(|f| file_grid(&dir.join(f)))) {
+            return Some(full);
+        }
+        let rows = g.rows.iter().filter(|r| !is_ellipsis_row(r)).cloned().collect();
+        return Some(Grid { header: g.header.clone(), rows, source: "markdown table, shortened" });
     }
     for body in answer.data_fences() {
         if let Some(g) = csv_grid(body).or_else(|| printed_grid(body)) {
@@ -473,14 +487,61 @@ fn rows_match(spec: &CheckerSpec, g: &Grid, truth_rows: &[Vec<Value>], map: &[us
             None => Ok(()),
         };
     }
+    // First the rows that state a truth row without the tolerance, found through an index of
+    // the first mapped column; then the rest within the tolerance, first fit. (First fit alone
+    // lets a truth row take a neighbour's row that is within the tolerance: 99 for 100.)
+    let strict = CheckerSpec { tolerance: 0.0, abs_tolerance: 0.0, ..spec.clone() };
+    let mut strict_memo = Memo::new();
+    let mut strict_eq = |r: usize, t: usize| {
+        map.iter().enumerate().take(truth_rows[t].len()).all(|(j, &c)| {
+            *strict_memo
+                .entry((r, c, t, j))
+                .or_insert_with(|| cell_matches(&strict, g.rows[r].get(c).map(String::as_str).unwrap_or(""), &truth_rows[t][j]))
+        })
+    };
+    let first_col = map.first().copied();
+    let mut index: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    if let Some(c) = first_col {
+        for (r, row) in g.rows.iter().enumerate() {
+            for k in cell_keys(row.get(c).map(String::as_str).unwrap_or("")) {
+                index.entry(k).or_default().push(r);
+            }
+        }
+    }
     let mut used = vec![false; g.rows.len()];
+    let mut matched = vec![false; truth_rows.len()];
     for (t, truth_row) in truth_rows.iter().enumerate() {
+        let Some(candidates) = truth_row.first().and_then(truth_key).and_then(|k| index.get(&k)) else { continue };
+        if let Some(&r) = candidates.iter().find(|&&r| !used[r] && strict_eq(r, t)) {
+            used[r] = true;
+            matched[t] = true;
+        }
+    }
+    for (t, truth_row) in truth_rows.iter().enumerate().filter(|(t, _)| !matched[*t]) {
         match (0..g.rows.len()).find(|&r| !used[r] && row_eq(r, t)) {
             Some(r) => used[r] = true,
             None => return Err(format!("no row of the answer matches {}", Value::from(truth_row.clone()))),
         }
     }
     Ok(())
+}
+
+/// The index keys of an answer cell: its plain text, and the first number it states.
+fn cell_keys(cell: &str) -> Vec<String> {
+    let mut keys = vec![format!("t:{}", plain(cell))];
+    if let Some(w) = numbers::scan(cell).first() {
+        keys.push(format!("n:{}", w.value));
+    }
+    keys
+}
+
+/// The index key a truth cell is looked up by (none for cells only the tolerant pass matches).
+fn truth_key(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|x| format!("n:{x}")),
+        Value::String(s) => Some(format!("t:{}", plain(s))),
+        _ => None,
+    }
 }
 
 /// Compares a grid with a `{columns, rows}` ground truth.
@@ -592,6 +653,38 @@ mod tests {
         let series = "species\nAdelie    3700.66\nGentoo    5076.02\nName: body_mass_g, dtype: float64";
         assert_eq!(printed_grid(series).unwrap().rows.len(), 2);
         assert_eq!(csv_grid("a,b\n\"x, y\",2\n").unwrap().rows[0], vec!["x, y", "2"]);
+    }
+
+    #[test]
+    fn rows_within_the_tolerance_of_each_other_each_find_their_own() {
+        // With 1% tolerance, 99 states 100 too: first fit gave row 99 to the truth row 100.
+        let rows: Vec<Value> = (90..110).map(|k| json!([k, k % 3])).collect();
+        let truth = json!({"columns": ["k", "n"], "rows": rows});
+        let mut text = String::from("| k | n |\n|---|---|\n");
+        for k in (90..110).rev() {
+            text.push_str(&format!("| {k} | {} |\n", k % 3));
+        }
+        let c = check_table(&spec(), &truth, &Answer::new(&text), &[], None);
+        assert!(c.passed(), "{}", c.reason);
+    }
+
+    #[test]
+    fn a_shortened_table_defers_to_the_file_it_names() {
+        let truth = json!({"columns": ["k", "n"], "rows": (0..12).map(|i| json!([i, i * 2])).collect::<Vec<_>>()});
+        let mut text = String::from("| k | n |\n|---|---|\n");
+        for i in 0..10 {
+            text.push_str(&format!("| {i} | {} |\n", i * 2));
+        }
+        text.push_str("| … |\n\nThe full table has 12 rows, saved as `outputs/answer.csv`.");
+        let a = Answer::new(&text);
+        let files = vec!["answer.csv".to_string()];
+        let short = check_table(&spec(), &truth, &a, &files, None);
+        assert_eq!(short.outcome, Outcome::Wrong);
+        assert!(short.reason.contains("10"), "{}", short.reason);
+        let dir = tempfile::tempdir().unwrap();
+        let csv: String = std::iter::once("k,n\n".to_string()).chain((0..12).map(|i| format!("{i},{}\n", i * 2))).collect();
+        std::fs::write(dir.path().join("answer.csv"), csv).unwrap();
+        assert!(check_table(&spec(), &truth, &a, &files, Some(dir.path())).passed());
     }
 
     #[test]

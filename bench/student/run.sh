@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The student benchmark on the GPU machine, from the repository root:
+#
+#   bench/student/run.sh [check] [engine] [baseline] [quick]    (default: check engine baseline)
+#
+#   check     transformers' float32 reference on the checkpoint (YaRN on and off), then the
+#             engine against it: logits, greedy tokens at batch 1 and 64 (f32), logits in bf16
+#   engine    the engine's scenarios in bf16: decode at batch 1/64/256 with 2k contexts, time to
+#             first token, the agentic workload, vLLM's shape
+#   baseline  transformers `generate` on the same checkpoint and shapes
+#   quick     decode at batch 1 and 64 and the time to first token only (a first look)
+#   engine-lite  the engine's scenarios with fewer sizes (about 5 minutes)
+#
+# Needs bench/student/dist/dasynth-student-bench.xz (scripts/build-student-cuda; carry it, it is
+# an ignored path) and python3 with torch and transformers. Writes the random Qwen3-8B
+# checkpoint once under /tmp (kept while the machine stays up), time-boxes every step, and
+# writes JSON lines and logs into $OUT (the device tool's folder) or bench/student/results;
+# bench/student/summary.py prints the table at the end. Each part fits the device tool's
+# 10-minute limit on an H200 (check ≈ 5 min, engine ≈ 7, baseline ≈ 4, plus the checkpoint).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(check engine baseline)
+out="${OUT:-bench/student/results}"
+mkdir -p "$out"
+ckpt="${STUDENT_CKPT:-/tmp/qwen3-8b-random}"
+bin="${STUDENT_BENCH_BIN:-/tmp/dasynth-student-bench}"
+dev="${STUDENT_DEVICE:-cuda}"   # STUDENT_DEVICE=cpu with a CPU build and --tiny checkpoint: a dry run
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+export LD_LIBRARY_PATH="/usr/local/nvidia/lib64:/usr/local/cuda/targets/x86_64-linux/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The CUDA 13 libraries the binary links (cuBLAS, cuRAND, cudart): the toolkit's, else those of
+# the Python wheels beside torch.
+wheels=$(python3 -c 'import glob, site; print(":".join(sorted({p.rsplit("/", 1)[0] for s in site.getsitepackages() for p in glob.glob(s + "/nvidia/**/lib/lib*.so*", recursive=True)})))' 2>/dev/null)
+[ -n "$wheels" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$wheels"
+log="$out/run.log"
+
+# step SECONDS NAME COMMAND...: runs a step under a time limit, its stderr into the log.
+step() {
+  local limit=$1 name=$2
+  shift 2
+  echo "== $name ($(date +%T), limit ${limit}s)" | tee -a "$log" >&2
+  local t=$SECONDS
+  timeout --kill-after=10 "$limit" "$@" 2>>"$log"
+  local rc=$?
+  echo "== $name: exit $rc after $((SECONDS - t))s" | tee -a "$log" >&2
+  return $rc
+}
+
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader
+  python3 -c 'import sys, torch, transformers; print("python", sys.version.split()[0], "torch", torch.__version__, "transformers", transformers.__version__)'
+} 2>&1 | tee -a "$out/env.txt"
+
+if [ ! -f "$ckpt-plain/config.json" ]; then
+  step 240 checkpoint python3 bench/student/make_checkpoint.py "$ckpt" >>"$log" || exit 1
+fi
+if [ ! -x "$bin" ]; then
+  xz -dc bench/student/dist/dasynth-student-bench.xz >"$bin" && chmod +x "$bin" || exit 1
+fi
+ldd "$bin" | grep "not found" | tee -a "$out/env.txt"
+
+for part in "${parts[@]}"; do
+  case "$part" in
+    check)
+      for v in yarn plain; do
+        dir=$ckpt; [ $v = plain ] && dir=$ckpt-plain
+        step 200 "reference $v" python3 bench/student/hf_reference.py "$dir" "/tmp/reference-$v.safetensors" ${STUDENT_REF_ARGS:-} | tee -a "$out/check.jsonl"
+        step 150 "check $v f32" "$bin" "$dir" --device "$dev" --dtype f32 --scenarios check --reference "/tmp/reference-$v.safetensors" | tee -a "$out/check.jsonl"
+      done
+      step 120 "check yarn bf16" "$bin" "$ckpt" --device "$dev" --dtype bf16 --scenarios check --reference /tmp/reference-yarn.safetensors | tee -a "$out/check.jsonl"
+      ;;
+    quick)
+      step 200 "engine quick" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      ;;
+    engine)
+      step 150 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 128 | tee -a "$out/engine.jsonl"
+      step 80 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 170 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      ;;
+    engine-lite)  # the engine part in about 5 minutes, for short device leases
+      step 130 "engine decode" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      step 70 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 90 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,256 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      ;;
+    baseline)
+      step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" --batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64 | tee -a "$out/transformers.jsonl"
+      ;;
+    *) echo "unknown part $part (check, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
+  esac
+done
+python3 bench/student/summary.py "$out" | tee "$out/summary.txt"

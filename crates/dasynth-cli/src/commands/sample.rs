@@ -1,0 +1,67 @@
+//! `dasynth sample`: the student runs the tasks n times → student/ (trajectories, verdicts,
+//! pass rates) and stats/sample.json.
+
+use crate::ExitStatus;
+use crate::cli::SampleArgs;
+use crate::printer::{self, Progress};
+use dasynth_core::config::Settings;
+use dasynth_core::layout::RunDir;
+use dasynth_core::lock::RunLock;
+use dasynth_sample::{SampleOptions, Student};
+
+/// `dasynth sample [DIR] (--student MODEL_DIR | --student-endpoint URL --student-model NAME)`,
+/// holding the run folder's lock.
+pub fn run(s: &Settings, args: &SampleArgs, wait: bool) -> anyhow::Result<ExitStatus> {
+    let student = match (&args.student, &args.student_endpoint) {
+        (Some(dir), _) => Student::Local { model_dir: dir.clone(), engine: args.engine.options()? },
+        (None, Some(url)) => Student::Endpoint {
+            base_url: url.clone(),
+            model: args.student_model.clone().unwrap_or_default(),
+            api_key_env: args.student_api_key_env.clone(),
+        },
+        (None, None) => anyhow::bail!("no student given\nhint: pass --student MODEL_DIR or --student-endpoint URL --student-model NAME"),
+    };
+    let o = SampleOptions {
+        student,
+        n: args.n.max(1),
+        temperature: args.temperature,
+        top_p: args.top_p,
+        seed: args.seed,
+        turn_tokens: args.turn_tokens,
+        families: args.family.clone(),
+        stages: args.stage.clone(),
+        max_tasks: args.max_tasks,
+    };
+    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
+    let out = dasynth_sample::sample(s, &o, &Progress::new())?;
+    let st = &out.stats;
+    printer::note(format!(
+        "sample: {} tasks × {} samples of {}: {} passed, mean pass rate {:.3} ({} never, {} sometimes, {} always solved) in {}",
+        st.tasks,
+        st.n,
+        st.variant,
+        st.passed,
+        st.mean_pass_rate,
+        st.never_solved,
+        st.sometimes_solved,
+        st.always_solved,
+        out.pass_rates.display()
+    ));
+    printer::note(format!(
+        "  {} samples run ({:.1}/min), {} reused; ended: {}; {:.1}s",
+        st.samples_run,
+        st.samples_per_minute,
+        st.samples_reused,
+        st.by_finish.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+        st.seconds
+    ));
+    if let Some(why) = &st.stopped {
+        printer::note(format!("  stopped early: {why}"));
+        return Ok(ExitStatus::Problems);
+    }
+    if st.samples_missing > 0 {
+        printer::note(format!("  {} sample(s) failed for the moment; rerun the same command to finish them", st.samples_missing));
+        return Ok(ExitStatus::Problems);
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,44 @@
+//! `dasynth serve-student MODEL_DIR`: the local student engine behind an OpenAI-compatible
+//! `/v1/chat/completions`, so the teacher client (and any OpenAI client) can use it.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use dasynth_student::{Engine, StudentServer};
+
+use crate::ExitStatus;
+use crate::cli::ServeStudentArgs;
+use crate::printer;
+
+pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
+    let opts = args.engine.options()?;
+    let engine = Engine::load(&args.model, &opts).with_context(|| format!("loading the student from {}", args.model.display()))?;
+    let info = engine.info();
+    let name = args
+        .served_model_name
+        .unwrap_or_else(|| args.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "student".into()));
+    printer::note(format!(
+        "student {name}: {} layers on {} in {:?}, {} slots of {} tokens",
+        info.config.num_layers, info.device, info.dtype, info.slots, info.max_len
+    ));
+    let srv = StudentServer::start(Arc::new(engine), &format!("{}:{}", args.host, args.port), &name)?;
+    printer::out(&format!("{}\n", srv.url()))?;
+    printer::note(format!("serving http://{}/v1/chat/completions; Ctrl-C stops it", srv.addr()));
+    srv.wait();
+    Ok(ExitStatus::Success)
+}
+
+impl crate::cli::EngineArgs {
+    /// The engine's options from its flags.
+    pub fn options(&self) -> anyhow::Result<dasynth_student::EngineOptions> {
+        Ok(dasynth_student::EngineOptions {
+            device: self.device.parse()?,
+            dtype: self.dtype.clone(),
+            max_seqs: self.max_seqs,
+            max_len: self.max_len,
+            max_batch_tokens: self.max_batch_tokens,
+            tokenizer: self.tokenizer.clone(),
+            simulate_oom_above: None,
+        })
+    }
+}

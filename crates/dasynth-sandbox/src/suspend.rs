@@ -1,0 +1,385 @@
+//! Suspended sessions: a guest's state, out of resident memory while it waits.
+//!
+//! A session's whole guest state is its linear memory, and that memory starts as a copy-on-write
+//! mapping of the snapshot's image: only the pages the guest wrote differ from it. Suspending
+//! reads the kernel's page table for the memory (`/proc/self/pagemap`): a page that is present
+//! and no longer backed by the image (or the shared zero page), or swapped out, was written.
+//! Each such page is kept as its XOR with the same page of the image (read from a pristine
+//! instance the sandbox keeps): CPython mostly changes a few reference counts on a page, so the
+//! difference is nearly all zeros, and a page equal to the image is left out. The differences
+//! are compressed with zstd into an [`Image`], the store is dropped (its memory goes back to the
+//! kernel) and only its host data — the pipes, the limits, the ledger, and the WASI context if
+//! the guest holds descriptors open (otherwise it is dropped too and built again on resume) —
+//! is kept. Resuming instantiates a fresh copy-on-write instance, grows its memory to the saved
+//! size and writes the saved pages back. The only other mutable wasm state, the shadow-stack
+//! pointer global, is the same at the end of every turn as in the snapshot, and the function
+//! table cannot change, so the resumed guest runs exactly as if it had never stopped.
+//!
+//! Images are kept in a [`Vault`]: in memory up to its budget, in files of its spill folder past
+//! it.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use crate::error::SandboxError;
+use crate::memory::page_size;
+
+const MAGIC: &[u8; 8] = b"dasyimg1";
+/// zstd level: fast to compress and to decompress; CPython's heap pages shrink 3–6×.
+const LEVEL: i32 = 1;
+
+fn pagemap() -> Result<&'static File, String> {
+    static MAP: OnceLock<Result<File, String>> = OnceLock::new();
+    MAP.get_or_init(|| File::open("/proc/self/pagemap").map_err(|e| format!("cannot read /proc/self/pagemap: {e}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The pages of `mem` that differ from what a fresh instance maps there: written (anonymous),
+/// or swapped out. Pages mapped from the image and never written, and pages never touched, are
+/// left out.
+fn written_pages(mem: &[u8]) -> Result<Vec<usize>, String> {
+    use std::os::unix::fs::FileExt;
+    let page = page_size();
+    let base = mem.as_ptr() as usize;
+    if !base.is_multiple_of(page) {
+        return Err("the guest memory is not page aligned".into());
+    }
+    let n = mem.len() / page;
+    let map = pagemap()?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 8 * 4096];
+    let mut first = 0;
+    while first < n {
+        let count = (n - first).min(4096);
+        let bytes = &mut buf[..count * 8];
+        map.read_exact_at(bytes, ((base / page + first) * 8) as u64).map_err(|e| format!("reading /proc/self/pagemap: {e}"))?;
+        for (i, e) in bytes.chunks_exact(8).enumerate() {
+            let e = u64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
+            let (present, swapped, file) = (e >> 63 & 1 == 1, e >> 62 & 1 == 1, e >> 61 & 1 == 1);
+            if swapped || (present && !file) {
+                out.push(first + i);
+            }
+        }
+        first += count;
+    }
+    Ok(out)
+}
+
+/// `out = a ^ b`, where a missing `b` is zeros.
+fn xor_into(out: &mut [u8], a: &[u8], b: Option<&[u8]>) {
+    match b {
+        Some(b) => {
+            for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+                *o = x ^ y;
+            }
+        }
+        None => out.copy_from_slice(a),
+    }
+}
+
+fn is_zero(p: &[u8]) -> bool {
+    let (head, body, tail) = unsafe {
+        // SAFETY: any bit pattern is a valid u128; the slice is only read.
+        p.align_to::<u128>()
+    };
+    head.iter().all(|b| *b == 0) && body.iter().all(|w| *w == 0) && tail.iter().all(|b| *b == 0)
+}
+
+/// A suspended guest memory: its size and the written pages, compressed.
+#[derive(Debug)]
+pub(crate) struct Image {
+    /// Bytes of linear memory.
+    pub(crate) memory_bytes: usize,
+    blob: Vec<u8>,
+    /// Pages kept (zero pages included).
+    pub(crate) pages: usize,
+}
+
+impl Image {
+    /// Captures how a guest memory differs from `pristine`, the memory of a fresh instance
+    /// (zeros past its end).
+    pub(crate) fn capture(mem: &[u8], pristine: &[u8]) -> Result<Image, String> {
+        let page = page_size();
+        let written = written_pages(mem)?;
+        let mut numbers = Vec::with_capacity(written.len());
+        let mut deltas = Vec::with_capacity(written.len() * page);
+        let mut delta = vec![0u8; page];
+        for &i in &written {
+            let p = &mem[i * page..(i + 1) * page];
+            let number = u32::try_from(i).map_err(|_| "guest memory too large".to_string())?;
+            xor_into(&mut delta, p, pristine.get(i * page..(i + 1) * page));
+            if is_zero(&delta) {
+                // The page is as a fresh instance maps it.
+                continue;
+            }
+            numbers.push(number);
+            deltas.extend_from_slice(&delta);
+        }
+        let mut raw = Vec::with_capacity(16 + numbers.len() * 4 + deltas.len());
+        raw.extend_from_slice(MAGIC);
+        raw.extend_from_slice(&(numbers.len() as u64).to_le_bytes());
+        for n in &numbers {
+            raw.extend_from_slice(&n.to_le_bytes());
+        }
+        raw.extend_from_slice(&deltas);
+        let mut blob = (raw.len() as u64).to_le_bytes().to_vec();
+        let packed = zstd::bulk::compress(&raw, LEVEL).map_err(|e| format!("compressing the session's memory: {e}"))?;
+        blob.extend_from_slice(&packed);
+        Ok(Image { memory_bytes: mem.len(), blob, pages: numbers.len() })
+    }
+
+    /// Compressed bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.blob.len()
+    }
+
+    /// Writes the pages back into `mem`, a fresh instance's memory already grown to
+    /// `memory_bytes`, whose image is `pristine`.
+    pub(crate) fn restore(&self, mem: &mut [u8], pristine: &[u8]) -> Result<(), String> {
+        let page = page_size();
+        let bad = |what: &str| format!("the suspended image is damaged: {what}");
+        if self.blob.len() < 8 || mem.len() != self.memory_bytes {
+            return Err(bad("wrong size"));
+        }
+        let raw_len = u64::from_le_bytes(self.blob[..8].try_into().map_err(|_| bad("header"))?) as usize;
+        let raw = zstd::bulk::decompress(&self.blob[8..], raw_len).map_err(|e| bad(&e.to_string()))?;
+        if raw.len() != raw_len || raw.len() < 16 || &raw[..8] != MAGIC {
+            return Err(bad("header"));
+        }
+        let n = u64::from_le_bytes(raw[8..16].try_into().map_err(|_| bad("header"))?) as usize;
+        let numbers = raw.get(16..16 + n.checked_mul(4).ok_or_else(|| bad("count"))?).ok_or_else(|| bad("page list"))?;
+        let mut data = &raw[16 + n * 4..];
+        for w in numbers.chunks_exact(4) {
+            let i = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize;
+            let dst = mem.get_mut(i * page..(i + 1) * page).ok_or_else(|| bad("page out of range"))?;
+            let (delta, rest) = data.split_at_checked(page).ok_or_else(|| bad("short page"))?;
+            xor_into(dst, delta, pristine.get(i * page..(i + 1) * page));
+            data = rest;
+        }
+        Ok(())
+    }
+}
+
+/// Counters of a [`Vault`], for progress lines and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct VaultStats {
+    /// Sessions suspended now.
+    pub suspended: usize,
+    /// Of those, how many are spilled to files.
+    pub spilled: usize,
+    /// Compressed bytes held in memory now.
+    pub memory_bytes: u64,
+    /// Compressed bytes in spill files now.
+    pub spilled_bytes: u64,
+    /// Suspensions and resumes so far.
+    pub suspends: u64,
+    pub resumes: u64,
+    /// Resume times so far: mean, median, 99th percentile and the longest.
+    pub resume_mean: Duration,
+    pub resume_p50: Duration,
+    pub resume_p99: Duration,
+    pub resume_max: Duration,
+}
+
+/// Where suspended sessions keep their memory: compressed images in memory up to a budget, in
+/// files of a spill folder past it. Cheap to clone; share one per run.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    inner: Arc<VaultInner>,
+}
+
+#[derive(Debug)]
+struct VaultInner {
+    budget: u64,
+    spill_dir: PathBuf,
+    memory_bytes: AtomicU64,
+    spilled_bytes: AtomicU64,
+    suspended: AtomicUsize,
+    spilled: AtomicUsize,
+    suspends: AtomicU64,
+    next: AtomicU64,
+    resumes: Mutex<Vec<u32>>,
+}
+
+/// Where one image is.
+#[derive(Debug)]
+pub(crate) enum Stored {
+    Memory(Image),
+    Spilled { path: PathBuf, memory_bytes: usize, len: usize, pages: usize },
+}
+
+impl Vault {
+    /// A vault that keeps up to `memory_budget` compressed bytes in memory and spills the rest
+    /// into `spill_dir` (made when first needed).
+    pub fn new(memory_budget: u64, spill_dir: impl Into<PathBuf>) -> Self {
+        Vault {
+            inner: Arc::new(VaultInner {
+                budget: memory_budget,
+                spill_dir: spill_dir.into(),
+                memory_bytes: AtomicU64::new(0),
+                spilled_bytes: AtomicU64::new(0),
+                suspended: AtomicUsize::new(0),
+                spilled: AtomicUsize::new(0),
+                suspends: AtomicU64::new(0),
+                next: AtomicU64::new(0),
+                resumes: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The spill folder.
+    pub fn spill_dir(&self) -> &Path {
+        &self.inner.spill_dir
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> VaultStats {
+        let i = &self.inner;
+        let mut times = i.resumes.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        times.sort_unstable();
+        let micros = |x: u32| Duration::from_micros(u64::from(x));
+        let at = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().map(micros).unwrap_or_default();
+        let total: u64 = times.iter().map(|t| u64::from(*t)).sum();
+        VaultStats {
+            suspended: i.suspended.load(Ordering::Relaxed),
+            spilled: i.spilled.load(Ordering::Relaxed),
+            memory_bytes: i.memory_bytes.load(Ordering::Relaxed),
+            spilled_bytes: i.spilled_bytes.load(Ordering::Relaxed),
+            suspends: i.suspends.load(Ordering::Relaxed),
+            resumes: times.len() as u64,
+            resume_mean: if times.is_empty() { Duration::ZERO } else { Duration::from_micros(total / times.len() as u64) },
+            resume_p50: at(0.5),
+            resume_p99: at(0.99),
+            resume_max: times.last().copied().map(micros).unwrap_or_default(),
+        }
+    }
+
+    /// Keeps an image: in memory if it fits the budget, else in a new spill file.
+    pub(crate) fn put(&self, image: Image) -> Result<Stored, SandboxError> {
+        let i = &self.inner;
+        let len = image.len() as u64;
+        let held = i.memory_bytes.fetch_add(len, Ordering::Relaxed) + len;
+        i.suspends.fetch_add(1, Ordering::Relaxed);
+        if held <= i.budget {
+            i.suspended.fetch_add(1, Ordering::Relaxed);
+            return Ok(Stored::Memory(image));
+        }
+        i.memory_bytes.fetch_sub(len, Ordering::Relaxed);
+        let dir = &i.spill_dir;
+        std::fs::create_dir_all(dir).map_err(SandboxError::io("creating the spill folder", dir))?;
+        let path = dir.join(format!("session-{}-{}.zst", std::process::id(), i.next.fetch_add(1, Ordering::Relaxed)));
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&path)?;
+            f.write_all(&image.blob)?;
+            f.flush()
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&path);
+            return Err(SandboxError::io("spilling a suspended session to", &path)(e));
+        }
+        i.suspended.fetch_add(1, Ordering::Relaxed);
+        i.spilled.fetch_add(1, Ordering::Relaxed);
+        i.spilled_bytes.fetch_add(len, Ordering::Relaxed);
+        Ok(Stored::Spilled { path, memory_bytes: image.memory_bytes, len: image.len(), pages: image.pages })
+    }
+
+    /// Takes an image back (reading and removing its spill file).
+    pub(crate) fn take(&self, stored: Stored) -> Result<Image, SandboxError> {
+        let i = &self.inner;
+        i.suspended.fetch_sub(1, Ordering::Relaxed);
+        match stored {
+            Stored::Memory(image) => {
+                i.memory_bytes.fetch_sub(image.len() as u64, Ordering::Relaxed);
+                Ok(image)
+            }
+            Stored::Spilled { path, memory_bytes, len, pages } => {
+                i.spilled.fetch_sub(1, Ordering::Relaxed);
+                i.spilled_bytes.fetch_sub(len as u64, Ordering::Relaxed);
+                let blob = std::fs::read(&path).map_err(SandboxError::io("reading the spilled session", &path));
+                let _ = std::fs::remove_file(&path);
+                Ok(Image { memory_bytes, blob: blob?, pages })
+            }
+        }
+    }
+
+    /// Drops an image that will never be resumed.
+    pub(crate) fn discard(&self, stored: Stored) {
+        let _ = self.take(stored);
+    }
+
+    pub(crate) fn record_resume(&self, took: Duration) {
+        let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+        self.inner.resumes.lock().unwrap_or_else(PoisonError::into_inner).push(micros);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh page-aligned anonymous buffer: its untouched pages are not present.
+    struct Pages {
+        ptr: *mut u8,
+        layout: std::alloc::Layout,
+    }
+
+    impl Pages {
+        fn new(n: usize) -> Pages {
+            let layout = std::alloc::Layout::from_size_align(n * page_size(), page_size()).expect("layout");
+            // SAFETY: the layout has a non-zero size.
+            let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+            assert!(!ptr.is_null());
+            Pages { ptr, layout }
+        }
+        fn bytes(&mut self) -> &mut [u8] {
+            // SAFETY: `ptr` holds `layout.size()` zeroed bytes owned by this value.
+            unsafe { std::slice::from_raw_parts_mut(self.ptr, self.layout.size()) }
+        }
+    }
+
+    impl Drop for Pages {
+        fn drop(&mut self) {
+            // SAFETY: allocated in `new` with this layout.
+            unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+        }
+    }
+
+    #[test]
+    fn an_image_round_trips_and_spills_past_the_budget() {
+        let page = page_size();
+        let mut buffer = Pages::new(64);
+        let mem = buffer.bytes();
+        for (i, b) in mem.iter_mut().enumerate().step_by(page * 3) {
+            *b = (i / page) as u8 + 1;
+        }
+        // Against a pristine image that shares every other written page.
+        let mut pristine = vec![0u8; page * 32];
+        for i in (0..32).step_by(6) {
+            pristine[i * page] = (i + 1) as u8;
+        }
+        pristine[5] = 9;
+        let image = Image::capture(mem, &pristine).expect("capture");
+        assert!((11..=22).contains(&image.pages), "{} pages", image.pages);
+        let mut back = pristine.clone();
+        back.resize(page * 64, 0);
+        image.restore(&mut back, &pristine).expect("restore");
+        assert_eq!(back, *mem);
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let vault = Vault::new(0, dir.path().join("spill"));
+        let stored = vault.put(Image::capture(mem, &[]).expect("capture")).expect("spill");
+        assert!(matches!(stored, Stored::Spilled { .. }));
+        assert_eq!((vault.stats().suspended, vault.stats().spilled), (1, 1));
+        let image = vault.take(stored).expect("take");
+        let mut back = vec![0u8; page * 64];
+        image.restore(&mut back, &[]).expect("restore");
+        assert_eq!(back, *mem);
+        assert_eq!(vault.stats().suspended, 0);
+        assert_eq!(std::fs::read_dir(dir.path().join("spill")).map(|d| d.count()).unwrap_or(0), 0);
+    }
+}
