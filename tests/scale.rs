@@ -74,6 +74,29 @@ fn ok(o: &std::process::Output) {
     assert!(code(o) == 0 || code(o) == 1, "exit {}: {}", code(o), stderr(o));
 }
 
+/// The same tasks, trajectories, verdicts (sorted, in bytes) and dataset in both run folders.
+fn assert_same_dataset(whole: &Path, sharded: &Path, scratch: &Path) {
+    let tasks = |run: &Path| {
+        let mut t: Vec<dasynth_core::task::Task> = dasynth_parquet::read_rows(&run.join("tasks.parquet")).unwrap();
+        t.sort_by(|a, b| a.id.cmp(&b.id));
+        t
+    };
+    let whole_tasks = tasks(whole);
+    assert!(whole_tasks.len() >= 3, "too few tasks to split: {}", whole_tasks.len());
+    assert_eq!(whole_tasks, tasks(sharded));
+    let (a, b) = (trajectories(whole), trajectories(sharded));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert_eq!(a, b);
+    let (va, bytes_a) = sorted_verdicts(whole, &scratch.join("a.parquet"));
+    let (vb, bytes_b) = sorted_verdicts(sharded, &scratch.join("b.parquet"));
+    assert_eq!(va.len(), a.len());
+    assert_eq!(va, vb);
+    assert!(bytes_a == bytes_b, "sorted verdicts differ in bytes");
+    let (ea, eb) = (export_rows(whole), export_rows(sharded));
+    assert!(!ea.is_empty());
+    assert_eq!(ea, eb);
+}
+
 #[test]
 fn three_shards_merged_equal_the_unsharded_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,26 +142,7 @@ fn three_shards_merged_equal_the_unsharded_run() {
         std::fs::read_dir(sharded.join("trajectories")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| n.starts_with("shard-") && n.ends_with("-of-0003.jsonl")), "{names:?}");
 
-    // The same tasks, trajectories, verdicts and dataset.
-    let tasks = |run: &Path| {
-        let mut t: Vec<dasynth_core::task::Task> = dasynth_parquet::read_rows(&run.join("tasks.parquet")).unwrap();
-        t.sort_by(|a, b| a.id.cmp(&b.id));
-        t
-    };
-    let whole_tasks = tasks(&whole);
-    assert!(whole_tasks.len() >= 3, "too few tasks to split: {}", whole_tasks.len());
-    assert_eq!(whole_tasks, tasks(&sharded));
-    let (a, b) = (trajectories(&whole), trajectories(&sharded));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    assert_eq!(a, b);
-    let (va, bytes_a) = sorted_verdicts(&whole, &dir.path().join("a.parquet"));
-    let (vb, bytes_b) = sorted_verdicts(&sharded, &dir.path().join("b.parquet"));
-    assert_eq!(va.len(), a.len());
-    assert_eq!(va, vb);
-    assert!(bytes_a == bytes_b, "sorted verdicts differ in bytes");
-    let (ea, eb) = (export_rows(&whole), export_rows(&sharded));
-    assert!(!ea.is_empty());
-    assert_eq!(ea, eb);
+    assert_same_dataset(&whole, &sharded, dir.path());
     // Every shard held some of the work.
     for i in 0..3 {
         let m: serde_json::Value =
@@ -148,7 +152,7 @@ fn three_shards_merged_equal_the_unsharded_run() {
     }
     // The summed counters cover every trajectory once (the rerun of shard 1 reused its own).
     let total: serde_json::Value = serde_json::from_slice(&std::fs::read(sharded.join("stats/trajectories.json")).unwrap()).unwrap();
-    assert_eq!((total["written"].as_u64().unwrap() + total["reused"].as_u64().unwrap()) as usize, b.len());
+    assert_eq!((total["written"].as_u64().unwrap() + total["reused"].as_u64().unwrap()) as usize, trajectories(&sharded).len());
 }
 
 #[test]
@@ -188,6 +192,73 @@ fn slurm_dry_run_writes_the_array_and_the_merge_job() {
     let o = dasynth(&["launch", "slurm", "--shards", "2", "--dry-run", "--write", s(&jobs), "--", "export"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("does not run in shards") && stderr(&o).contains("hint:"), "{}", stderr(&o));
+}
+
+/// The state of a Slurm job (`COMPLETED`, `FAILED`, ...), or `None` while it is pending or running.
+fn slurm_job_done(id: &str) -> Option<String> {
+    let out = std::process::Command::new("scontrol").args(["show", "job", id]).output().expect("scontrol");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let state = text.split_whitespace().find_map(|w| w.strip_prefix("JobState="))?.to_string();
+    (!matches!(state.as_str(), "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING")).then_some(state)
+}
+
+/// A real one-node Slurm cluster (`scripts/slurm-up`, which `scripts/test` starts as root): `dasynth
+/// launch slurm` submits four array tasks and the merge job, Slurm runs them, and the merged run
+/// equals the unsharded one.
+#[test]
+fn slurm_runs_four_shards_then_the_merge_and_equals_the_unsharded_run() {
+    if std::env::var_os("SLURM_CONF").is_none() {
+        eprintln!("skipped: SLURM_CONF is not set (scripts/test starts a one-node cluster with scripts/slurm-up)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.toml"), CONFIG).unwrap();
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+    ok(&dasynth_in(dir.path(), &["--config", "d.toml", "generate", "--out", s(&whole), "-q"], &[]));
+
+    let o = dasynth_in(
+        dir.path(),
+        &[
+            "launch",
+            "slurm",
+            "--shards",
+            "4",
+            "--cpus-per-task",
+            "1",
+            "--program",
+            &bin(),
+            "--",
+            "generate",
+            "--config",
+            "d.toml",
+            "--out",
+            s(&sharded),
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let ids: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(ids.len(), 2, "{}", stdout(&o));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    let state = loop {
+        if let Some(state) = slurm_job_done(&ids[1]) {
+            break state;
+        }
+        assert!(std::time::Instant::now() < deadline, "the merge job {} did not finish in 15 minutes", ids[1]);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let log = std::fs::read_to_string(dir.path().join(format!("dasynth-merge-{}.out", ids[1]))).unwrap_or_default();
+    assert_eq!(state, "COMPLETED", "merge job log:\n{log}");
+    assert!(log.contains("merge: all 4 shards"), "{log}");
+    for i in 0..4 {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sharded.join(format!("shards/trajectories-shard-{i:04}-of-0004.done.json"))).unwrap())
+                .unwrap();
+        assert_eq!(m["index"], i);
+        assert!(dir.path().join(format!("dasynth-{}_{i}.out", ids[0])).is_file(), "array task {i} wrote its log");
+    }
+    assert_same_dataset(&whole, &sharded, dir.path());
 }
 
 #[test]
@@ -256,4 +327,20 @@ fn k8s_dry_run_writes_an_indexed_job_and_the_merge_job() {
             .unwrap()
             .contains("dasynth merge run\ndasynth export run")
     );
+    // Both manifests pass Kubernetes' own schema of a Job (kubernetes-validate, strict: no
+    // unknown fields), and the validator does reject a broken one.
+    let python = std::env::var("DASYNTH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let validate = |files: &[&Path]| {
+        let mut cmd = std::process::Command::new(&python);
+        cmd.args(["-m", "kubernetes_validate", "--strict", "--quiet"]).args(files);
+        cmd.output().expect("run kubernetes-validate (pip install -r tests/crosscheck/requirements.txt)")
+    };
+    let jobs = [dir.path().join("dasynth-shards.job.json"), dir.path().join("dasynth-merge.job.json")];
+    let out = validate(&[jobs[0].as_path(), jobs[1].as_path()]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let mut broken = job.clone();
+    broken["spec"]["completions"] = serde_json::json!("three");
+    let bad = dir.path().join("broken.job.json");
+    std::fs::write(&bad, broken.to_string()).unwrap();
+    assert!(!validate(&[bad.as_path()]).status.success(), "the validator accepts anything");
 }
