@@ -134,6 +134,9 @@ pub struct ProfileArgs {
     /// Run folder holding catalog.parquet [default: `out` from the configuration, else ./run]
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Profile one share of the sources, I of N (0-based): the tables of a source stay together
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Args, Default, Clone)]

@@ -323,9 +323,22 @@ fn load_existing(run: &RunDir, e: &CatalogEntry) -> Option<TableProfile> {
 
 /// Profiles every `ok` table of the run's catalog and writes `profiles/<id>.json`.
 pub fn profile_run(run: &RunDir, settings: &ProfileSettings, reporter: &dyn Reporter) -> Result<ProfileOutcome, ProfileError> {
+    profile_shard(run, settings, None, reporter)
+}
+
+/// Profiles the tables of one shard of the catalog (every table with `None`). A table belongs to
+/// the shard of its *source*, so the tables whose foreign keys are looked for together are
+/// profiled together; each shard writes its tables' profiles and `stats/profile-shard-I-of-N.json`.
+pub fn profile_shard(
+    run: &RunDir,
+    settings: &ProfileSettings,
+    shard: Option<dasynth_core::shard::Shard>,
+    reporter: &dyn Reporter,
+) -> Result<ProfileOutcome, ProfileError> {
     let started = Instant::now();
     let catalog = dasynth_sources::catalog_io::read(&run.catalog())?;
-    let entries: Vec<&CatalogEntry> = catalog.iter().filter(|e| e.status == Status::Ok).collect();
+    let entries: Vec<&CatalogEntry> =
+        catalog.iter().filter(|e| e.status == Status::Ok && shard.is_none_or(|sh| sh.contains(&e.source))).collect();
     let mut stats = StageStats::new("profile");
     let mut failures = Vec::new();
     let mut by_source: BTreeMap<&str, Vec<(TableProfile, bool)>> = BTreeMap::new();
@@ -365,7 +378,11 @@ pub fn profile_run(run: &RunDir, settings: &ProfileSettings, reporter: &dyn Repo
     }
     stats.kept = profiles.len() as u64;
     stats.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&run.stats(dasynth_core::layout::Stage::Profile), &stats)?;
+    let stats_path = match shard {
+        Some(sh) => run.stats_shard(dasynth_core::layout::Stage::Profile, sh),
+        None => run.stats(dasynth_core::layout::Stage::Profile),
+    };
+    dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
     Ok(ProfileOutcome { profiles, failures, stats })
 }
 

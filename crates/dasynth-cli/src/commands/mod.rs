@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let wait = cli.global.wait;
     match cli.command {
         Some(Command::Crawl(_)) => crawl::run(&settings()?, wait),
-        Some(Command::Profile(_)) => profile::run(&settings()?, wait),
+        Some(Command::Profile(ref args)) => profile::run(&settings()?, args.shard.as_deref(), wait),
         Some(Command::Generate(ref args)) => generate::run(settings()?, &args.shard, wait),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Schemas(args)) => schemas::run(args),
