@@ -98,6 +98,7 @@ pub fn crawl(
                 let Some(client) = http_client.as_ref() else { continue };
                 fetch::http::fetch(client, url, &run.downloads_dir().join("http"), &http_opts)
             }
+            Location::Object(uri) => fetch::object::fetch(uri, &include, &exclude, &run.downloads_dir().join("objects"), &http_opts),
             Location::Hf { owner, name, revision } => {
                 let Some(client) = http_client.as_ref() else { continue };
                 let ds = fetch::hf::Dataset { owner, name, revision: revision.as_deref() };

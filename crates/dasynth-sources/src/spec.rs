@@ -13,6 +13,8 @@ pub enum Location {
     Http(String),
     /// A Hugging Face Hub dataset, optionally at a revision.
     Hf { owner: String, name: String, revision: Option<String> },
+    /// Every table under an object store prefix (`s3://bucket/prefix`, `gs://bucket/prefix`).
+    Object(String),
 }
 
 /// One source to crawl.
@@ -29,7 +31,9 @@ pub struct SourceSpec {
 /// A `SOURCE` argument that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("source {0} does not exist\nhint: give a file, a folder, an http(s) URL, hf://datasets/ORG/NAME or a sources/*.toml file")]
+    #[error(
+        "source {0} does not exist\nhint: give a file, a folder, an http(s) URL, hf://datasets/ORG/NAME, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or a sources/*.toml file"
+    )]
     Missing(String),
     #[error("cannot read sources file {}", path.display())]
     Read {
@@ -67,6 +71,9 @@ fn location(uri: &str, base: Option<&Path>) -> Result<Location, SpecError> {
     }
     if uri.starts_with("hf://") {
         return parse_hf(uri);
+    }
+    if crate::fetch::object::is_object_url(uri) {
+        return Ok(Location::Object(uri.to_string()));
     }
     let p = Path::new(uri);
     let p = match base {

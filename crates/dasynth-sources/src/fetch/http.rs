@@ -44,9 +44,14 @@ pub struct Request<'a> {
 /// `dasynth-export`): TLS through rustls with ring, installed as the process's provider (the
 /// build has no other, and reqwest panics without one), and dasynth's user agent.
 pub fn client_builder() -> reqwest::blocking::ClientBuilder {
-    // Installing is idempotent: a second install fails harmlessly.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls();
     reqwest::blocking::Client::builder().user_agent(concat!("dasynth/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Installs rustls with ring as the process's TLS provider (idempotent: a second install fails
+/// harmlessly). Every HTTP client of the process, `object_store`'s included, needs it.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Builds the client used for every download.

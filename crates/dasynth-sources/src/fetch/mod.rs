@@ -1,10 +1,12 @@
 //! Fetching: each source kind turns a [`SourceSpec`](crate::spec::SourceSpec) into local files
-//! ([`Input`]s) or per-file failures. One file per kind: [`local`], [`http`], [`hf`]; the
+//! ([`Input`]s) or per-file failures. One file per kind: [`local`], [`http`], [`hf`],
+//! [`object`] (S3 and GCS buckets); the
 //! HTTP client's redirect policy is [`redirect`].
 
 pub mod hf;
 pub mod http;
 pub mod local;
+pub mod object;
 pub mod redirect;
 
 use std::path::PathBuf;
