@@ -84,19 +84,40 @@ fn shorten(v: &mut serde_json::Value) {
     }
 }
 
-/// All sinks of the export, created on first use.
+/// A config (a format, or one curriculum stage of it) and a split.
+type SinkKey = (ExportFormat, Option<u32>, Split);
+
+/// All sinks of the export, created on first use: one per config and split, and with
+/// `by_stage` one more per config, curriculum stage and split (`<config>-stage-<n>`).
 struct Sinks {
     data: PathBuf,
     opts: SinkOptions,
-    open: BTreeMap<(ExportFormat, Split), Sink>,
+    by_stage: bool,
+    open: BTreeMap<SinkKey, Sink>,
+}
+
+/// The name of a config (its folder under `data/`): the format's, or one stage's of it.
+fn config_name(f: ExportFormat, stage: Option<u32>) -> String {
+    match stage {
+        Some(n) => format!("{}-stage-{n}", f.name()),
+        None => f.name().to_string(),
+    }
 }
 
 impl Sinks {
-    fn get(&mut self, f: ExportFormat, s: Split) -> &mut Sink {
+    fn get(&mut self, f: ExportFormat, stage: Option<u32>, s: Split) -> &mut Sink {
         let (data, opts) = (&self.data, self.opts);
-        self.open.entry((f, s)).or_insert_with(|| Sink::new(&data.join(f.name()), s.name(), formats::schema(f), opts))
+        self.open.entry((f, stage, s)).or_insert_with(|| Sink::new(&data.join(config_name(f, stage)), s.name(), formats::schema(f), opts))
     }
-    fn finish(self) -> Result<BTreeMap<(ExportFormat, Split), SinkOutput>, ExportError> {
+    /// Adds a row of a task at curriculum `stage` to its config (and to its stage's config).
+    fn push<T: serde::Serialize>(&mut self, f: ExportFormat, stage: u32, s: Split, row: &T) -> Result<(), ExportError> {
+        self.get(f, None, s).push(row)?;
+        if self.by_stage {
+            self.get(f, Some(stage), s).push(row)?;
+        }
+        Ok(())
+    }
+    fn finish(self) -> Result<BTreeMap<SinkKey, SinkOutput>, ExportError> {
         self.open.into_iter().map(|(k, sink)| sink.finish().map(|o| (k, o))).collect()
     }
 }
@@ -118,7 +139,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
     let staging = tempfile::Builder::new().prefix(".export-").tempdir_in(run.root()).map_err(|e| ExportError::write(run.root(), e))?;
     let root = staging.path().to_path_buf();
     let opts = SinkOptions { row_group_bytes: s.row_group_bytes, shard_bytes: s.shard_bytes, zstd_level: s.zstd_level };
-    let mut sinks = Sinks { data: root.join("data"), opts, open: BTreeMap::new() };
+    let mut sinks = Sinks { data: root.join("data"), opts, by_stage: s.by_stage, open: BTreeMap::new() };
     let trajectory_formats: Vec<ExportFormat> = s.formats.iter().copied().filter(|f| !f.is_rl()).collect();
     let mut seen: HashSet<String> = HashSet::new();
     let mut g = Gathered::default();
@@ -166,12 +187,13 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
             *g.families.entry(task.task.family.clone()).or_default() += 1;
             g.tables.extend(task.table_ids.iter().cloned());
             let m = meta(&t, task, &inputs, verdict);
+            let stage = task.task.stage;
             for &f in &trajectory_formats {
-                let (sink, example) = (sinks.get(f, split), &mut g.example);
+                let (sinks, example) = (&mut sinks, &mut g.example);
                 match f {
-                    ExportFormat::Sft => push_row(sink, example, f, &formats::sft::row(&t, m.clone(), s.execute_role))?,
-                    ExportFormat::Deepanalyze => push_row(sink, example, f, &formats::deepanalyze::row(&t, m.clone()))?,
-                    ExportFormat::Sharegpt => push_row(sink, example, f, &formats::sharegpt::row(&t, m.clone()))?,
+                    ExportFormat::Sft => push_row(sinks, example, (f, stage, split), &formats::sft::row(&t, m.clone(), s.execute_role))?,
+                    ExportFormat::Deepanalyze => push_row(sinks, example, (f, stage, split), &formats::deepanalyze::row(&t, m.clone()))?,
+                    ExportFormat::Sharegpt => push_row(sinks, example, (f, stage, split), &formats::sharegpt::row(&t, m.clone()))?,
                     ExportFormat::Rl | ExportFormat::DeepanalyzeRl | ExportFormat::SftStudent => {}
                 }
             }
@@ -247,7 +269,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
                             licences: inputs.licences(&t.table_ids),
                             pass_rate,
                         };
-                        sinks.get(f, split).push(&verl::row(t, cx))?;
+                        sinks.push(f, t.task.stage, split, &verl::row(t, cx))?;
                     }
                     ExportFormat::DeepanalyzeRl => {
                         let workspace_id = tables.workspace(run, t, deepanalyze_rl::DATA)?;
@@ -257,7 +279,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
                             workspace_id,
                             max_turns: u32::try_from(s.max_turns).unwrap_or(u32::MAX),
                         };
-                        sinks.get(f, split).push(&deepanalyze_rl::row(t, cx))?;
+                        sinks.push(f, t.task.stage, split, &deepanalyze_rl::row(t, cx))?;
                     }
                     _ => {}
                 }
@@ -273,10 +295,21 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
     // Card, reward function, LLaMA-Factory entry.
     let mut configs: Vec<CardConfig> = Vec::new();
     let mut sharegpt_files: Vec<(&str, Vec<String>)> = Vec::new();
+    // Every config that got rows: each format's, then its stages' (with `by-stage`).
+    let mut written_configs: Vec<(ExportFormat, Option<u32>)> = Vec::new();
     for &f in &s.formats {
+        written_configs.push((f, None));
+        let stages: BTreeSet<u32> = written.keys().filter_map(|&(wf, st, _)| if wf == f { st } else { None }).collect();
+        written_configs.extend(stages.into_iter().map(|st| (f, Some(st))));
+    }
+    for (f, stage) in written_configs {
+        let name = config_name(f, stage);
         let mut c = CardConfig {
-            name: f.name().to_string(),
-            description: describe(f).to_string(),
+            description: match stage {
+                Some(n) => format!("{} (curriculum stage {n} only)", describe(f)),
+                None => describe(f).to_string(),
+            },
+            name: name.clone(),
             rows: BTreeMap::new(),
             split_order: Vec::new(),
             files: 0,
@@ -286,19 +319,19 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
         };
         let mut counts = ConfigCounts::default();
         for split in Split::ALL {
-            let Some(out) = written.get(&(f, split)).filter(|o| o.rows > 0) else { continue };
+            let Some(out) = written.get(&(f, stage, split)).filter(|o| o.rows > 0) else { continue };
             c.rows.insert(split.name().to_string(), out.rows);
             c.split_order.push((split.name().to_string(), out.rows, out.data_bytes));
             c.files += out.files.len() as u64;
             c.bytes += out.bytes;
             counts.rows.insert(split.name().to_string(), out.rows);
-            if f == ExportFormat::Sharegpt {
+            if f == ExportFormat::Sharegpt && stage.is_none() {
                 sharegpt_files.push((split.name(), out.files.iter().map(|p| rel(&root, p)).collect()));
             }
         }
         counts.files = c.files;
         counts.bytes = c.bytes;
-        stats.by_config.insert(f.name().to_string(), counts);
+        stats.by_config.insert(name, counts);
         if !c.rows.is_empty() {
             configs.push(c);
         }
@@ -346,7 +379,7 @@ fn student_rows(
             }
             stats.student_trajectories_exported += 1;
             let row = formats::sft::row(&t, meta(&t, task, inputs, Some(v)), s.execute_role);
-            sinks.get(ExportFormat::SftStudent, split).push(&row)?;
+            sinks.push(ExportFormat::SftStudent, task.task.stage, split, &row)?;
         }
         Ok(())
     })
@@ -354,9 +387,9 @@ fn student_rows(
 
 /// Adds a row to its sink, keeping the first row of the export as the card's example.
 fn push_row<T: serde::Serialize>(
-    sink: &mut Sink,
+    sinks: &mut Sinks,
     example: &mut Option<(String, serde_json::Value)>,
-    f: ExportFormat,
+    (f, stage, split): (ExportFormat, u32, Split),
     row: &T,
 ) -> Result<(), ExportError> {
     if example.is_none() {
@@ -365,7 +398,7 @@ fn push_row<T: serde::Serialize>(
         shorten(&mut v);
         *example = Some((f.name().to_string(), v));
     }
-    sink.push(row)
+    sinks.push(f, stage, split, row)
 }
 
 fn rel(root: &Path, p: &Path) -> String {

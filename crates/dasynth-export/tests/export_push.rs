@@ -48,6 +48,39 @@ fn export(root: &Path, s: &ExportSettings) -> dasynth_export::ExportOutcome {
 }
 
 #[test]
+fn by_stage_writes_every_config_again_per_curriculum_stage_and_each_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture::write(dir.path(), 4, 2, 200, true);
+    let s = ExportSettings { formats: vec![ExportFormat::Sft, ExportFormat::Rl], by_stage: true, ..Default::default() };
+    let out = export(dir.path(), &s);
+    let st = &out.stats;
+    let total = |name: &str| -> u64 { st.by_config.get(name).map_or(0, |c| c.rows.values().sum()) };
+    for f in ["sft", "rl"] {
+        let stages: Vec<&String> = st.by_config.keys().filter(|k| k.starts_with(&format!("{f}-stage-"))).collect();
+        assert_eq!(stages.len(), 2, "{f}: {:?}", st.by_config.keys().collect::<Vec<_>>());
+        assert_eq!(stages.iter().map(|k| total(k)).sum::<u64>(), total(f), "{f}: the stages partition the config");
+        assert!(stages.iter().all(|k| total(k) > 0));
+    }
+    let export_dir = out.dir.expect("exported");
+    let card = std::fs::read_to_string(export_dir.join("README.md")).unwrap();
+    assert!(card.contains("- config_name: sft-stage-1") && card.contains("- config_name: rl-stage-2"), "{card}");
+    // Every stage config loads with `datasets` as the card declares it.
+    let mut expected_rows = serde_json::Map::new();
+    let mut columns = serde_json::Map::new();
+    for (name, c) in &st.by_config {
+        let f = if name.starts_with("sft") { ExportFormat::Sft } else { ExportFormat::Rl };
+        expected_rows.insert(name.clone(), serde_json::to_value(&c.rows).unwrap());
+        let names: Vec<String> = dasynth_export::formats::schema(f).iter_names().map(|n| n.to_string()).collect();
+        columns.insert(name.clone(), names.into());
+    }
+    let expected = serde_json::json!({"rows": expected_rows, "columns": columns, "license": "other"});
+    let exp_path = dir.path().join("expected.json");
+    std::fs::write(&exp_path, expected.to_string()).unwrap();
+    let text = run_python(&[script("check_export.py").to_str().unwrap(), export_dir.to_str().unwrap(), exp_path.to_str().unwrap()], &[]);
+    assert!(text.contains("all ok"), "{text}");
+}
+
+#[test]
 fn every_config_loads_in_datasets_pyarrow_and_pandas() {
     let dir = tempfile::tempdir().unwrap();
     let fx = fixture::write(dir.path(), 6, 2, 400, true);

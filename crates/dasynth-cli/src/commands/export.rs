@@ -34,7 +34,7 @@ pub fn export(s: &Settings) -> anyhow::Result<ExitStatus> {
         st.selected_by,
         st.seconds
     ));
-    for (name, c) in &st.by_config {
+    for (name, c) in st.by_config.iter().filter(|(_, c)| c.files > 0) {
         let rows: Vec<String> = c.rows.iter().map(|(split, n)| format!("{split} {n}")).collect();
         printer::note(format!("  {name}: {} ({} file(s), {} bytes)", rows.join(", "), c.files, c.bytes));
     }

@@ -101,7 +101,7 @@ impl Default for SplitFractions {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ExportOptions {
-    /// Configs to write: sft, deepanalyze, rl, deepanalyze-rl, sharegpt (default: all five).
+    /// Configs to write: sft, deepanalyze, rl, deepanalyze-rl, sharegpt, sft-student (default: all six).
     pub formats: Option<Vec<String>>,
     /// Shares of source tables per split (default train 0.8, validation 0.1, test 0.1). A table
     /// is never in two splits; the split is stratified by task family.
@@ -127,6 +127,9 @@ pub struct ExportOptions {
     pub license: Option<String>,
     /// Extra card tags.
     pub tags: Option<Vec<String>>,
+    /// Also write every config once per curriculum stage, as `<config>-stage-<n>` (default
+    /// false).
+    pub by_stage: Option<bool>,
 }
 
 /// Resolved `[export]` settings.
@@ -144,6 +147,7 @@ pub struct ExportSettings {
     pub pretty_name: Option<String>,
     pub license: Option<String>,
     pub tags: Vec<String>,
+    pub by_stage: bool,
 }
 
 impl Default for ExportSettings {
@@ -160,6 +164,7 @@ impl Default for ExportSettings {
             pretty_name: None,
             license: None,
             tags: Vec::new(),
+            by_stage: false,
         }
     }
 }
@@ -202,6 +207,7 @@ impl ExportSettings {
             pretty_name: c.pretty_name.or(f.pretty_name),
             license: c.license.or(f.license),
             tags: c.tags.or(f.tags).unwrap_or_default(),
+            by_stage: c.by_stage.or(f.by_stage).unwrap_or(d.by_stage),
         };
         s.validate()?;
         Ok(s)
