@@ -1706,7 +1706,8 @@ def _pieces(spec, answer, exp):
         return [], "text"
     body = chosen
     p = body.find(":")
-    if p >= 0:
+    # A colon with no space after it belongs to a value ("3:Lg", "10:30").
+    if p >= 0 and (p + 1 == len(body) or body[p + 1].isspace()):
         used = [False] * len(exp)
         if not _named_in(spec, body[:p], exp, used):
             body = body[p + 1:]

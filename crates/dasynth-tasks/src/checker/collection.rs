@@ -256,8 +256,9 @@ fn pieces(spec: &CheckerSpec, answer: &Answer, exp: &[Expected]) -> (Vec<String>
     };
     let Some(sentence) = chosen else { return (Vec::new(), "text") };
     // "The top three: A, B and C" — the part before a colon that names nothing is a lead-in.
+    // A colon with no space after it belongs to a value ("3:Lg", "10:30").
     let mut body = sentence.as_str();
-    if let Some(p) = body.find(':') {
+    if let Some(p) = body.find(':').filter(|&p| body[p + 1..].chars().next().is_none_or(char::is_whitespace)) {
         let mut used = vec![false; exp.len()];
         if named_in(spec, &body[..p], exp, &mut used).is_empty() {
             body = &body[p + 1..];

@@ -173,6 +173,46 @@ fn reward_py_agrees_with_check_answer_on_every_case() {
     assert!(disagree.is_empty(), "{} of {} cases disagree:\n{}", disagree.len(), cases.len(), disagree.join("\n"));
 }
 
+/// A colon inside a value is not a lead-in ("3:Lg" stays whole), while "The top two: A and B"
+/// still drops its lead-in; check_answer and reward.py agree on each.
+#[test]
+fn colons_inside_values_are_not_lead_ins() {
+    let cases: Vec<Case> = [
+        (r#"["3:Lg", "Ab"]"#, "3:Lg, Ab", Outcome::Pass),
+        (r#"["3:Lg", "Ab"]"#, "The groups are 3:Lg and Ab.", Outcome::Pass),
+        (r#"["10:30", "11:45"]"#, "Peaks at 10:30 and 11:45", Outcome::Pass),
+        (r#"["Biscoe", "Dream"]"#, "The top two: Biscoe and Dream", Outcome::Pass),
+        (r#"["3:Lg", "Ab"]"#, "3:Xy, Ab", Outcome::Wrong),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (truth, answer, expected))| Case {
+        id: Some(format!("colon-{i}")),
+        answer_type: "set".into(),
+        truth: serde_json::from_str(truth).expect("truth"),
+        checker: serde_json::json!({}),
+        answer: answer.into(),
+        files: Vec::new(),
+        outputs_dir: None,
+        expected: Some(expected),
+        variation: None,
+    })
+    .collect();
+    for c in &cases {
+        assert_eq!(outcome(c), c.expected.expect("labelled"), "check_answer on {:?}", c.answer);
+    }
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("reward.py");
+    std::fs::write(&script, REWARD_PY).expect("write reward.py");
+    let input: String = cases.iter().map(|c| serde_json::to_string(c).expect("case") + "\n").collect();
+    let out = run_python(&python, &[script.to_str().expect("utf-8 path")], input.as_bytes());
+    for (c, line) in cases.iter().zip(out.lines()) {
+        let r: serde_json::Value = serde_json::from_str(line).expect("a result line");
+        assert_eq!(r["outcome"].as_str(), Some(c.expected.expect("labelled").name()), "reward.py on {:?}: {r}", c.answer);
+    }
+}
+
 #[test]
 fn reward_py_scores_deepanalyze_format_failures_minus_one() {
     let Some(python) = python() else { return };
