@@ -371,6 +371,21 @@ pub struct EngineArgs {
     pub tokenizer: Option<PathBuf>,
 }
 
+impl EngineArgs {
+    /// The engine's options from its flags.
+    pub fn options(&self) -> anyhow::Result<dasynth_student::EngineOptions> {
+        Ok(dasynth_student::EngineOptions {
+            device: self.device.parse()?,
+            dtype: self.dtype.clone(),
+            max_seqs: self.max_seqs,
+            max_len: self.max_len,
+            max_batch_tokens: self.max_batch_tokens,
+            tokenizer: self.tokenizer.clone(),
+            simulate_oom_above: None,
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("model_source").required(true).args(["student", "student_endpoint"])))]
 pub struct SampleArgs {

@@ -132,6 +132,8 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
     let keys: HashSet<String> = tasks.iter().flat_map(|t| (0..o.n).map(|i| trajectory_key(&t.id, &variant, i))).collect();
     let mut traj = TrajectoryStats { reused: reused as u64, ..Default::default() };
     let sampling = Instant::now();
+    // The sandbox the samples ran in replays them too.
+    let mut sandbox: Option<std::sync::Arc<dasynth_sandbox::SessionPool>> = None;
     if !jobs.is_empty() {
         let g = &s.trajectories;
         reporter.note(&format!("student {model}: loading"));
@@ -141,6 +143,8 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
         let cache = dasynth_llm::ResponseCache::open(g.cache.clone().unwrap_or_else(|| run.llm_cache())).map_err(endpoint)?;
         let client = dasynth_llm::Client::builder(student.config.clone()).cache(cache).build().map_err(endpoint)?;
         let (pool, warm) = dasynth_agent::open_pool(16, reporter)?;
+        let pool = std::sync::Arc::new(pool);
+        sandbox = Some(pool.clone());
         let spill_dir = run.session_spill_dir();
         let _ = std::fs::remove_dir_all(&spill_dir);
         let memory_budget = g.memory_budget.unwrap_or_else(|| dasynth_sandbox::available_memory().map_or(4 << 30, |m| m / 2));
@@ -154,7 +158,7 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
         };
         let async_run = AsyncRun {
             teachers: vec![(variant.clone(), Teacher::Llm(client))],
-            pool: std::sync::Arc::new(pool),
+            pool,
             cells: warm,
             run: run.clone(),
             tasks: std::sync::Arc::new(tasks.clone()),
@@ -180,7 +184,7 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
     let sampling_seconds = sampling.elapsed().as_secs_f64();
     drop(store);
 
-    let verified = dasynth_verify::verify_corpus(&run, s, Corpus::Student, None, reporter)?;
+    let verified = dasynth_verify::verify_corpus(&run, s, Corpus::Student, None, sandbox.as_deref(), reporter)?;
     let verdicts: Vec<Verdict> = dasynth_parquet::read_rows(&verified.verdicts)?;
     let rows = pass_rates(&tasks, &verdicts, &keys);
     dasynth_parquet::write_rows(&run.pass_rates(), &rows, pass_rate_schema())?;

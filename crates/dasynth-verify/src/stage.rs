@@ -135,16 +135,19 @@ struct Entry {
 
 /// Verifies the run folder's trajectories (one shard of them with `shard`).
 pub fn verify(run: &RunDir, s: &Settings, shard: Option<Shard>, reporter: &dyn Reporter) -> Result<VerifyOutcome, VerifyError> {
-    verify_corpus(run, s, Corpus::Teacher, shard, reporter)
+    verify_corpus(run, s, Corpus::Teacher, shard, None, reporter)
 }
 
 /// Verifies one corpus of the run folder: the teachers' trajectories (one shard of them with
-/// `shard`) or the student's samples (`shard` is then only a filter on the tasks).
+/// `shard`) or the student's samples (`shard` is then only a filter on the tasks). Replays use
+/// `pool` when the caller already started the sandbox, else a pool of their own, started on the
+/// first trajectory that needs one.
 pub fn verify_corpus(
     run: &RunDir,
     s: &Settings,
     corpus: Corpus,
     shard: Option<Shard>,
+    pool: Option<&SessionPool>,
     reporter: &dyn Reporter,
 ) -> Result<VerifyOutcome, VerifyError> {
     let started = Instant::now();
@@ -184,7 +187,7 @@ pub fn verify_corpus(
         .thread_name(|i| format!("dasynth-verify-{i}"))
         .build()
         .map_err(|e| VerifyError::Threads(e.to_string()))?;
-    let mut pool: Option<SessionPool> = None;
+    let mut own_pool: Option<SessionPool> = None;
     let mut stats = VerifyStats::default();
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -194,15 +197,15 @@ pub fn verify_corpus(
         if pending.is_empty() {
             return Ok(());
         }
-        if s.verify.replay && pool.is_none() {
-            pool = Some(dasynth_agent::open_pool(16, reporter)?.0);
+        if s.verify.replay && pool.is_none() && own_pool.is_none() {
+            own_pool = Some(dasynth_agent::open_pool(16, reporter)?.0);
         }
         let ctx = Context {
             run,
             settings: &s.verify,
             settings_sha256: &settings_sha,
             tasks: &tasks,
-            pool: pool.as_ref(),
+            pool: pool.or(own_pool.as_ref()),
             judge: judge.as_ref(),
             contamination: &contamination,
             corpus,

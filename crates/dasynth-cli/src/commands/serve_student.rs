@@ -27,18 +27,3 @@ pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
     srv.wait();
     Ok(ExitStatus::Success)
 }
-
-impl crate::cli::EngineArgs {
-    /// The engine's options from its flags.
-    pub fn options(&self) -> anyhow::Result<dasynth_student::EngineOptions> {
-        Ok(dasynth_student::EngineOptions {
-            device: self.device.parse()?,
-            dtype: self.dtype.clone(),
-            max_seqs: self.max_seqs,
-            max_len: self.max_len,
-            max_batch_tokens: self.max_batch_tokens,
-            tokenizer: self.tokenizer.clone(),
-            simulate_oom_above: None,
-        })
-    }
-}
