@@ -8,8 +8,14 @@
 #   engine    the engine's scenarios in bf16: decode at batch 1/64/256 with 2k contexts, time to
 #             first token, the agentic workload, vLLM's shape
 #   baseline  transformers `generate` on the same checkpoint and shapes
+#   workloads the agentic workload and vLLM's shape only
+#   profile   the forward pass's parts, timed between device synchronisations (prefill, decode)
 #   quick     decode at batch 1 and 64 and the time to first token only (a first look)
 #   engine-lite  the engine's scenarios with fewer sizes (about 5 minutes)
+#   check-fast   the check with a shorter reference (128 steps, 32 ragged prompts; YaRN on, f32)
+#   ab        decode and time to first token with the engine's fused kernels and CUDA graphs,
+#             fused kernels alone, and candle's ops alone (--fused 0; STUDENT_AB_CANDLE=0
+#             skips it), same shapes; vLLM's shape at concurrency 1
 #
 # Needs bench/student/dist/dasynth-student-bench.xz (scripts/build-student-cuda; carry it, it is
 # an ignored path) and python3 with torch and transformers. Writes the random Qwen3-8B
@@ -69,6 +75,26 @@ for part in "${parts[@]}"; do
       done
       step 120 "check yarn bf16" "$bin" "$ckpt" --device "$dev" --dtype bf16 --scenarios check --reference /tmp/reference-yarn.safetensors | tee -a "$out/check.jsonl"
       ;;
+    check-fast)
+      step 150 "reference yarn (short)" python3 bench/student/hf_reference.py "$ckpt" /tmp/reference-yarn-short.safetensors --steps 128 --batch 32 | tee -a "$out/check.jsonl"
+      step 150 "check yarn f32" "$bin" "$ckpt" --device "$dev" --dtype f32 --scenarios check --reference /tmp/reference-yarn-short.safetensors | tee -a "$out/check.jsonl"
+      ;;
+    ab)
+      step 150 "engine decode (fused+graphs)" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      step 60 "engine decode (fused)" "$bin" "$ckpt" --device "$dev" --graphs 0 --scenarios decode --batches 1 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      step 60 "engine vllm c=1" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      [ -n "${STUDENT_AB_CANDLE:-1}" ] && [ "${STUDENT_AB_CANDLE:-1}" != 0 ] &&
+        step 100 "engine decode (candle)" "$bin" "$ckpt" --device "$dev" --fused 0 --scenarios ttft,decode --batches 1,64 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      ;;
+    workloads)  # the agentic workload and vLLM's shape (fused kernels and graphs)
+      step 90 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 150 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      ;;
+    profile)  # where a step's time goes (DASYNTH_STUDENT_PROFILE: synchronised parts, no graphs)
+      for b in 1 64; do
+        DASYNTH_STUDENT_PROFILE=1 step 90 "profile b=$b" "$bin" "$ckpt" --device "$dev" --scenarios decode --batches $b --context 2048 --gen 16 | tee -a "$out/profile.jsonl"
+      done
+      ;;
     quick)
       step 200 "engine quick" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
       ;;
@@ -83,9 +109,9 @@ for part in "${parts[@]}"; do
       step 90 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,256 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
       ;;
     baseline)
-      step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" --batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64 | tee -a "$out/transformers.jsonl"
+      step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" ${STUDENT_BASELINE_ARGS:---batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64} | tee -a "$out/transformers.jsonl"
       ;;
-    *) echo "unknown part $part (check, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
+    *) echo "unknown part $part (check, check-fast, ab, workloads, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
   esac
 done
 python3 bench/student/summary.py "$out" | tee "$out/summary.txt"

@@ -39,7 +39,7 @@ def main() -> None:
                   f"|logit| max {c['f32_logit_max_abs']:.3g}")
         elif c.get("scenario") == "check":
             b1, b = c["batch1"], c["batch"]
-            print(f"engine {c['dtype']} ({os.path.basename(c['model'])}): max|dlogit| prefill {c['prefill_max_abs_diff']:.3g}, "
+            print(f"engine {c['dtype']} [{c.get('kernels', 'candle')}] ({os.path.basename(c['model'])}): max|dlogit| prefill {c['prefill_max_abs_diff']:.3g}, "
                   f"{c['decode_steps']} decode {c['decode_max_abs_diff']:.3g}; greedy batch 1 {b1['identical']}/{b1['of']}, "
                   f"batch {b['sequences']} {b['identical_tokens']}/{b['of']} ({b['sequences_identical']} whole, "
                   f"{len(b['divergences'])} at near ties, {b['unexplained']} unexplained) pass={c['greedy_pass']}")
@@ -48,6 +48,7 @@ def main() -> None:
     hf = {(r["scenario"], r.get("batch", r.get("concurrency"))): r for r in lines(os.path.join(d, "transformers.jsonl"))}
     for r in eng:
         s = r["scenario"]
+        tag = f" [{r['kernels']}]" if r.get("kernels") and r["kernels"] != "fused+graphs" else ""
         if s == "decode":
             if "skipped" in r:
                 rows.append((f"decode b={r['batch']} ctx={r['context']}", "skipped: " + r["skipped"], ""))
@@ -57,18 +58,18 @@ def main() -> None:
                 steps = r["decode_tokens_per_s"] / r["batch"]
                 frac = f" ({100 * steps * r['bytes_per_step'] / (peak * 1e9):.0f}% HBM)"
             base = hf.get(("decode", r["batch"]), {}).get("decode_tokens_per_s")
-            rows.append((f"decode tok/s b={r['batch']} ctx={r['context']}", f"{r['decode_tokens_per_s']:.0f}{frac}",
+            rows.append((f"decode tok/s b={r['batch']} ctx={r['context']}{tag}", f"{r['decode_tokens_per_s']:.0f}{frac}",
                          f"{base:.0f}" if base else ""))
         elif s == "ttft":
             base = hf.get(("ttft", None), {}).get("ttft_ms_median")
-            rows.append((f"TTFT ms, {r['context']} prompt", f"{r['ttft_ms_median']:.1f}", f"{base:.1f}" if base else ""))
+            rows.append((f"TTFT ms, {r['context']} prompt{tag}", f"{r['ttft_ms_median']:.1f}", f"{base:.1f}" if base else ""))
         elif s == "agentic":
             w, wo = r["with_pauses"], r["without_pauses"]
-            rows.append((f"agentic {r['sequences']} seqs x {r['turns']} turns, {r['tool_ms']} ms tools",
+            rows.append((f"agentic {r['sequences']} seqs x {r['turns']} turns, {r['tool_ms']} ms tools{tag}",
                          f"{w['tokens_per_s']:.0f} vs {wo['tokens_per_s']:.0f} tok/s = {100 * r['throughput_ratio']:.0f}%", ""))
         elif s == "vllm":
             base = hf.get(("vllm", r["concurrency"]), {}).get("output_tokens_per_s")
-            rows.append((f"vLLM shape c={r['concurrency']} ({r['prompt']} in, {r['generated']} out)", f"{r['output_tokens_per_s']:.0f}",
+            rows.append((f"vLLM shape c={r['concurrency']} ({r['prompt']} in, {r['generated']} out){tag}", f"{r['output_tokens_per_s']:.0f}",
                          f"{base:.0f}" if base else ""))
     for (s, k), r in hf.items():
         if not any(x[0].startswith("decode tok/s b=%s " % k) for x in rows) and s == "decode":

@@ -381,7 +381,7 @@ impl EngineArgs {
             max_len: self.max_len,
             max_batch_tokens: self.max_batch_tokens,
             tokenizer: self.tokenizer.clone(),
-            simulate_oom_above: None,
+            ..Default::default()
         })
     }
 }

@@ -53,11 +53,19 @@ impl DeviceSpec {
                         hint: "build with `--features cuda` (scripts/build-student-cuda), or use --device cpu",
                     });
                 }
-                Device::new_cuda(n).map_err(|e| StudentError::Device {
+                let device = Device::new_cuda(n).map_err(|e| StudentError::Device {
                     device: self.to_string(),
                     message: e.to_string(),
                     hint: "check that a GPU is visible (nvidia-smi) and that LD_LIBRARY_PATH holds libcuda and the CUDA 13 libraries",
-                })
+                })?;
+                #[cfg(feature = "cuda")]
+                if let Device::Cuda(d) = &device {
+                    // SAFETY: the engine uses the device's one stream for everything, so no
+                    // buffer is shared between streams; per-buffer events would only add a
+                    // record per kernel argument and break CUDA graph capture.
+                    unsafe { d.disable_event_tracking() };
+                }
+                Ok(device)
             }
         }
     }

@@ -42,6 +42,11 @@ pub struct EngineOptions {
     /// `tokenizer.json`; the checkpoint's own when `None` (the engine runs on ids alone if
     /// there is none).
     pub tokenizer: Option<PathBuf>,
+    /// On a CUDA device: the engine's fused KV-write and decode-attention kernels (off: candle's
+    /// ops only).
+    pub fused_kernels: bool,
+    /// On a CUDA device with fused kernels: decode-only steps as captured CUDA graphs.
+    pub cuda_graphs: bool,
     /// Fail steps larger than this many tokens as if the device were out of memory (tests).
     #[doc(hidden)]
     pub simulate_oom_above: Option<usize>,
@@ -56,6 +61,8 @@ impl Default for EngineOptions {
             max_len: None,
             max_batch_tokens: 2048,
             tokenizer: None,
+            fused_kernels: true,
+            cuda_graphs: true,
             simulate_oom_above: None,
         }
     }
@@ -110,9 +117,15 @@ impl Engine {
             }
         };
         let max_len = opts.max_len.unwrap_or(config.max_position_embeddings.min(8192)).max(2);
-        let model = Qwen3::load(&config, &Checkpoint::open(model_dir)?, &device, dtype)?;
+        #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
+        let mut model = Qwen3::load(&config, &Checkpoint::open(model_dir)?, &device, dtype)?;
         let rope = RopeTables::new(&config.rope, config.head_dim, max_len, &device, dtype)?;
         let cache = KvCache::allocate(&config, &device, dtype, opts.max_seqs, max_len)?;
+        #[cfg(feature = "cuda")]
+        if opts.fused_kernels {
+            let on = model.enable_cuda(cache.slots(), max_len, opts.cuda_graphs);
+            tracing::info!(fused_kernels = on, cuda_graphs = on && opts.cuda_graphs, "engine kernels");
+        }
         let mut eos = generation.eos_token_ids.clone();
         eos.extend(&config.eos_token_ids);
         if let Some(t) = &tokenizer {

@@ -159,6 +159,13 @@ impl KvCache {
         Ok(())
     }
 
+    /// The key and value tensors of `layer`, `[slots * kv_heads * max_len, dim]` each.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub(crate) fn layer(&self, layer: usize) -> (&Tensor, &Tensor) {
+        let (k, v) = &self.layers[layer];
+        (k, v)
+    }
+
     /// Keys and values of positions `0..len` of `slot`: `[1, kv_heads, len, dim]` each.
     pub fn prefix(&self, layer: usize, slot: usize, len: usize) -> Result<(Tensor, Tensor)> {
         let view = |t: &Tensor| {

@@ -20,19 +20,24 @@
 //! **Server.** [`StudentServer`] exposes the engine as an OpenAI-compatible
 //! `/v1/chat/completions`, so OpenAI clients (the teacher client included) can use it.
 //!
-//! Not here yet: CUDA graphs and fused paged-attention kernels (decode attention gathers each
-//! batch's cache prefixes and uses cuBLAS matrix products), so batch-1 decode on a GPU is
-//! bound by kernel launches rather than memory bandwidth.
+//! **GPU.** With the `cuda` feature the engine writes the KV cache and attends decode tokens
+//! with its own fused kernels (split over cache chunks, reading lengths on the device) and
+//! runs decode-only steps as captured CUDA graphs, one per batch bucket, so batch-1 decode is
+//! not bound by kernel launches. `EngineOptions::fused_kernels` and `cuda_graphs` turn them
+//! off (candle's ops alone, for comparison).
 
 mod attention;
 mod checkpoint;
 mod config;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod device;
 mod engine;
 mod error;
 mod kv_cache;
 mod model;
 mod params;
+pub mod profile;
 mod random;
 mod rope;
 mod sampler;

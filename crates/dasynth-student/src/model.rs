@@ -15,8 +15,9 @@ use candle_core::{D, DType, Device, Tensor};
 use crate::attention::{self, StepAttention};
 use crate::checkpoint::Checkpoint;
 use crate::config::ModelConfig;
-use crate::error::{Result, TensorContext};
+use crate::error::{Result, StudentError, TensorContext};
 use crate::kv_cache::{KvCache, WritePlan};
+use crate::profile::span;
 use crate::rope::RopeTables;
 
 struct Layer {
@@ -40,6 +41,9 @@ pub struct Qwen3 {
     lm_head: Tensor,
     device: Device,
     dtype: DType,
+    /// The fused kernels and decode graphs, on a CUDA device (see [`crate::cuda`]).
+    #[cfg(feature = "cuda")]
+    cuda: Option<std::sync::Mutex<crate::cuda::CudaRunner>>,
 }
 
 /// One decoding sequence of a step: its slot and its length once this step's token is in.
@@ -78,12 +82,94 @@ impl StepBatch {
     }
 }
 
+/// The per-layer operations of one step that the CUDA path fuses into kernels of its own:
+/// candle's ops on any device ([`CandleOps`]), or the engine's kernels (`crate::cuda`).
+pub(crate) trait StepOps {
+    /// `x + y` (`x` itself when `y` is `None`) and its RMSNorm with weight `w`.
+    fn add_norm(&self, x: &Tensor, y: Option<&Tensor>, w: &Tensor, eps: f64) -> candle_core::Result<(Tensor, Tensor)> {
+        let x = match y {
+            Some(y) => (x + y)?,
+            None => x.clone(),
+        };
+        let h = rms_norm(&x, w, eps)?;
+        Ok((x, h))
+    }
+
+    /// From the fused projection `[tokens, (heads + 2 kv_heads) * dim]`: RMSNorm of every q and
+    /// k head, rotary embedding, and `layer`'s keys and values written into the cache; returns
+    /// the queries `[tokens, heads, dim]`.
+    #[allow(clippy::too_many_arguments)]
+    fn qkv(
+        &self,
+        layer: usize,
+        qkv: &Tensor,
+        q_norm: &Tensor,
+        k_norm: &Tensor,
+        rope: (&Tensor, &Tensor),
+        cache: &KvCache,
+        cfg: &ModelConfig,
+    ) -> Result<Tensor>;
+
+    /// The attention output `[tokens, heads * dim]` of `q` over `layer`'s cache.
+    fn attend(&self, layer: usize, q: &Tensor, cache: &KvCache, cfg: &ModelConfig) -> Result<Tensor>;
+
+    /// `x w^T`: a projection of the rows of `x` by the weights `w` `[out, in]`.
+    fn linear(&self, x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+        linear(x, w)
+    }
+
+    /// `silu(gate) * up` of the fused projection `[tokens, 2 * n]`.
+    fn silu_mul(&self, gu: &Tensor) -> candle_core::Result<Tensor> {
+        let n = gu.dim(D::Minus1)? / 2;
+        candle_nn::ops::silu(&gu.narrow(D::Minus1, 0, n)?)? * gu.narrow(D::Minus1, n, n)?
+    }
+}
+
+/// candle's ops on any device: one write plan and one attention plan per step.
+struct CandleOps {
+    write: WritePlan,
+    plan: StepAttention,
+}
+
+impl StepOps for CandleOps {
+    fn qkv(
+        &self,
+        layer: usize,
+        qkv: &Tensor,
+        q_norm: &Tensor,
+        k_norm: &Tensor,
+        rope: (&Tensor, &Tensor),
+        cache: &KvCache,
+        cfg: &ModelConfig,
+    ) -> Result<Tensor> {
+        let (hq, hkv, d) = (cfg.num_heads, cfg.num_kv_heads, cfg.head_dim);
+        let (cos, sin) = rope;
+        let (q, k, v) = (|| -> candle_core::Result<_> {
+            let t = qkv.dim(0)?;
+            let q = qkv.narrow(1, 0, hq * d)?.contiguous()?.reshape((t, hq, d))?;
+            let k = qkv.narrow(1, hq * d, hkv * d)?.contiguous()?.reshape((t, hkv, d))?;
+            let v = qkv.narrow(1, (hq + hkv) * d, hkv * d)?.contiguous()?.reshape((t, hkv, d))?;
+            let q = rms_norm(&q, q_norm, cfg.rms_norm_eps)?;
+            let k = rms_norm(&k, k_norm, cfg.rms_norm_eps)?;
+            let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
+            let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
+            Ok((q, k, v))
+        })()
+        .ctx(|| format!("layer {layer}: q/k norm and rope"))?;
+        cache.write(layer, &k, &v, &self.write)?;
+        Ok(q)
+    }
+
+    fn attend(&self, layer: usize, q: &Tensor, cache: &KvCache, cfg: &ModelConfig) -> Result<Tensor> {
+        attention::attend(layer, q, cache, &self.plan, cfg)
+    }
+}
+
 /// What every layer of one step shares.
 struct Step<'a> {
     cos: Tensor,
     sin: Tensor,
-    write: WritePlan,
-    plan: StepAttention,
+    ops: &'a dyn StepOps,
     cache: &'a KvCache,
 }
 
@@ -137,12 +223,31 @@ impl Qwen3 {
         } else {
             get("lm_head.weight", &[cfg.vocab_size, h])?
         };
-        Ok(Qwen3 { cfg: cfg.clone(), embed, layers, norm, lm_head, device: device.clone(), dtype })
+        Ok(Qwen3 {
+            cfg: cfg.clone(),
+            embed,
+            layers,
+            norm,
+            lm_head,
+            device: device.clone(),
+            dtype,
+            #[cfg(feature = "cuda")]
+            cuda: None,
+        })
     }
 
     /// Opens `dir` and loads its weights.
     pub fn load_dir(dir: &Path, cfg: &ModelConfig, device: &Device, dtype: DType) -> Result<Qwen3> {
         Self::load(cfg, &Checkpoint::open(dir)?, device, dtype)
+    }
+
+    /// Turns on the fused CUDA kernels (and decode graphs when `graphs`) for a cache of `slots`
+    /// slots of `max_len`; returns whether they are on (not on the CPU, nor for shapes the
+    /// kernels do not cover).
+    #[cfg(feature = "cuda")]
+    pub fn enable_cuda(&mut self, slots: usize, max_len: usize, graphs: bool) -> bool {
+        self.cuda = crate::cuda::CudaRunner::new(self, slots, max_len, graphs).map(std::sync::Mutex::new);
+        self.cuda.is_some()
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -158,48 +263,80 @@ impl Qwen3 {
     /// Runs one packed step, writing the new keys and values into `cache`; returns f32 logits
     /// `[logit_rows, vocab]`.
     pub fn forward(&self, batch: &StepBatch, cache: &KvCache, rope: &RopeTables) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if let Some(cuda) = &self.cuda {
+            return cuda.lock().unwrap_or_else(|e| e.into_inner()).forward(self, batch, cache, rope);
+        }
         let t = batch.tokens.len();
-        let places = batch.token_places();
         let dev = &self.device;
         let tokens = Tensor::from_slice(&batch.tokens, t, dev).ctx(|| "step tokens".to_string())?;
-        let positions: Vec<u32> = places.iter().map(|&(_, p)| p as u32).collect();
+        let positions: Vec<u32> = batch.token_places().iter().map(|&(_, p)| p as u32).collect();
         let positions = Tensor::from_vec(positions, t, dev).ctx(|| "step positions".to_string())?;
-        let (cos, sin) = rope.gather(&positions)?;
-        let step = Step { cos, sin, write: cache.write_plan(batch)?, plan: StepAttention::plan(batch, cache)?, cache };
-        let mut x = self.embed.index_select(&tokens, 0).ctx(|| "embedding lookup".to_string())?;
-        for (i, layer) in self.layers.iter().enumerate() {
-            x = self.layer(i, layer, &x, &step).ctx(|| format!("layer {i}"))?;
-        }
+        let ops = CandleOps { write: cache.write_plan(batch)?, plan: StepAttention::plan(batch, cache)? };
         let rows = Tensor::from_slice(&batch.logit_rows, batch.logit_rows.len(), dev).ctx(|| "logit rows".to_string())?;
-        let last = x.index_select(&rows, 0).ctx(|| "selecting logit rows".to_string())?;
-        let last = rms_norm(&last, &self.norm, self.cfg.rms_norm_eps).ctx(|| "final norm".to_string())?;
-        linear(&last, &self.lm_head).and_then(|l| l.to_dtype(DType::F32)).ctx(|| "LM head".to_string())
+        self.run(&tokens, &positions, rope, &ops, cache, Some(&rows))
     }
 
-    fn layer(&self, index: usize, l: &Layer, x: &Tensor, step: &Step<'_>) -> candle_core::Result<Tensor> {
-        let Step { cos, sin, write, plan, cache } = step;
+    /// The forward pass over device inputs: token ids and positions (u32 `[tokens]`), the
+    /// step's attention, and the rows whose logits are wanted (every row when `None`).
+    pub(crate) fn run(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        rope: &RopeTables,
+        ops: &dyn StepOps,
+        cache: &KvCache,
+        logit_rows: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let dev = &self.device;
+        let eps = self.cfg.rms_norm_eps;
+        let (cos, sin) = span(dev, "rope gather", || rope.gather(positions))?;
+        let step = Step { cos, sin, ops, cache };
+        let x = span(dev, "embedding", || self.embed.index_select(tokens, 0)).ctx(|| "embedding lookup".to_string())?;
+        let first_norm = self.layers.first().map_or(&self.norm, |l| &l.input_norm);
+        let (mut x, mut h) = span(dev, "input norm", || ops.add_norm(&x, None, first_norm, eps)).ctx(|| "input norm".to_string())?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let next_norm = self.layers.get(i + 1).map_or(&self.norm, |l| &l.input_norm);
+            (x, h) = self.layer(i, layer, &x, &h, next_norm, &step).ctx(|| format!("layer {i}"))?;
+        }
+        drop(x);
+        let last = match logit_rows {
+            Some(rows) => h.index_select(rows, 0).ctx(|| "selecting logit rows".to_string())?,
+            None => h,
+        };
+        span(dev, "LM head", || ops.linear(&last, &self.lm_head)?.to_dtype(DType::F32)).ctx(|| "LM head".to_string())
+    }
+
+    /// One decoder block on the residual stream `x` and its normed copy `h`; returns the new
+    /// residual stream and its norm by `next_norm` (the next block's input norm, or the final
+    /// norm), so each residual add is fused with the norm after it.
+    fn layer(
+        &self,
+        index: usize,
+        l: &Layer,
+        x: &Tensor,
+        h: &Tensor,
+        next_norm: &Tensor,
+        step: &Step<'_>,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let Step { cos, sin, ops, cache } = step;
         let cfg = &self.cfg;
-        let (t, d) = (x.dim(0)?, cfg.head_dim);
-        let (hq, hkv) = (cfg.num_heads, cfg.num_kv_heads);
-        let h = rms_norm(x, &l.input_norm, cfg.rms_norm_eps)?;
-        let mut qkv = linear(&h, &l.qkv)?;
+        let dev = &self.device;
+        let eps = cfg.rms_norm_eps;
+        let msg = |e: StudentError| candle_core::Error::Msg(e.to_string());
+        let mut qkv = span(dev, "qkv proj", || ops.linear(h, &l.qkv))?;
         if let Some(b) = &l.qkv_bias {
             qkv = qkv.broadcast_add(b)?;
         }
-        let q = qkv.narrow(1, 0, hq * d)?.contiguous()?.reshape((t, hq, d))?;
-        let k = qkv.narrow(1, hq * d, hkv * d)?.contiguous()?.reshape((t, hkv, d))?;
-        let v = qkv.narrow(1, (hq + hkv) * d, hkv * d)?.contiguous()?;
-        let q = rms_norm(&q, &l.q_norm, cfg.rms_norm_eps)?;
-        let k = rms_norm(&k, &l.k_norm, cfg.rms_norm_eps)?;
-        let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
-        let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
-        cache.write(index, &k, &v.reshape((t, hkv, d))?, write).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let attn = attention::attend(index, &q, cache, plan, cfg).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let x = (x + linear(&attn, &l.o)?)?;
-        let h = rms_norm(&x, &l.post_norm, cfg.rms_norm_eps)?;
-        let gu = linear(&h, &l.gate_up)?;
-        let i = cfg.intermediate_size;
-        let act = (candle_nn::ops::silu(&gu.narrow(D::Minus1, 0, i)?)? * gu.narrow(D::Minus1, i, i)?)?;
-        x + linear(&act, &l.down)?
+        let q =
+            span(dev, "q/k norm + rope + KV write", || ops.qkv(index, &qkv, &l.q_norm, &l.k_norm, (cos, sin), cache, cfg)).map_err(msg)?;
+        drop(qkv);
+        let attn = span(dev, "attention", || ops.attend(index, &q, cache, cfg)).map_err(msg)?;
+        let o = span(dev, "o proj", || ops.linear(&attn, &l.o))?;
+        let (x, h) = span(dev, "residual + post norm", || ops.add_norm(x, Some(&o), &l.post_norm, eps))?;
+        let gu = span(dev, "gate/up proj", || ops.linear(&h, &l.gate_up))?;
+        let act = span(dev, "silu * up", || ops.silu_mul(&gu))?;
+        let down = span(dev, "down proj", || ops.linear(&act, &l.down))?;
+        span(dev, "residual + next norm", || ops.add_norm(&x, Some(&down), next_norm, eps))
     }
 }

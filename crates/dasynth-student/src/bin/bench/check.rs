@@ -44,15 +44,22 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Max |logit diff| of the prefill and of the 64 teacher-forced decode steps.
-fn logits(model_dir: &Path, device: &Device, dtype: DType, r: &Reference) -> Result<(f32, f32), String> {
+fn logits(model_dir: &Path, device: &Device, dtype: DType, r: &Reference, kernels: (bool, bool)) -> Result<(f32, f32), String> {
     let err = |e: dasynth_student::StudentError| e.to_string();
     let cfg = ModelConfig::from_file(&model_dir.join("config.json")).map_err(err)?;
-    let model = Qwen3::load(&cfg, &Checkpoint::open(model_dir).map_err(err)?, device, dtype).map_err(err)?;
+    #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
+    let mut model = Qwen3::load(&cfg, &Checkpoint::open(model_dir).map_err(err)?, device, dtype).map_err(err)?;
     let prompt = r.ids("prompt")?;
     let greedy = r.ids("greedy")?;
     let want_decode = r.rows("decode_logits")?;
     let n = prompt.len();
     let len = n + want_decode.len() + 8;
+    #[cfg(feature = "cuda")]
+    if kernels.0 {
+        model.enable_cuda(2, len, kernels.1);
+    }
+    #[cfg(not(feature = "cuda"))]
+    let _ = kernels;
     let cache = KvCache::allocate(&cfg, device, dtype, 2, len).map_err(err)?;
     let rope = RopeTables::new(&cfg.rope, cfg.head_dim, len, device, dtype).map_err(err)?;
     let as_rows = |t: Tensor| t.to_vec2::<f32>().map_err(|e| e.to_string());
@@ -93,14 +100,21 @@ fn greedy_params(steps: usize) -> SamplingParams {
 }
 
 /// Runs the check; `Ok` carries the figures and whether they pass.
-pub fn check(model_dir: &Path, device: DeviceSpec, dtype: Option<&str>, reference: &Path, tie: f32) -> Result<Value, String> {
+pub fn check(
+    model_dir: &Path,
+    device: DeviceSpec,
+    dtype: Option<&str>,
+    reference: &Path,
+    tie: f32,
+    kernels: (bool, bool),
+) -> Result<Value, String> {
     let r = Reference::load(reference)?;
     let dt = match dtype {
         Some(name) => device.dtype(name).map_err(|e| e.to_string())?,
         None => device.default_dtype(),
     };
     let dev = device.open().map_err(|e| e.to_string())?;
-    let (prefill, decode) = logits(model_dir, &dev, dt, &r)?;
+    let (prefill, decode) = logits(model_dir, &dev, dt, &r, kernels)?;
 
     let prompt = r.ids("prompt")?;
     let want = r.ids("greedy")?;
@@ -116,6 +130,8 @@ pub fn check(model_dir: &Path, device: DeviceSpec, dtype: Option<&str>, referenc
         dtype: dtype.map(str::to_string),
         max_seqs: prompts.len().max(1),
         max_len: Some(longest + steps + 8),
+        fused_kernels: kernels.0,
+        cuda_graphs: kernels.1,
         ..Default::default()
     };
     let engine = Engine::load(model_dir, &opts).map_err(|e| e.to_string())?;

@@ -22,6 +22,10 @@
 //!        [--agentic-seqs 256] [--turns 5] [--turn-tokens 64] [--tool-ms 50] [--tool-tokens 32]
 //!        [--vllm-concurrency 1,64,256,512] [--vllm-prompt 128] [--vllm-gen 1024]
 //!        [--max-batch-tokens 2048] [--hbm-gbps 4800] [--reference FILE] [--tie 0.01]
+//!        [--fused 1] [--graphs 1]
+//!
+//! `--fused 0` runs candle's ops instead of the engine's fused CUDA kernels, `--graphs 0`
+//! runs decode steps eagerly; every JSON line carries the `kernels` it ran with.
 
 mod check;
 
@@ -69,8 +73,31 @@ impl Args {
     }
 }
 
-fn emit(v: serde_json::Value) {
+/// The kernel variant every line is tagged with (`fused+graphs`, `fused`, `candle`).
+static KERNELS: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+fn emit(mut v: serde_json::Value) {
+    if let (Some(o), Some(k)) = (v.as_object_mut(), KERNELS.get()) {
+        o.insert("kernels".into(), json!(k));
+    }
     println!("{v}");
+}
+
+/// With `DASYNTH_STUDENT_PROFILE=1`: the forward pass's parts since the last call, as one line.
+fn emit_profile(what: String) {
+    if dasynth_student::profile::on() {
+        let parts: Vec<_> = dasynth_student::profile::take()
+            .into_iter()
+            .map(|(name, secs, calls)| json!({"part": name, "ms": secs * 1e3, "calls": calls}))
+            .collect();
+        emit(json!({"scenario": "profile", "of": what, "parts": parts}));
+    }
+}
+
+/// `(fused kernels, CUDA graphs)` from `--fused` and `--graphs`.
+fn kernel_flags(args: &Args) -> (bool, bool) {
+    let fused = args.get("fused", "1") != "0";
+    (fused, fused && args.get("graphs", "1") != "0")
 }
 
 fn random_ids(rng: &mut Rng, n: usize, vocab: usize) -> Vec<u32> {
@@ -92,6 +119,8 @@ fn load(args: &Args, slots: usize, max_len: usize) -> Result<Engine, String> {
         max_len: Some(max_len),
         max_batch_tokens: args.num("max-batch-tokens", 2048)?,
         tokenizer: None,
+        fused_kernels: kernel_flags(args).0,
+        cuda_graphs: kernel_flags(args).1,
         simulate_oom_above: None,
     };
     let t = Instant::now();
@@ -157,6 +186,7 @@ fn decode(args: &Args) -> Result<(), String> {
             g.blocking_turn().map_err(|e| e.to_string())?;
         }
         let prefill_s = t0.elapsed().as_secs_f64();
+        emit_profile(format!("prefill of {b} x {context} tokens"));
         let t1 = Instant::now();
         for g in &mut gens {
             g.resume(Vec::new(), Some(params(generated))).map_err(|e| e.to_string())?;
@@ -165,6 +195,7 @@ fn decode(args: &Args) -> Result<(), String> {
         let tokens: usize = times.iter().map(Vec::len).sum();
         let end = times.iter().filter_map(|t| t.last().copied()).max().unwrap_or(t1);
         let secs = (end - t1).as_secs_f64().max(1e-9);
+        emit_profile(format!("decode of {b} x {generated} tokens"));
         let tps = tokens as f64 / secs;
         let steps_per_s = tps / b as f64;
         let avg_ctx = context + generated / 2;
@@ -294,6 +325,11 @@ fn main() -> ExitCode {
         if args.model == Path::new("random") {
             return random(&args);
         }
+        let _ = KERNELS.set(match kernel_flags(&args) {
+            (true, true) => "fused+graphs",
+            (true, false) => "fused",
+            _ => "candle",
+        });
         if !Path::new(&args.model).join("config.json").exists() {
             return Err(format!("{}: no config.json", args.model.display()));
         }
@@ -303,7 +339,14 @@ fn main() -> ExitCode {
                     let Some(reference) = args.opts.get("reference") else { return Err("check needs --reference FILE".into()) };
                     let device: DeviceSpec = args.get("device", "cpu").parse().map_err(|e| format!("{e}"))?;
                     let tie: f32 = args.get("tie", "0.01").parse().map_err(|e| format!("--tie: {e}"))?;
-                    let report = check::check(&args.model, device, args.opts.get("dtype").map(String::as_str), Path::new(reference), tie)?;
+                    let report = check::check(
+                        &args.model,
+                        device,
+                        args.opts.get("dtype").map(String::as_str),
+                        Path::new(reference),
+                        tie,
+                        kernel_flags(&args),
+                    )?;
                     let pass = report["greedy_pass"].as_bool().unwrap_or(false);
                     emit(report);
                     if !pass {

@@ -1,0 +1,403 @@
+// The student engine's own CUDA kernels (compiled to PTX by build.rs with the `cuda` feature).
+//
+// attn_partial_*    decode attention, flash-decoding style: block (split, kv head, sequence)
+//                   attends the `group` query heads of one kv head to one contiguous chunk of
+//                   the sequence's cached positions with an online softmax, and writes the
+//                   unnormalised sum, the running max and the running denominator.
+// attn_combine_*    merges the chunks of every (sequence, query head) into the output.
+// add_rms_norm_*    residual add then RMSNorm of each row (one block per row).
+// qk_prep_*         from the fused q/k/v projection: RMSNorm of each q and k head, rotary
+//                   embedding, q out, k and v straight into the cache (one block per token and
+//                   head); tokens with slot 0xffffffff (padding) write nothing.
+// silu_mul_*        silu(gate) * up from the fused gate/up projection.
+// gemv_*_m{M}       y = x W^T for M <= 8 rows of x (decode of small batches): one warp per output
+//                   column, 16-byte loads of W, several in flight per lane.
+// causal_softmax_*  softmax of prefill attention scores, each row masked past its query's
+//                   position (one block per row).
+//
+// Lengths are read on the device, so a captured CUDA graph stays valid as sequences grow.
+// Caches are [slots, kv_heads, max_len, dim]; queries [batch, heads, dim]; all contiguous.
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#define SKIP 0xffffffffu
+
+__device__ __forceinline__ float to_f(float x) { return x; }
+__device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float to_f(__half x) { return __half2float(x); }
+template <typename T> __device__ __forceinline__ T from_f(float x);
+template <> __device__ __forceinline__ float from_f<float>(float x) { return x; }
+template <> __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
+template <> __device__ __forceinline__ __half from_f<__half>(float x) { return __float2half(x); }
+
+// Sum of v over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
+__device__ __forceinline__ float block_sum(float v, float *scratch) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float t = 0.f;
+  for (int w = 0; w < warps; ++w) t += scratch[w];
+  return t;
+}
+
+__device__ __forceinline__ float block_max(float v, float *scratch) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float t = -INFINITY;
+  for (int w = 0; w < warps; ++w) t = fmaxf(t, scratch[w]);
+  return t;
+}
+
+// grid: rows; block: 256. scores [rows, total]; row r holds query r % n of a chunk starting at
+// position start, which sees columns 0..=start + r % n.
+template <typename T>
+__device__ void causal_softmax(const T *__restrict__ scores, T *__restrict__ out, int n, int start, int total) {
+  __shared__ float sh[32];
+  const size_t row = blockIdx.x;
+  const int limit = min(total, start + (int)(row % n) + 1);
+  const T *s = scores + row * total;
+  T *o = out + row * total;
+  float mx = -INFINITY;
+  for (int c = threadIdx.x; c < limit; c += blockDim.x) mx = fmaxf(mx, to_f(s[c]));
+  mx = block_max(mx, sh);
+  float sum = 0.f;
+  for (int c = threadIdx.x; c < limit; c += blockDim.x) sum += expf(to_f(s[c]) - mx);
+  const float inv = 1.f / block_sum(sum, sh);
+  for (int c = threadIdx.x; c < total; c += blockDim.x) o[c] = from_f<T>(c < limit ? expf(to_f(s[c]) - mx) * inv : 0.f);
+}
+
+// Eight elements of T from 16 bytes (T = bf16/f16) or four floats (T = float) as floats.
+template <typename T> struct Vec16;
+template <> struct Vec16<float> {
+  static constexpr int N = 4;
+  __device__ __forceinline__ static void load(const float *p, float *out) {
+    const float4 v = *reinterpret_cast<const float4 *>(p);
+    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+  }
+};
+template <> struct Vec16<__nv_bfloat16> {
+  static constexpr int N = 8;
+  __device__ __forceinline__ static void load(const __nv_bfloat16 *p, float *out) {
+    const uint4 v = *reinterpret_cast<const uint4 *>(p);
+    const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __bfloat1622float2(h[i]);
+      out[2 * i] = f.x; out[2 * i + 1] = f.y;
+    }
+  }
+};
+template <> struct Vec16<__half> {
+  static constexpr int N = 8;
+  __device__ __forceinline__ static void load(const __half *p, float *out) {
+    const uint4 v = *reinterpret_cast<const uint4 *>(p);
+    const __half2 *h = reinterpret_cast<const __half2 *>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __half22float2(h[i]);
+      out[2 * i] = f.x; out[2 * i + 1] = f.y;
+    }
+  }
+};
+
+// grid: ceil(n / 8); block: 256 (8 warps, one output column each). x [M, k], w [n, k], y [M, n];
+// k a multiple of 16 bytes' worth of T, rows 16-byte aligned.
+template <typename T, int M>
+__device__ void gemv(const T *__restrict__ x, const T *__restrict__ w, T *__restrict__ y, int n, int k) {
+  constexpr int E = Vec16<T>::N;
+  constexpr int U = 4;
+  const int lane = threadIdx.x & 31;
+  const int col = blockIdx.x * 8 + (threadIdx.x >> 5);
+  if (col >= n) return;  // uniform over the warp; no block-wide sync below
+  const T *wr = w + (size_t)col * k;
+  float acc[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) acc[m] = 0.f;
+  for (int k0 = lane * E; k0 < k; k0 += 32 * E * U) {
+    float wf[U][E];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int kk = k0 + u * 32 * E;
+      if (kk < k) Vec16<T>::load(wr + kk, wf[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int kk = k0 + u * 32 * E;
+      if (kk >= k) break;
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        float xf[E];
+        Vec16<T>::load(x + (size_t)m * k + kk, xf);
+#pragma unroll
+        for (int e = 0; e < E; ++e) acc[m] += wf[u][e] * xf[e];
+      }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    float v = acc[m];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) y[(size_t)m * n + col] = from_f<T>(v);
+  }
+}
+
+// grid: rows; block: 256 threads; shared: n + 32 floats. out_x = x + y (when y is given),
+// out_h = rmsnorm(out_x) * w.
+template <typename T>
+__device__ void add_rms_norm(const T *__restrict__ x, const T *__restrict__ y, const T *__restrict__ w,
+                             T *__restrict__ out_x, T *__restrict__ out_h, int n, float eps) {
+  extern __shared__ float sh[];
+  float *row = sh + 32;
+  const size_t base = (size_t)blockIdx.x * n;
+  float ss = 0.f;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    float v = to_f(x[base + i]);
+    if (y != nullptr) {
+      const T r = from_f<T>(v + to_f(y[base + i]));
+      out_x[base + i] = r;
+      v = to_f(r);
+    }
+    row[i] = v;
+    ss += v * v;
+  }
+  const float inv = rsqrtf(block_sum(ss, sh) / n + eps);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) out_h[base + i] = from_f<T>(row[i] * inv * to_f(w[i]));
+}
+
+// grid: (tokens, heads + kv_heads); block: dim threads. qkv rows are [q heads | k heads | v heads].
+template <typename T>
+__device__ void qk_prep(const T *__restrict__ qkv, const T *__restrict__ qw, const T *__restrict__ kw,
+                        const T *__restrict__ cos, const T *__restrict__ sin, T *__restrict__ q_out, T *__restrict__ kc,
+                        T *__restrict__ vc, const uint32_t *__restrict__ slots, const uint32_t *__restrict__ positions,
+                        int heads, int kv_heads, int max_len, float eps) {
+  __shared__ float sh[32 + 256];
+  const int dim = blockDim.x, half = dim / 2;
+  const int tok = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
+  const bool is_q = head < heads;
+  const uint32_t slot = slots[tok];
+  if (!is_q && slot == SKIP) return;  // uniform over the block
+  const T *row = qkv + (size_t)tok * (heads + 2 * kv_heads) * dim;
+  const float v = to_f(row[(size_t)head * dim + i]);
+  const float inv = rsqrtf(block_sum(v * v, sh) / dim + eps);
+  // Rounded to the dtype between the norm and the rotation, as the unfused ops do.
+  const float nv = to_f(from_f<T>(v * inv * to_f(is_q ? qw[i] : kw[i])));
+  float *vals = sh + 32;
+  vals[i] = nv;
+  __syncthreads();
+  const float c = to_f(cos[(size_t)tok * half + (i % half)]);
+  const float s = to_f(sin[(size_t)tok * half + (i % half)]);
+  const float r = i < half ? nv * c - vals[i + half] * s : nv * c + vals[i - half] * s;
+  if (is_q) {
+    q_out[((size_t)tok * heads + head) * dim + i] = from_f<T>(r);
+  } else {
+    const int kh = head - heads;
+    const size_t dst = (((size_t)slot * kv_heads + kh) * max_len + positions[tok]) * dim + i;
+    kc[dst] = from_f<T>(r);
+    vc[dst] = row[(size_t)(heads + kv_heads + kh) * dim + i];
+  }
+}
+
+// grid: ceil(rows * n / 256); block: 256. gu rows are [gate (n) | up (n)].
+template <typename T>
+__device__ void silu_mul(const T *__restrict__ gu, T *__restrict__ out, int rows, int n) {
+  const size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= (size_t)rows * n) return;
+  const size_t r = e / n, j = e % n;
+  const float g = to_f(gu[r * 2 * n + j]);
+  const float u = to_f(gu[r * 2 * n + n + j]);
+  out[e] = from_f<T>(g / (1.f + __expf(-g)) * u);
+}
+
+// VEC = dim / 32 elements per lane, G = query heads per kv head. Block: WARPS warps.
+template <typename T, int VEC, int G>
+__device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, const T *__restrict__ vc,
+                             const uint32_t *__restrict__ slots, const uint32_t *__restrict__ lens,
+                             float *__restrict__ acc_out, float *__restrict__ ml_out, int kv_heads, int max_len,
+                             float scale) {
+  constexpr int DIM = VEC * 32;
+  const int split = blockIdx.x, nsplit = gridDim.x, kvh = blockIdx.y, b = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  const int heads = kv_heads * G;
+  const uint32_t slot = slots[b];
+  const int len = slot == SKIP ? 0 : (int)lens[b];
+  const int chunk = (len + nsplit - 1) / nsplit;
+  const int start = split * chunk;
+  const int end = min(len, start + chunk);
+
+  float qr[G][VEC];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    const T *qp = q + ((size_t)b * heads + kvh * G + g) * DIM + lane * VEC;
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) qr[g][i] = to_f(qp[i]) * scale;
+  }
+  float m[G], l[G], acc[G][VEC];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    m[g] = -INFINITY;
+    l[g] = 0.f;
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) acc[g][i] = 0.f;
+  }
+  const size_t base = ((size_t)(slot == SKIP ? 0 : slot) * kv_heads + kvh) * max_len;
+  // U positions per warp and iteration, all loaded before any is used (more bytes in flight
+  // per warp: decode attention is bound by reading the cache).
+  constexpr int U = 4;
+  for (int p0 = start + warp; p0 < end; p0 += U * nwarps) {
+    float kf[U][VEC], vf[U][VEC];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int p = p0 + u * nwarps;
+      if (p < end) {
+        const T *kp = kc + (base + p) * DIM + lane * VEC;
+        const T *vp = vc + (base + p) * DIM + lane * VEC;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) {
+          kf[u][i] = to_f(kp[i]);
+          vf[u][i] = to_f(vp[i]);
+        }
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      if (p0 + u * nwarps >= end) break;  // uniform over the warp
+      float s[G];
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        float d = 0.f;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) d += qr[g][i] * kf[u][i];
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+        s[g] = d;
+      }
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        const float mn = fmaxf(m[g], s[g]);
+        const float c = __expf(m[g] - mn);
+        const float e = __expf(s[g] - mn);
+        l[g] = l[g] * c + e;
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) acc[g][i] = acc[g][i] * c + e * vf[u][i];
+        m[g] = mn;
+      }
+    }
+  }
+
+  // Merge the warps: shared [warps][G][DIM + 2].
+  extern __shared__ float smem[];
+  constexpr int STRIDE = DIM + 2;
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    float *w = smem + (warp * G + g) * STRIDE;
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) w[lane * VEC + i] = acc[g][i];
+    if (lane == 0) {
+      w[DIM] = m[g];
+      w[DIM + 1] = l[g];
+    }
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < G * DIM; e += blockDim.x) {
+    const int g = e / DIM, i = e % DIM;
+    float mx = -INFINITY;
+    for (int w = 0; w < nwarps; ++w) mx = fmaxf(mx, smem[(w * G + g) * STRIDE + DIM]);
+    float a = 0.f, den = 0.f;
+    if (mx != -INFINITY) {
+      for (int w = 0; w < nwarps; ++w) {
+        const float *ws = smem + (w * G + g) * STRIDE;
+        const float f = __expf(ws[DIM] - mx);
+        a += ws[i] * f;
+        den += ws[DIM + 1] * f;
+      }
+    }
+    const size_t head = (size_t)b * heads + kvh * G + g;
+    acc_out[(head * nsplit + split) * DIM + i] = a;
+    if (i == 0) {
+      ml_out[(head * nsplit + split) * 2] = mx;
+      ml_out[(head * nsplit + split) * 2 + 1] = den;
+    }
+  }
+}
+
+// grid: (heads, batch); block: dim threads.
+template <typename T>
+__device__ void attn_combine(const float *__restrict__ acc, const float *__restrict__ ml, T *__restrict__ out,
+                             int nsplit, int dim) {
+  const size_t head = (size_t)blockIdx.y * gridDim.x + blockIdx.x;
+  const int i = threadIdx.x;
+  if (i >= dim) return;
+  float mx = -INFINITY;
+  for (int s = 0; s < nsplit; ++s) mx = fmaxf(mx, ml[(head * nsplit + s) * 2]);
+  float a = 0.f, den = 0.f;
+  if (mx != -INFINITY) {
+    for (int s = 0; s < nsplit; ++s) {
+      const float f = __expf(ml[(head * nsplit + s) * 2] - mx);
+      a += acc[(head * nsplit + s) * dim + i] * f;
+      den += ml[(head * nsplit + s) * 2 + 1] * f;
+    }
+  }
+  out[head * dim + i] = from_f<T>(den > 0.f ? a / den : 0.f);
+}
+
+#define ATTN_COMBINE(NAME, T)                                                                                  \
+  extern "C" __global__ void attn_combine_##NAME(const float *acc, const float *ml, T *out, int nsplit, int dim) { \
+    attn_combine<T>(acc, ml, out, nsplit, dim);                                                                \
+  }
+#define ATTN_PARTIAL(NAME, T, VEC, G)                                                                          \
+  extern "C" __global__ void attn_partial_##NAME##_d##VEC##_g##G(                                              \
+      const T *q, const T *kc, const T *vc, const uint32_t *slots, const uint32_t *lens, float *acc_out,       \
+      float *ml_out, int kv_heads, int max_len, float scale) {                                                 \
+    attn_partial<T, VEC, G>(q, kc, vc, slots, lens, acc_out, ml_out, kv_heads, max_len, scale);                \
+  }
+#define ATTN_PARTIAL_ALL_G(NAME, T, VEC) \
+  ATTN_PARTIAL(NAME, T, VEC, 1)          \
+  ATTN_PARTIAL(NAME, T, VEC, 2)          \
+  ATTN_PARTIAL(NAME, T, VEC, 4)          \
+  ATTN_PARTIAL(NAME, T, VEC, 8)
+#define FUSED(NAME, T)                                                                                        \
+  extern "C" __global__ void add_rms_norm_##NAME(const T *x, const T *y, const T *w, T *out_x, T *out_h, int n,     \
+                                                 float eps) {                                                       \
+    add_rms_norm<T>(x, y, w, out_x, out_h, n, eps);                                                                 \
+  }                                                                                                                 \
+  extern "C" __global__ void qk_prep_##NAME(const T *qkv, const T *qw, const T *kw, const T *cos, const T *sin,     \
+                                            T *q_out, T *kc, T *vc, const uint32_t *slots, const uint32_t *positions, \
+                                            int heads, int kv_heads, int max_len, float eps) {                      \
+    qk_prep<T>(qkv, qw, kw, cos, sin, q_out, kc, vc, slots, positions, heads, kv_heads, max_len, eps);              \
+  }                                                                                                                 \
+  extern "C" __global__ void silu_mul_##NAME(const T *gu, T *out, int rows, int n) { silu_mul<T>(gu, out, rows, n); } \
+  extern "C" __global__ void causal_softmax_##NAME(const T *scores, T *out, int n, int start, int total) {          \
+    causal_softmax<T>(scores, out, n, start, total);                                                                \
+  }
+#define GEMV(NAME, T, M)                                                                            \
+  extern "C" __global__ void gemv_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) { \
+    gemv<T, M>(x, w, y, n, k);                                                                \
+  }
+#define ALL(NAME, T)              \
+  FUSED(NAME, T)                  \
+  GEMV(NAME, T, 1)                \
+  GEMV(NAME, T, 2)                \
+  GEMV(NAME, T, 3)                \
+  GEMV(NAME, T, 4)                \
+  GEMV(NAME, T, 5)                \
+  GEMV(NAME, T, 6)                \
+  GEMV(NAME, T, 7)                \
+  GEMV(NAME, T, 8)                \
+  ATTN_COMBINE(NAME, T)           \
+  ATTN_PARTIAL_ALL_G(NAME, T, 1)  \
+  ATTN_PARTIAL_ALL_G(NAME, T, 2)  \
+  ATTN_PARTIAL_ALL_G(NAME, T, 4)
+
+ALL(f32, float)
+ALL(bf16, __nv_bfloat16)
+ALL(f16, __half)
