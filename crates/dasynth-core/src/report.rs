@@ -61,7 +61,7 @@ pub struct StagePresence {
 /// One step of the funnel.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FunnelStep {
-    /// `tables`, `tasks`, `trajectories`, `replayed` or `accepted`.
+    /// `tables`, `tasks`, `trajectories`, `replayed`, `accepted` or `exported`.
     pub step: String,
     pub count: u64,
     /// The share of the previous step's items that went on to this one (tables with a task,

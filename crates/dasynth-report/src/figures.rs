@@ -133,7 +133,7 @@ pub(crate) fn stages(inputs: &Inputs, stream: &StreamSummary, trajectories: usiz
     (presence, missing)
 }
 
-/// Tables → tasks → trajectories → replayed → accepted.
+/// Tables → tasks → trajectories → replayed → accepted → exported.
 pub(crate) fn funnel(inputs: &Inputs, facts: &[Facts]) -> Vec<FunnelStep> {
     let mut steps = Vec::new();
     let share = |part: usize, whole: usize| (whole > 0).then(|| part as f64 / whole as f64);
@@ -234,6 +234,22 @@ pub(crate) fn funnel(inputs: &Inputs, facts: &[Facts]) -> Vec<FunnelStep> {
             share: share(accepted, verdicts),
             share_of: "verdicts accepted".into(),
             dropped: reasons,
+        });
+    }
+
+    if let Some(export) = inputs.stats.get(&Stage::Export) {
+        let count = |k: &str| export.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let exported = count("trajectories_exported");
+        // The step before: accepted verdicts when there are any, else the lines export read.
+        let before = steps.last().filter(|s| s.step == "accepted").map_or(count("trajectories_read"), |s| s.count);
+        // Rejected trajectories are the accepted step's drops, not export's.
+        let dropped = reasons_of(export).into_iter().filter(|(r, _)| r != "not_accepted").collect();
+        steps.push(FunnelStep {
+            step: "exported".into(),
+            count: exported,
+            share: share(exported as usize, before as usize),
+            share_of: "trajectories written to the SFT set".into(),
+            dropped,
         });
     }
     steps

@@ -5,7 +5,7 @@ mod support;
 
 use base64::Engine;
 use dasynth_core::catalog::TableFormat;
-use dasynth_core::layout::RunDir;
+use dasynth_core::layout::{RunDir, Stage};
 use dasynth_core::report::Report;
 use dasynth_core::reporter::Silent;
 use dasynth_core::verdict::{PassRate, Reason, ReplayClass};
@@ -77,6 +77,11 @@ fn small_run(run: &RunDir) {
             settings: Some(settings.into()),
         },
     );
+    // Export kept two of the three accepted: one was a duplicate.
+    let export = serde_json::json!({"selected_by": "verdicts", "trajectories_read": 4, "trajectories_exported": 2,
+        "dropped_by_reason": {"not_accepted": 1, "duplicate": 1}, "rl_tasks": 2, "rl_dropped_by_reason": {},
+        "tables_by_split": {}, "by_config": {}, "table_files": 2, "table_bytes": 100, "seconds": 0.5});
+    dasynth_core::atomic::write_json_atomic(&run.stats(Stage::Export), &export).unwrap();
 }
 
 #[test]
@@ -88,9 +93,12 @@ fn a_complete_small_run_renders_every_part() {
     let r = read_json(&run);
     assert_eq!(r.browser, outcome.report.browser);
     let steps: Vec<(&str, u64)> = r.funnel.iter().map(|f| (f.step.as_str(), f.count)).collect();
-    assert_eq!(steps, [("tables", 2), ("tasks", 2), ("trajectories", 4), ("replayed", 4), ("accepted", 3)]);
+    assert_eq!(steps, [("tables", 2), ("tasks", 2), ("trajectories", 4), ("replayed", 4), ("accepted", 3), ("exported", 2)]);
     assert_eq!(r.funnel[0].dropped.get("input failed to crawl"), Some(&1));
     assert_eq!(r.funnel[4].dropped.get("answer_wrong"), Some(&1));
+    // Rejections are the accepted step's drops; export names only its own.
+    assert_eq!(r.funnel[5].dropped, [("duplicate".to_string(), 1)].into_iter().collect());
+    assert_eq!(r.funnel[5].share, Some(2.0 / 3.0));
     assert!(r.missing.is_empty(), "{:?}", r.missing);
     assert_eq!(r.crawl_failures.len(), 1);
     assert_eq!(r.teachers.len(), 2);
@@ -290,6 +298,15 @@ fn fifty_thousand_trajectories_fit_the_page_and_show_the_planted_weak_spots() {
     // with its verdict and figures kept; the 3 MB output never reaches the page whole.
     let b = &r.browser;
     assert_eq!(b.complete + b.cut + b.messages_left_out, n as u64);
+    // Past the even share, each block keeps the messages of its most telling trajectories:
+    // thousands of them, and in a block no accepted one before every rejected one.
+    assert!(b.complete + b.cut > 5_000, "{b:?}");
+    let d0 = block(&page, "d0");
+    let rejected = |i: usize| summary["cols"]["status"][i] == 1;
+    let kept = |i: usize| d0[i]["lo"] != true;
+    let accepted_kept = (0..256).any(|i| !rejected(i) && kept(i));
+    assert!(!accepted_kept || (0..256).filter(|&i| rejected(i)).all(kept), "rejected trajectories keep their messages first");
+    assert!((0..256).any(|i| rejected(i) && kept(i)), "some rejected trajectory of block 0 keeps its messages");
     let huge = &block(&page, "d0")[7];
     let cut = huge["msgs"][3]["p"][0]["c"].as_u64().unwrap_or(0);
     assert!(cut > 2_000_000 || huge["lo"] == true, "the 3 MB output is cut or left out: {}", huge["msgs"][3]);
