@@ -59,7 +59,7 @@ fn main() {
             page.navigate("about:blank");
             let t = Instant::now();
             page.navigate(&url);
-            page.wait_for("document.documentElement.dataset.ready === '1'", Duration::from_secs(60));
+            page.wait_for("document.documentElement?.dataset.ready === '1'", Duration::from_secs(60));
             wall.push(t.elapsed().as_secs_f64() * 1000.0);
             ready.push(page.eval("window.dasynthReadyMs").as_f64().unwrap_or(f64::NAN));
             // A filter over every row, timed inside the page.
