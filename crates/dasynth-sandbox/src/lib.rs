@@ -61,6 +61,7 @@ mod pool;
 mod random;
 mod replay;
 mod sandbox;
+mod scratch;
 mod session;
 mod snapshot;
 mod suspend;

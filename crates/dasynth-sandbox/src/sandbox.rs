@@ -89,6 +89,7 @@ impl Sandbox {
     /// and starts the epoch ticker. The first call on a machine takes minutes (pip, the
     /// snapshot, two compilations); later ones take tens of milliseconds.
     pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
+        crate::scratch::sweep_once();
         let cache = match &config.cache_dir {
             Some(c) => c.clone(),
             None => crate::artefacts::default_cache_dir()?,

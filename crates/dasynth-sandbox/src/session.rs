@@ -472,7 +472,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     pub(crate) fn new(sandbox: &Sandbox) -> Result<Self, SandboxError> {
         let scratch = tempfile::Builder::new()
-            .prefix("dasynth-session-")
+            .prefix(&crate::scratch::prefix())
             .tempdir()
             .map_err(SandboxError::io("creating a scratch folder in", std::env::temp_dir()))?;
         let home = scratch.path().join(HOME_NAME);
