@@ -300,6 +300,11 @@ impl Qwen3 {
             (x, h) = self.layer(i, layer, &x, &h, next_norm, &step).ctx(|| format!("layer {i}"))?;
         }
         drop(x);
+        if logit_rows.is_some_and(|r| r.elem_count() == 0) {
+            // A prompt chunk that does not end its prompt wants no logits (and an empty launch
+            // is an error on CUDA).
+            return Tensor::zeros((0, self.cfg.vocab_size), DType::F32, dev).ctx(|| "LM head".to_string());
+        }
         let last = match logit_rows {
             Some(rows) => h.index_select(rows, 0).ctx(|| "selecting logit rows".to_string())?,
             None => h,

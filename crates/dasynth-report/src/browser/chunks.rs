@@ -64,11 +64,12 @@ impl ChunkEncoder {
             level += 1;
         };
         let mut partial_cap = None;
-        if CAPS[level].is_none() && (text.len() as f64) < budget {
-            if let Some((t, o)) = self.partial(items, budget, text.len())? {
-                (text, outcomes) = (t, o);
-                partial_cap = Some(PARTIAL_CAP);
-            }
+        if CAPS[level].is_none()
+            && (text.len() as f64) < budget
+            && let Some((t, o)) = self.partial(items, budget, text.len())?
+        {
+            (text, outcomes) = (t, o);
+            partial_cap = Some(PARTIAL_CAP);
         }
         // Well under the share: the next block may try one cap looser.
         self.level = if level > 0 && (text.len() as f64) < budget / 3.0 { level - 1 } else { level };
