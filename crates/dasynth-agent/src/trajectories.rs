@@ -630,10 +630,6 @@ pub fn run_shard(
         stats.stopped = stopped;
     }
     stats.seconds = started.elapsed().as_secs_f64();
-    let stats_path = match shard {
-        Some(sh) => run.stats_shard(dasynth_core::layout::Stage::Trajectories, sh),
-        None => run.stats(dasynth_core::layout::Stage::Trajectories),
-    };
-    dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
+    dasynth_core::atomic::write_json_atomic(&run.stats_of(dasynth_core::layout::Stage::Trajectories, shard), &stats)?;
     Ok(TrajectoriesOutcome { stats, spend: budget.map(|b| b.snapshot()), questions: questions_outcome })
 }

@@ -227,6 +227,13 @@ impl RunDir {
     pub fn stats_shard(&self, stage: Stage, shard: crate::shard::Shard) -> PathBuf {
         self.stats_dir().join(format!("{}-{}.json", stage.name(), shard.file_stem()))
     }
+    /// The counters of a whole stage, or of one shard of it.
+    pub fn stats_of(&self, stage: Stage, shard: Option<crate::shard::Shard>) -> PathBuf {
+        match shard {
+            Some(sh) => self.stats_shard(stage, sh),
+            None => self.stats(stage),
+        }
+    }
     /// One shard's trajectories (`trajectories/shard-I-of-N.jsonl`).
     pub fn trajectories_shard(&self, shard: crate::shard::Shard) -> PathBuf {
         self.trajectories_dir().join(format!("{}.jsonl", shard.file_stem()))

@@ -71,6 +71,12 @@ impl Shard {
         format!("shard-{:04}-of-{:04}", self.index, self.count)
     }
 
+    /// The shard a file stem names (the inverse of [`Shard::file_stem`]).
+    pub fn from_file_stem(stem: &str) -> Option<Shard> {
+        let (i, n) = stem.strip_prefix("shard-")?.split_once("-of-")?;
+        Shard::new(i.parse().ok()?, n.parse().ok()?).ok()
+    }
+
     /// Every shard of a run split into `count`.
     pub fn all_of(count: u32) -> impl Iterator<Item = Shard> {
         (0..count).map(move |index| Shard { index, count })
@@ -141,6 +147,8 @@ mod tests {
             assert!(e.to_string().contains(bad) && e.to_string().contains("hint:"), "{e}");
         }
         assert_eq!(Shard::new(3, 16).unwrap().file_stem(), "shard-0003-of-0016");
+        assert_eq!(Shard::from_file_stem("shard-0003-of-0016"), Some(Shard::new(3, 16).unwrap()));
+        assert_eq!(Shard::from_file_stem("shard-0016-of-0016"), None);
     }
 
     #[test]

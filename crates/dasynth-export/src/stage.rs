@@ -189,11 +189,11 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
             let m = meta(&t, task, &inputs, verdict);
             let stage = task.task.stage;
             for &f in &trajectory_formats {
-                let (sinks, example) = (&mut sinks, &mut g.example);
+                let (at, example) = ((f, stage, split), &mut g.example);
                 match f {
-                    ExportFormat::Sft => push_row(sinks, example, (f, stage, split), &formats::sft::row(&t, m.clone(), s.execute_role))?,
-                    ExportFormat::Deepanalyze => push_row(sinks, example, (f, stage, split), &formats::deepanalyze::row(&t, m.clone()))?,
-                    ExportFormat::Sharegpt => push_row(sinks, example, (f, stage, split), &formats::sharegpt::row(&t, m.clone()))?,
+                    ExportFormat::Sft => push_row(&mut sinks, example, at, &formats::sft::row(&t, m.clone(), s.execute_role))?,
+                    ExportFormat::Deepanalyze => push_row(&mut sinks, example, at, &formats::deepanalyze::row(&t, m.clone()))?,
+                    ExportFormat::Sharegpt => push_row(&mut sinks, example, at, &formats::sharegpt::row(&t, m.clone()))?,
                     ExportFormat::Rl | ExportFormat::DeepanalyzeRl | ExportFormat::SftStudent => {}
                 }
             }

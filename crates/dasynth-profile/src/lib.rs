@@ -378,11 +378,7 @@ pub fn profile_shard(
     }
     stats.kept = profiles.len() as u64;
     stats.seconds = started.elapsed().as_secs_f64();
-    let stats_path = match shard {
-        Some(sh) => run.stats_shard(dasynth_core::layout::Stage::Profile, sh),
-        None => run.stats(dasynth_core::layout::Stage::Profile),
-    };
-    dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
+    dasynth_core::atomic::write_json_atomic(&run.stats_of(dasynth_core::layout::Stage::Profile, shard), &stats)?;
     Ok(ProfileOutcome { profiles, failures, stats })
 }
 

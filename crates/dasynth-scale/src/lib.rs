@@ -5,7 +5,7 @@
 //!
 //! `--shard I/N` selects the items whose content-hash id falls in shard `I`
 //! ([`dasynth_core::shard::Shard`]). The stages every shard needs whole — crawl, profile and
-//! the task plan — run once: the first shard to take [`prepare::PlanLock`] crawls, profiles
+//! the task plan — run once ([`prepare::plan_once`]): the first shard to take the plan lock crawls, profiles
 //! and writes `tasks.parquet`, records the settings it planned from, and every other shard
 //! (waiting on the lock) finds the plan current and reuses it. Ground truths are therefore
 //! computed once per run, never recomputed per shard, so a floating-point sum that polars

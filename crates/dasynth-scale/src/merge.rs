@@ -22,17 +22,22 @@ pub struct MergePlan {
 fn parse_marker_name(name: &str) -> Option<(Stage, &str, Shard)> {
     let stem = name.strip_suffix(".json")?;
     let (stem, kind) = stem.rsplit_once('.')?;
-    let (stage, shard) = stem.split_once("-shard-")?;
-    let stage = Stage::ALL.into_iter().find(|s| s.name() == stage)?;
-    let (i, n) = shard.split_once("-of-")?;
-    Some((stage, kind, Shard::new(i.parse().ok()?, n.parse().ok()?).ok()?))
+    let at = stem.find("-shard-")?;
+    let stage = Stage::ALL.into_iter().find(|s| s.name() == &stem[..at])?;
+    Some((stage, kind, Shard::from_file_stem(&stem[at + 1..])?))
 }
 
 /// Parses `shard-I-of-N.<ext>`.
 fn parse_shard_file(name: &str) -> Option<Shard> {
-    let stem = name.strip_prefix("shard-")?.split('.').next()?;
-    let (i, n) = stem.split_once("-of-")?;
-    Shard::new(i.parse().ok()?, n.parse().ok()?).ok()
+    Shard::from_file_stem(name.split('.').next()?)
+}
+
+/// The names in `dir`, sorted; none when it cannot be read.
+fn sorted_names(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
 }
 
 fn who(m: &ShardMarker) -> String {
@@ -45,22 +50,18 @@ pub fn check(run: &RunDir) -> Result<MergePlan, ScaleError> {
     let dir = run.shards_dir();
     let mut claims: BTreeMap<(Stage, Shard), ShardMarker> = BTreeMap::new();
     let mut done: BTreeMap<(Stage, Shard), ShardMarker> = BTreeMap::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        for name in names {
-            let Some((stage, kind, shard)) = parse_marker_name(&name) else { continue };
-            let path = dir.join(&name);
-            let Some(marker) = read_marker(&path)? else { continue };
-            if marker.shard() != shard || marker.stage != stage.name() {
-                return Err(ScaleError::Marker { path, message: format!("it names shard {} of {}", marker.shard(), marker.stage) });
-            }
-            match kind {
-                "claim" => claims.insert((stage, shard), marker),
-                "done" => done.insert((stage, shard), marker),
-                _ => None,
-            };
+    for name in sorted_names(&dir) {
+        let Some((stage, kind, shard)) = parse_marker_name(&name) else { continue };
+        let path = dir.join(&name);
+        let Some(marker) = read_marker(&path)? else { continue };
+        if marker.shard() != shard || marker.stage != stage.name() {
+            return Err(ScaleError::Marker { path, message: format!("it names shard {} of {}", marker.shard(), marker.stage) });
         }
+        match kind {
+            "claim" => claims.insert((stage, shard), marker),
+            "done" => done.insert((stage, shard), marker),
+            _ => None,
+        };
     }
     if !done.keys().chain(claims.keys()).any(|(stage, _)| *stage == Stage::Trajectories) {
         return Err(ScaleError::NotSharded { run: run.root().to_path_buf() });
@@ -99,13 +100,9 @@ pub fn check(run: &RunDir) -> Result<MergePlan, ScaleError> {
         stages.insert(stage, markers);
     }
     // Trajectory files of a shard outside this split would be merged silently.
-    if let Ok(entries) = std::fs::read_dir(run.trajectories_dir()) {
-        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        for name in names {
-            if let Some(s) = parse_shard_file(&name).filter(|s| s.count != count) {
-                problems.push(format!("trajectories/{name} belongs to shard {s}, not to this {count}-way split"));
-            }
+    for name in sorted_names(&run.trajectories_dir()) {
+        if let Some(s) = parse_shard_file(&name).filter(|s| s.count != count) {
+            problems.push(format!("trajectories/{name} belongs to shard {s}, not to this {count}-way split"));
         }
     }
     if !problems.is_empty() {

@@ -69,6 +69,19 @@ impl PlanLock {
     }
 }
 
+/// Runs `make` (crawl, profile, the task plan, or the part of it a command does) under the
+/// plan lock unless `tasks.parquet` already holds the plan of `s`, then records the plan;
+/// `None` when the plan was current and `make` did not run.
+pub fn plan_once<T, E: From<ScaleError>>(run: &RunDir, s: &Settings, make: impl FnOnce() -> Result<T, E>) -> Result<Option<T>, E> {
+    let lock = PlanLock::acquire(run)?;
+    if lock.is_current(s) {
+        return Ok(None);
+    }
+    let made = make()?;
+    lock.record(s)?;
+    Ok(Some(made))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,13 +98,11 @@ pub(crate) trait StepOps {
     /// From the fused projection `[tokens, (heads + 2 kv_heads) * dim]`: RMSNorm of every q and
     /// k head, rotary embedding, and `layer`'s keys and values written into the cache; returns
     /// the queries `[tokens, heads, dim]`.
-    #[allow(clippy::too_many_arguments)]
     fn qkv(
         &self,
         layer: usize,
         qkv: &Tensor,
-        q_norm: &Tensor,
-        k_norm: &Tensor,
+        norms: (&Tensor, &Tensor),
         rope: (&Tensor, &Tensor),
         cache: &KvCache,
         cfg: &ModelConfig,
@@ -136,8 +134,7 @@ impl StepOps for CandleOps {
         &self,
         layer: usize,
         qkv: &Tensor,
-        q_norm: &Tensor,
-        k_norm: &Tensor,
+        norms: (&Tensor, &Tensor),
         rope: (&Tensor, &Tensor),
         cache: &KvCache,
         cfg: &ModelConfig,
@@ -149,8 +146,8 @@ impl StepOps for CandleOps {
             let q = qkv.narrow(1, 0, hq * d)?.contiguous()?.reshape((t, hq, d))?;
             let k = qkv.narrow(1, hq * d, hkv * d)?.contiguous()?.reshape((t, hkv, d))?;
             let v = qkv.narrow(1, (hq + hkv) * d, hkv * d)?.contiguous()?.reshape((t, hkv, d))?;
-            let q = rms_norm(&q, q_norm, cfg.rms_norm_eps)?;
-            let k = rms_norm(&k, k_norm, cfg.rms_norm_eps)?;
+            let q = rms_norm(&q, norms.0, cfg.rms_norm_eps)?;
+            let k = rms_norm(&k, norms.1, cfg.rms_norm_eps)?;
             let q = candle_nn::rotary_emb::rope_thd(&q.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
             let k = candle_nn::rotary_emb::rope_thd(&k.unsqueeze(0)?, cos, sin)?.squeeze(0)?;
             Ok((q, k, v))
@@ -333,8 +330,8 @@ impl Qwen3 {
         if let Some(b) = &l.qkv_bias {
             qkv = qkv.broadcast_add(b)?;
         }
-        let q =
-            span(dev, "q/k norm + rope + KV write", || ops.qkv(index, &qkv, &l.q_norm, &l.k_norm, (cos, sin), cache, cfg)).map_err(msg)?;
+        let q = span(dev, "q/k norm + rope + KV write", || ops.qkv(index, &qkv, (&l.q_norm, &l.k_norm), (cos, sin), cache, cfg))
+            .map_err(msg)?;
         drop(qkv);
         let attn = span(dev, "attention", || ops.attend(index, &q, cache, cfg)).map_err(msg)?;
         let o = span(dev, "o proj", || ops.linear(&attn, &l.o))?;

@@ -7,7 +7,7 @@ use dasynth_core::layout::RunDir;
 use dasynth_core::lock::RunLock;
 use dasynth_core::shard::Shard;
 use dasynth_scale::limits::{self, LimitSharing};
-use dasynth_scale::prepare::PlanLock;
+use dasynth_scale::prepare::plan_once;
 
 /// `dasynth generate [--shard I/N [--shared-limiter]]`: the whole run holds the run folder's
 /// lock; a shard holds its shard's.
@@ -68,17 +68,13 @@ fn tasks_checked(s: &Settings) -> anyhow::Result<ExitStatus> {
 fn generate_shard(mut s: Settings, shard: Shard, sharing: LimitSharing) -> anyhow::Result<ExitStatus> {
     with_demo_sources(&mut s)?;
     let run = RunDir::new(&s.out);
-    let mut statuses = Vec::new();
-    let plan = PlanLock::acquire(&run)?;
-    if plan.is_current(&s) {
+    let made = plan_once(&run, &s, || -> anyhow::Result<_> {
+        Ok(vec![super::crawl::crawl(&s)?, super::profile::profile(&s)?, tasks_checked(&s)?])
+    })?;
+    let mut statuses = made.unwrap_or_else(|| {
         crate::printer::note(format!("shard {shard}: reusing the catalog, profiles and tasks already in {}", run.root().display()));
-    } else {
-        statuses.push(super::crawl::crawl(&s)?);
-        statuses.push(super::profile::profile(&s)?);
-        statuses.push(tasks_checked(&s)?);
-        plan.record(&s)?;
-    }
-    drop(plan);
+        Vec::new()
+    });
     let s = limits::for_shard(s, shard, sharing);
     statuses.push(super::trajectories::trajectories_shard(&s, Some(shard))?);
     statuses.push(super::verify::verify(&s, Some(shard))?);

@@ -7,7 +7,7 @@ use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
 use dasynth_core::lock::RunLock;
 use dasynth_core::shard::Shard;
-use dasynth_scale::prepare::PlanLock;
+use dasynth_scale::prepare::plan_once;
 
 /// `dasynth tasks [DIR] [--shard I/N] [--check-solutions]`: the whole run holds the run folder's
 /// lock, a shard its shard's (the plan itself is made under the plan lock).
@@ -35,15 +35,7 @@ pub fn run(s: &Settings, check_solutions: bool, shard: Option<&str>, wait: bool)
 /// sources), and reused by the others; the shard then counts the tasks that are its own.
 fn tasks_shard(s: &Settings, shard: Shard) -> anyhow::Result<ExitStatus> {
     let run = RunDir::new(&s.out);
-    let plan = PlanLock::acquire(&run)?;
-    let status = if plan.is_current(s) {
-        ExitStatus::Success
-    } else {
-        let status = tasks(s)?;
-        plan.record(s)?;
-        status
-    };
-    drop(plan);
+    let status = plan_once(&run, s, || tasks(s))?.unwrap_or(ExitStatus::Success);
     let all = dasynth_tasks::read_tasks(&run)?;
     let mine = all.iter().filter(|t| shard.contains(&t.id)).count();
     printer::note(format!("tasks: shard {shard} holds {mine} of the {} task(s) in {}", all.len(), run.tasks().display()));

@@ -85,16 +85,11 @@ impl CudaRunner {
         host.extend_from_slice(&batch.logit_rows);
         let buf = Tensor::from_vec(host, 3 * t + count + batch.logit_rows.len(), model.device()).ctx(|| "step inputs".to_string())?;
         let part = |at: usize, n: usize| buf.narrow(0, at, n).ctx(|| "step inputs".to_string());
-        let slots = part(2 * t, t)?;
         let ops = FusedOps {
             kernels: &self.kernels,
-            slots: slots.clone(),
+            slots: part(2 * t, t)?,
             positions: part(t, t)?,
-            decode: if count > 0 {
-                Some((count, slots.narrow(0, 0, count).ctx(|| "decode slots".to_string())?, part(3 * t, count)?))
-            } else {
-                None
-            },
+            decode: if count > 0 { Some((count, part(3 * t, count)?)) } else { None },
             prefill: batch.prefill.clone(),
         };
         let rows = part(3 * t + count, batch.logit_rows.len())?;
@@ -128,22 +123,21 @@ impl CudaRunner {
             .map_err(|e| cuda_error(format!("starting a capture: {e}")))
             .and_then(|()| self.decode_into(model, &host, &logits, b, cache, rope));
         let exec = stream.end_capture(CUgraphInstantiate_flags(0));
-        match (captured, exec) {
+        let failed = match (captured, exec) {
             (Ok(()), Ok(Some(exec))) => {
                 tracing::debug!(batch = b, "captured a decode graph");
                 if let Some(graphs) = self.graphs.as_mut() {
                     graphs.insert(b, DecodeGraph { exec, inputs: host, logits: logits.clone() });
                 }
+                None
             }
-            (captured, exec) => {
-                let why = match (captured, exec) {
-                    (Err(e), _) => e.to_string(),
-                    (_, Err(e)) => e.to_string(),
-                    _ => "the capture was empty".to_string(),
-                };
-                tracing::warn!(batch = b, %why, "cannot capture a CUDA graph for decode steps; running them eagerly");
-                self.graphs = None;
-            }
+            (Err(e), _) => Some(e.to_string()),
+            (_, Err(e)) => Some(e.to_string()),
+            (Ok(()), Ok(None)) => Some("the capture was empty".to_string()),
+        };
+        if let Some(why) = failed {
+            tracing::warn!(batch = b, %why, "cannot capture a CUDA graph for decode steps; running them eagerly");
+            self.graphs = None;
         }
         logits.narrow(0, 0, count).ctx(|| "decode logits".to_string())
     }
@@ -151,14 +145,8 @@ impl CudaRunner {
     /// The forward pass of a padded decode batch whose inputs are in `inputs`, into `out`.
     fn decode_into(&self, model: &Qwen3, inputs: &Tensor, out: &Tensor, b: usize, cache: &KvCache, rope: &RopeTables) -> Result<()> {
         let part = |k: usize| inputs.narrow(0, k * b, b).ctx(|| "decode inputs".to_string());
-        let slots = part(2)?;
-        let ops = FusedOps {
-            kernels: &self.kernels,
-            slots: slots.clone(),
-            positions: part(1)?,
-            decode: Some((b, slots, part(3)?)),
-            prefill: Vec::new(),
-        };
+        let ops =
+            FusedOps { kernels: &self.kernels, slots: part(2)?, positions: part(1)?, decode: Some((b, part(3)?)), prefill: Vec::new() };
         let logits = model.run(&part(0)?, &ops.positions, rope, &ops, cache, None)?;
         out.slice_set(&logits, 0, 0).ctx(|| "decode logits".to_string())
     }

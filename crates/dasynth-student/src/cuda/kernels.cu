@@ -76,36 +76,30 @@ __device__ void causal_softmax(const T *__restrict__ scores, T *__restrict__ out
 }
 
 // Eight elements of T from 16 bytes (T = bf16/f16) or four floats (T = float) as floats.
-template <typename T> struct Vec16;
+__device__ __forceinline__ float2 to_f2(__nv_bfloat162 x) { return __bfloat1622float2(x); }
+__device__ __forceinline__ float2 to_f2(__half2 x) { return __half22float2(x); }
+template <typename T> struct Pair;
+template <> struct Pair<__nv_bfloat16> { using type = __nv_bfloat162; };
+template <> struct Pair<__half> { using type = __half2; };
+// The 16-bit types: four pairs.
+template <typename T> struct Vec16 {
+  static constexpr int N = 8;
+  __device__ __forceinline__ static void load(const T *p, float *out) {
+    const uint4 v = *reinterpret_cast<const uint4 *>(p);
+    const typename Pair<T>::type *h = reinterpret_cast<const typename Pair<T>::type *>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = to_f2(h[i]);
+      out[2 * i] = f.x; out[2 * i + 1] = f.y;
+    }
+  }
+};
+
 template <> struct Vec16<float> {
   static constexpr int N = 4;
   __device__ __forceinline__ static void load(const float *p, float *out) {
     const float4 v = *reinterpret_cast<const float4 *>(p);
     out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
-  }
-};
-template <> struct Vec16<__nv_bfloat16> {
-  static constexpr int N = 8;
-  __device__ __forceinline__ static void load(const __nv_bfloat16 *p, float *out) {
-    const uint4 v = *reinterpret_cast<const uint4 *>(p);
-    const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&v);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 f = __bfloat1622float2(h[i]);
-      out[2 * i] = f.x; out[2 * i + 1] = f.y;
-    }
-  }
-};
-template <> struct Vec16<__half> {
-  static constexpr int N = 8;
-  __device__ __forceinline__ static void load(const __half *p, float *out) {
-    const uint4 v = *reinterpret_cast<const uint4 *>(p);
-    const __half2 *h = reinterpret_cast<const __half2 *>(&v);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 f = __half22float2(h[i]);
-      out[2 * i] = f.x; out[2 * i + 1] = f.y;
-    }
   }
 };
 

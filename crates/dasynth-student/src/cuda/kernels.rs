@@ -34,7 +34,6 @@ pub struct Kernels {
     gemv: Vec<CudaFunction>,
     partial: CudaFunction,
     combine: CudaFunction,
-    partial_name: String,
     kv_heads: usize,
     heads: usize,
     dim: usize,
@@ -67,7 +66,6 @@ impl Kernels {
             .context()
             .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
             .map_or(132, |n| n.max(1) as usize);
-        let partial_name = format!("attn_partial_{suffix}_d{}_g{group}", cfg.head_dim / 32);
         let load = |name: &str| match dev.get_or_load_custom_func(name, MODULE, PTX) {
             Ok(f) => Some(f.into_cuda_function()),
             Err(e) => {
@@ -82,9 +80,8 @@ impl Kernels {
             silu_mul: load(&format!("silu_mul_{suffix}"))?,
             causal_softmax: load(&format!("causal_softmax_{suffix}"))?,
             gemv: (1..=GEMV_MAX_ROWS).map(|m| load(&format!("gemv_{suffix}_m{m}"))).collect::<Option<_>>()?,
-            partial: load(&partial_name)?,
+            partial: load(&format!("attn_partial_{suffix}_d{}_g{group}", cfg.head_dim / 32))?,
             combine: load(&format!("attn_combine_{suffix}"))?,
-            partial_name,
             kv_heads: cfg.num_kv_heads,
             heads: cfg.num_heads,
             dim: cfg.head_dim,
@@ -123,21 +120,16 @@ impl Kernels {
     }
 
     /// From the fused projection `qkv` `[tokens, (heads + 2 kv_heads) * dim]`: RMSNorm of every
-    /// q and k head (weights `qw`, `kw`), rotary embedding by `cos`/`sin` `[tokens, dim / 2]`,
-    /// keys and values written into `kc`/`vc` at each token's slot and position; returns the
-    /// queries `[tokens, heads, dim]`.
-    #[allow(clippy::too_many_arguments)]
+    /// q and k head (weights `norms`), rotary embedding by `rope` (cos, sin `[tokens, dim / 2]`),
+    /// keys and values written into `cache` (keys, values) at each token's slot and position
+    /// (`places`); returns the queries `[tokens, heads, dim]`.
     pub fn qk_prep(
         &self,
         qkv: &Tensor,
-        qw: &Tensor,
-        kw: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        kc: &Tensor,
-        vc: &Tensor,
-        slots: &Tensor,
-        positions: &Tensor,
+        norms: (&Tensor, &Tensor),
+        rope: (&Tensor, &Tensor),
+        cache: (&Tensor, &Tensor),
+        places: (&Tensor, &Tensor),
         eps: f64,
     ) -> candle_core::Result<Tensor> {
         let tokens = qkv.dim(0)?;
@@ -146,7 +138,7 @@ impl Kernels {
         if tokens == 0 {
             return Ok(q);
         }
-        with_ptrs(&[qkv, qw, kw, cos, sin, &q, kc, vc, slots, positions], |p| {
+        with_ptrs(&[qkv, norms.0, norms.1, rope.0, rope.1, &q, cache.0, cache.1, places.0, places.1], |p| {
             let (heads, kv_heads, max_len, eps) = (self.heads as i32, self.kv_heads as i32, self.max_len as i32, eps as f32);
             let cfg = LaunchConfig {
                 grid_dim: (tokens as u32, (self.heads + self.kv_heads) as u32, 1),
@@ -197,7 +189,7 @@ impl Kernels {
         if rows == 0
             || rows > GEMV_MAX_ROWS
             || k != wk
-            || k % elems16 != 0
+            || !k.is_multiple_of(elems16)
             || !x.is_contiguous()
             || !w.is_contiguous()
             || x.dtype() != w.dtype()
@@ -276,7 +268,7 @@ impl Kernels {
             // SAFETY: q holds batch * heads rows of dim, the caches slots * kv_heads * max_len
             // rows, slots/lens one u32 per sequence (lens <= max_len), acc and ml
             // batch * heads * nsplit rows; the block's shared memory is sized for its warps.
-            unsafe { b.launch(cfg) }.map_err(|e| err(format!("{}: {e}", self.partial_name)))?;
+            unsafe { b.launch(cfg) }.map_err(|e| err(format!("attn_partial: {e}")))?;
             let cfg =
                 LaunchConfig { grid_dim: (self.heads as u32, batch as u32, 1), block_dim: (self.dim as u32, 1, 1), shared_mem_bytes: 0 };
             let mut b = self.stream.launch_builder(&self.combine);
@@ -306,7 +298,6 @@ fn with_ptrs<R>(tensors: &[&Tensor], f: impl FnOnce(Vec<u64>) -> candle_core::Re
         };
         ptrs.push(base + (start * size) as u64);
     }
-    let r = f(ptrs);
-    drop(guards);
-    r
+    // The guards (locks on every tensor's storage) live until `f` has launched.
+    f(ptrs)
 }

@@ -17,8 +17,9 @@ pub struct FusedOps<'a> {
     /// Slot and position of every packed token (u32 `[tokens]`).
     pub slots: Tensor,
     pub positions: Tensor,
-    /// Decode tokens (the first packed rows): count, slots and lengths with this token.
-    pub decode: Option<(usize, Tensor, Tensor)>,
+    /// Decode tokens (the first packed rows, so their slots lead `slots`): count, and lengths
+    /// with this token.
+    pub decode: Option<(usize, Tensor)>,
     /// Prefill chunks, packed after the decode tokens.
     pub prefill: Vec<PrefillSeg>,
 }
@@ -32,15 +33,14 @@ impl StepOps for FusedOps<'_> {
         &self,
         layer: usize,
         qkv: &Tensor,
-        q_norm: &Tensor,
-        k_norm: &Tensor,
+        norms: (&Tensor, &Tensor),
         rope: (&Tensor, &Tensor),
         cache: &KvCache,
         cfg: &ModelConfig,
     ) -> Result<Tensor> {
         let (kc, vc) = cache.layer(layer);
         self.kernels
-            .qk_prep(qkv, q_norm, k_norm, rope.0, rope.1, kc, vc, &self.slots, &self.positions, cfg.rms_norm_eps)
+            .qk_prep(qkv, norms, rope, (kc, vc), (&self.slots, &self.positions), cfg.rms_norm_eps)
             .ctx(|| format!("layer {layer}: q/k norm, rope and KV write"))
     }
 
@@ -49,9 +49,11 @@ impl StepOps for FusedOps<'_> {
         let (kc, vc) = cache.layer(layer);
         let mut parts = Vec::with_capacity(1 + self.prefill.len());
         let mut offset = 0;
-        if let Some((count, slots, lens)) = &self.decode {
-            let out = span(dev, "decode attention", || self.kernels.decode_attention(&q.narrow(0, 0, *count)?, kc, vc, slots, lens))
-                .ctx(|| format!("layer {layer}: decode attention over {count} sequences"))?;
+        if let Some((count, lens)) = &self.decode {
+            let out = span(dev, "decode attention", || {
+                self.kernels.decode_attention(&q.narrow(0, 0, *count)?, kc, vc, &self.slots.narrow(0, 0, *count)?, lens)
+            })
+            .ctx(|| format!("layer {layer}: decode attention over {count} sequences"))?;
             parts.push(out);
             offset = *count;
         }
