@@ -1,7 +1,7 @@
 //! End to end: `dasynth sample` with a scripted student behind the fake OpenAI server (pass
 //! rates exactly as the script says, RL export filtered by the band, `sft-student` holding only
-//! verified samples, kill -9 then rerun giving the same files) and with the in-process engine
-//! on a tiny random Qwen3.
+//! verified samples, kill -9 then rerun giving the same files, shards merged into the
+//! unsharded files) and with the in-process engine on a tiny random Qwen3.
 
 mod common;
 
@@ -189,6 +189,76 @@ fn scripted_student_gives_exact_pass_rates_band_filtered_rl_and_verified_sft_stu
     let b: BTreeMap<String, Vec<_>> =
         read_all(&pristine.join("student/trajectories")).into_iter().map(|t| (t.key.clone(), t.messages)).collect();
     assert_eq!(a, b, "same samples, none lost or duplicated");
+}
+
+#[test]
+fn sampling_in_shards_then_merge_gives_the_unsharded_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = reference_run(dir.path());
+    let sharded = dir.path().join("sharded");
+    copy_run(&run, &sharded);
+    let srv = FakeLlm::start(FakeConfig { responder: scripted_student(&run), ..Default::default() });
+    let url = srv.url();
+    let o = dasynth(&sample_args(&run, &url));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let shard = |i: u32| {
+        let spec = format!("{i}/3");
+        let mut args = sample_args(&sharded, &url);
+        args.extend(["--shard", spec.as_str()]);
+        let o = dasynth(&args);
+        assert_eq!(code(&o), 0, "shard {spec}: {}", stderr(&o));
+    };
+    shard(0);
+    shard(2);
+    // Shard 1 has not run: merge names it and writes nothing.
+    let o = dasynth(&["merge", s(&sharded)]);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("shard 1/3 (sample) never ran"), "{}", stderr(&o));
+    assert!(!sharded.join("student/pass_rates.parquet").exists());
+    shard(1);
+    let o = dasynth(&["merge", s(&sharded)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("all 3 sample shards"), "{}", stderr(&o));
+
+    // Each shard sampled its own tasks into its own files ...
+    let files = std::fs::read_dir(sharded.join("student/trajectories")).unwrap().count();
+    assert_eq!(files, 3, "one trajectory file per shard");
+    // ... and the merged files are the unsharded run's.
+    assert_eq!(
+        std::fs::read(sharded.join("student/pass_rates.parquet")).unwrap(),
+        std::fs::read(run.join("student/pass_rates.parquet")).unwrap(),
+        "same pass rates, byte for byte"
+    );
+    assert_eq!(verdict_summary(&sharded), verdict_summary(&run), "same verdicts");
+    let stats = |r: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(r.join("stats/sample.json")).unwrap()).unwrap() };
+    let (a, b) = (stats(&run), stats(&sharded));
+    for k in [
+        "tasks",
+        "n",
+        "variant",
+        "samples_run",
+        "passed",
+        "by_finish",
+        "never_solved",
+        "sometimes_solved",
+        "always_solved",
+        "mean_pass_rate",
+    ] {
+        assert_eq!(a[k], b[k], "stats/sample.json {k}");
+    }
+    assert_eq!(b["verify"]["verdicts"], a["verify"]["verdicts"]);
+    // Export reads the merged folder as it reads an unsharded one.
+    for r in [&run, &sharded] {
+        let o = dasynth(&["export", s(r), "-q"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    let ids = |r: &Path| {
+        let mut v: Vec<String> = parquet_rows::<VerlRow>(&r.join("export/data/rl")).into_iter().map(|x| x.extra_info.task_id).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&sharded), ids(&run));
 }
 
 #[test]

@@ -224,7 +224,7 @@ pub struct LaunchCommon {
     /// The dasynth program as the jobs run it [default: this binary for Slurm, `dasynth` in the image for Kubernetes]
     #[arg(long, value_name = "PATH")]
     pub program: Option<String>,
-    /// The dasynth command every shard runs, after `--` (generate, trajectories or verify with its options)
+    /// The dasynth command every shard runs, after `--` (generate, trajectories, verify or sample with its options)
     #[arg(last = true, value_name = "COMMAND", required = true)]
     pub command: Vec<String>,
 }
@@ -426,6 +426,9 @@ pub struct SampleArgs {
     /// At most this many tasks (the first ones of tasks.parquet after the filters)
     #[arg(long, value_name = "N")]
     pub max_tasks: Option<usize>,
+    /// Sample one share of the selected tasks, I of N (0-based), into the shard's own files under student/; `dasynth merge` joins the shards
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }

@@ -19,9 +19,12 @@
 //!   verdicts/shard-I-of-N.parquet  verify --shard I/N: one shard's verdicts, merged by `verify`
 //!   student/                     sample: the student's trajectories, verdicts, pass rates
 //!     trajectories/*.jsonl
+//!     trajectories/shard-I-of-N.jsonl  sample --shard I/N: one shard's samples
 //!     outputs/<key>/
 //!     verdicts.parquet
+//!     verdicts/shard-I-of-N.parquet    sample --shard I/N: one shard's verdicts, joined by `merge`
 //!     pass_rates.parquet
+//!     pass_rates/shard-I-of-N.parquet  sample --shard I/N: its tasks' pass rates, joined by `merge`
 //!   export/                      export: the dataset folder pushed to the Hub
 //!     README.md                  the dataset card
 //!     data/<config>/<split>-0000i-of-0000n.parquet
@@ -196,6 +199,25 @@ impl RunDir {
     }
     pub fn pass_rates(&self) -> PathBuf {
         self.student_dir().join("pass_rates.parquet")
+    }
+    /// One shard's samples (`student/trajectories/shard-I-of-N.jsonl`).
+    pub fn student_trajectories_shard(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.student_trajectories_dir().join(format!("{}.jsonl", shard.file_stem()))
+    }
+    /// The folder of `sample --shard I/N` verdicts, which `merge` joins.
+    pub fn student_verdict_shards_dir(&self) -> PathBuf {
+        self.student_dir().join("verdicts")
+    }
+    pub fn student_verdicts_shard(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.student_verdict_shards_dir().join(format!("{}.parquet", shard.file_stem()))
+    }
+    /// The folder of `sample --shard I/N` pass rates (one shard's tasks each), which `merge`
+    /// joins into `pass_rates.parquet`.
+    pub fn pass_rate_shards_dir(&self) -> PathBuf {
+        self.student_dir().join("pass_rates")
+    }
+    pub fn pass_rates_shard(&self, shard: crate::shard::Shard) -> PathBuf {
+        self.pass_rate_shards_dir().join(format!("{}.parquet", shard.file_stem()))
     }
     pub fn export_dir(&self) -> PathBuf {
         self.root.join("export")

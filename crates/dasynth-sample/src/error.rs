@@ -30,6 +30,8 @@ pub enum SampleError {
         #[source]
         source: Box<dasynth_llm::LlmError>,
     },
+    #[error("cannot merge the sample shards: {}: {message}\nhint: every shard of a run samples with the same student, --n, --temperature, --top-p and --seed", path.display())]
+    Shards { path: PathBuf, message: String },
     #[error(transparent)]
     Sandbox(Box<dasynth_sandbox::SandboxError>),
     #[error(transparent)]

@@ -33,13 +33,21 @@
 //! counts). The pass rate of a task is passed / n over the current variant's samples.
 //! `dasynth export` reads it: `sft-student` holds the accepted samples, and the RL configs keep
 //! the tasks whose pass rate lies in `export.rl-pass-rate` (default [0.05, 0.95]).
+//!
+//! **Shards.** With [`SampleOptions::shard`] (`--shard I/N`) a run samples only the selected
+//! tasks whose id falls in shard I, into the shard's own files (`student/trajectories/`,
+//! `student/verdicts/`, `student/pass_rates/` as `shard-I-of-N.*`, and
+//! `stats/sample-shard-I-of-N.json`); [`merge_shards`] (`dasynth merge`) joins them into the
+//! single-run files above, the same as one unsharded run.
 
 mod error;
+mod merge;
 mod pass_rates;
 mod stage;
 mod student;
 
 pub use error::SampleError;
+pub use merge::merge_shards;
 pub use pass_rates::{pass_rate_schema, pass_rates};
 pub use stage::{SampleOptions, SampleOutcome, SampleStats, sample, variant_name};
 pub use student::{RunningStudent, Student};

@@ -10,11 +10,12 @@ use dasynth_agent::trajectories::{AsyncRun, Teacher, TrajectoryStats, plan, run_
 use dasynth_core::config::Settings;
 use dasynth_core::layout::{RunDir, Stage};
 use dasynth_core::reporter::Reporter;
+use dasynth_core::shard::Shard;
 use dasynth_core::task::Task;
 use dasynth_core::trajectory::trajectory_key;
 use dasynth_core::verdict::{PassRate, Verdict, VerifyStats};
 use dasynth_verify::Corpus;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,10 +37,13 @@ pub struct SampleOptions {
     pub stages: Vec<u32>,
     /// The first this many selected tasks, in `tasks.parquet` order.
     pub max_tasks: Option<usize>,
+    /// Sample only the selected tasks whose id falls in this shard, into the shard's own files
+    /// (`dasynth merge` joins them).
+    pub shard: Option<Shard>,
 }
 
-/// What the stage did: `stats/sample.json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+/// What the stage did: `stats/sample.json` (`stats/sample-shard-I-of-N.json` for a shard).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SampleStats {
     /// The student's model name and its variant (the teacher name in its trajectories).
     pub model: String,
@@ -76,7 +80,10 @@ pub struct SampleStats {
 #[derive(Debug)]
 pub struct SampleOutcome {
     pub stats: SampleStats,
+    /// The pass rates written (the shard's file for a shard).
     pub pass_rates: PathBuf,
+    /// Every file the run wrote its results to (what a shard's completion marker lists).
+    pub files: Vec<PathBuf>,
 }
 
 /// The teacher name of a student's samples: the model and everything that changes them.
@@ -116,18 +123,31 @@ fn selection(o: &SampleOptions) -> String {
 pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Result<SampleOutcome, SampleError> {
     let started = Instant::now();
     let run = RunDir::new(&s.out);
-    let tasks = select(dasynth_tasks::read_tasks(&run)?, o);
+    let mut tasks = select(dasynth_tasks::read_tasks(&run)?, o);
     if tasks.is_empty() {
         return Err(SampleError::NoTasks { path: run.tasks(), selection: selection(o) });
     }
+    // A shard may own none of the selected tasks: it then writes empty files, and completes.
+    if let Some(sh) = o.shard {
+        tasks.retain(|t| sh.contains(&t.id));
+    }
     let model = o.student.model();
     let variant = variant_name(&model, o);
-    let dir = run.student_trajectories_dir();
+    let dir = o.shard.map_or_else(|| run.student_trajectories_dir(), |sh| run.student_trajectories_shard(sh));
     let io = |what, path: &std::path::Path| {
         let path = path.to_path_buf();
         move |source| SampleError::Io { what, path, source }
     };
-    let mut store = TrajectoryStore::open(&dir).map_err(io("cannot open the student's trajectory store", &dir))?;
+    // A shard appends to its own file only (other shards may be writing theirs).
+    let opened = match o.shard {
+        Some(_) => TrajectoryStore::open_file(&dir),
+        None => TrajectoryStore::open(&dir),
+    };
+    let mut store = opened.map_err(io("cannot open the student's trajectory store", &dir))?;
+    if o.shard.is_some() {
+        // The shard's file exists even when it has nothing to sample, so verify reads it alone.
+        std::fs::OpenOptions::new().create(true).append(true).open(&dir).map_err(io("cannot create", &dir))?;
+    }
     let (jobs, reused) = plan(&tasks, o.n, std::slice::from_ref(&variant), &[1.0], &[false], &store);
     let keys: HashSet<String> = tasks.iter().flat_map(|t| (0..o.n).map(|i| trajectory_key(&t.id, &variant, i))).collect();
     let mut traj = TrajectoryStats { reused: reused as u64, ..Default::default() };
@@ -184,10 +204,11 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
     let sampling_seconds = sampling.elapsed().as_secs_f64();
     drop(store);
 
-    let verified = dasynth_verify::verify_corpus(&run, s, Corpus::Student, None, sandbox.as_deref(), reporter)?;
+    let verified = dasynth_verify::verify_corpus(&run, s, Corpus::Student, o.shard, sandbox.as_deref(), reporter)?;
     let verdicts: Vec<Verdict> = dasynth_parquet::read_rows(&verified.verdicts)?;
     let rows = pass_rates(&tasks, &verdicts, &keys);
-    dasynth_parquet::write_rows(&run.pass_rates(), &rows, pass_rate_schema())?;
+    let rates_path = o.shard.map_or_else(|| run.pass_rates(), |sh| run.pass_rates_shard(sh));
+    dasynth_parquet::write_rows(&rates_path, &rows, pass_rate_schema())?;
 
     let mine: Vec<&Verdict> = verdicts.iter().filter(|v| keys.contains(&v.key)).collect();
     let mut stats = SampleStats {
@@ -212,11 +233,13 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
     }
     summarise(&mut stats, &rows);
     stats.seconds = started.elapsed().as_secs_f64();
-    dasynth_core::atomic::write_json_atomic(&run.stats(Stage::Sample), &stats)?;
-    Ok(SampleOutcome { stats, pass_rates: run.pass_rates() })
+    let stats_path = run.stats_of(Stage::Sample, o.shard);
+    dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
+    let files = vec![dir, verified.verdicts, rates_path.clone(), stats_path];
+    Ok(SampleOutcome { stats, pass_rates: rates_path, files })
 }
 
-fn summarise(stats: &mut SampleStats, rows: &[PassRate]) {
+pub(crate) fn summarise(stats: &mut SampleStats, rows: &[PassRate]) {
     for r in rows {
         match r.passed {
             0 => stats.never_solved += 1,

@@ -7,15 +7,26 @@ use dasynth_core::shard::{Shard, ShardMarker};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The stages that run per shard, in pipeline order.
-pub const SHARDED_STAGES: [Stage; 2] = [Stage::Trajectories, Stage::Verify];
+pub const SHARDED_STAGES: [Stage; 3] = [Stage::Trajectories, Stage::Verify, Stage::Sample];
 
 /// A sharded run whose shards all completed.
 #[derive(Debug)]
 pub struct MergePlan {
-    /// N of `I/N`.
-    pub count: u32,
-    /// The completion markers of every sharded stage that ran, all N of each.
-    pub stages: BTreeMap<Stage, Vec<ShardMarker>>,
+    /// Every sharded stage that ran: N of its `I/N` split (the teachers' stages and the
+    /// student's may be split differently), and the completion markers of all N shards.
+    pub stages: BTreeMap<Stage, (u32, Vec<ShardMarker>)>,
+}
+
+impl MergePlan {
+    /// N of a stage's split, when the stage ran sharded.
+    pub fn count(&self, stage: Stage) -> Option<u32> {
+        self.stages.get(&stage).map(|(n, _)| *n)
+    }
+
+    /// Items the shards of a stage hold (trajectories, verdicts, samples).
+    pub fn items(&self, stage: Stage) -> u64 {
+        self.stages.get(&stage).map_or(0, |(_, m)| m.iter().map(|m| m.items).sum())
+    }
 }
 
 /// Parses `<stage>-shard-I-of-N.<kind>.json` back into its parts.
@@ -63,22 +74,33 @@ pub fn check(run: &RunDir) -> Result<MergePlan, ScaleError> {
             _ => None,
         };
     }
-    if !done.keys().chain(claims.keys()).any(|(stage, _)| *stage == Stage::Trajectories) {
+    if !done.keys().chain(claims.keys()).any(|(stage, _)| SHARDED_STAGES.contains(stage)) {
         return Err(ScaleError::NotSharded { run: run.root().to_path_buf() });
     }
     let mut problems = Vec::new();
-    let counts: BTreeSet<u32> = claims.keys().chain(done.keys()).map(|(_, s)| s.count).collect();
-    if counts.len() > 1 {
-        let list: Vec<String> = counts.iter().map(u32::to_string).collect();
-        problems.push(format!(
-            "shards of different splits in one folder (N = {}); a run is split one way: remove the other split's files",
-            list.join(", ")
-        ));
+    // The teachers' stages (trajectories and the verify of them) share one split; the
+    // student's sampling has its own.
+    let group = |stage: Stage| if stage == Stage::Sample { Stage::Sample } else { Stage::Trajectories };
+    let mut counts: BTreeMap<Stage, u32> = BTreeMap::new();
+    for lead in [Stage::Trajectories, Stage::Sample] {
+        let of_group = || claims.keys().chain(done.keys()).filter(|(s, _)| group(*s) == lead);
+        let splits: BTreeSet<u32> = of_group().map(|(_, sh)| sh.count).collect();
+        if splits.len() > 1 {
+            let list: Vec<String> = splits.iter().map(u32::to_string).collect();
+            problems.push(format!(
+                "{} shards of different splits in one folder (N = {}); a run is split one way: remove the other split's files",
+                lead.name(),
+                list.join(", ")
+            ));
+        }
+        // The split with the most markers is the run's.
+        if let Some(n) = splits.iter().copied().max_by_key(|n| of_group().filter(|(_, s)| s.count == *n).count()) {
+            counts.insert(lead, n);
+        }
     }
-    // The split with the most markers is the run's.
-    let count = counts.iter().copied().max_by_key(|n| claims.keys().chain(done.keys()).filter(|(_, s)| s.count == *n).count()).unwrap_or(1);
     let mut stages = BTreeMap::new();
     for stage in SHARDED_STAGES {
+        let Some(&count) = counts.get(&group(stage)) else { continue };
         if !claims.keys().chain(done.keys()).any(|(s, sh)| *s == stage && sh.count == count) {
             continue;
         }
@@ -97,18 +119,24 @@ pub fn check(run: &RunDir) -> Result<MergePlan, ScaleError> {
                 (_, Some(d)) => markers.push(d.clone()),
             }
         }
-        stages.insert(stage, markers);
+        stages.insert(stage, (count, markers));
     }
     // Trajectory files of a shard outside this split would be merged silently.
-    for name in sorted_names(&run.trajectories_dir()) {
-        if let Some(s) = parse_shard_file(&name).filter(|s| s.count != count) {
-            problems.push(format!("trajectories/{name} belongs to shard {s}, not to this {count}-way split"));
+    for (lead, dir, label) in [
+        (Stage::Trajectories, run.trajectories_dir(), "trajectories"),
+        (Stage::Sample, run.student_trajectories_dir(), "student/trajectories"),
+    ] {
+        let Some(&count) = counts.get(&lead) else { continue };
+        for name in sorted_names(&dir) {
+            if let Some(s) = parse_shard_file(&name).filter(|s| s.count != count) {
+                problems.push(format!("{label}/{name} belongs to shard {s}, not to this {count}-way split"));
+            }
         }
     }
     if !problems.is_empty() {
         return Err(ScaleError::Incomplete { run: run.root().to_path_buf(), problems });
     }
-    Ok(MergePlan { count, stages })
+    Ok(MergePlan { stages })
 }
 
 /// Adds two counters documents: numbers are summed, maps merged key by key, and any other
@@ -194,9 +222,17 @@ mod tests {
             complete(&run, Stage::Verify, shard);
         }
         let plan = check(&run).unwrap();
-        assert_eq!(plan.count, 3);
-        assert_eq!(plan.stages[&Stage::Trajectories].len(), 3);
-        assert_eq!(plan.stages[&Stage::Verify].len(), 3);
+        assert_eq!((plan.count(Stage::Trajectories), plan.count(Stage::Sample)), (Some(3), None));
+        assert_eq!(plan.stages[&Stage::Trajectories].1.len(), 3);
+        assert_eq!(plan.stages[&Stage::Verify].1.len(), 3);
+        // The student's sampling may be split another way; its shards are checked on their own.
+        complete(&run, Stage::Sample, Shard::new(0, 2).unwrap());
+        let msg = problems(&run);
+        assert!(msg.contains("shard 1/2 (sample) never ran") && !msg.contains("different splits"), "{msg}");
+        complete(&run, Stage::Sample, Shard::new(1, 2).unwrap());
+        let plan = check(&run).unwrap();
+        assert_eq!((plan.count(Stage::Trajectories), plan.count(Stage::Sample)), (Some(3), Some(2)));
+        assert_eq!(plan.items(Stage::Sample), 2);
     }
 
     #[test]

@@ -59,12 +59,29 @@ impl Corpus {
         }
     }
 
+    /// One shard's own trajectory file.
+    fn trajectories_shard(self, run: &RunDir, shard: Shard) -> PathBuf {
+        match self {
+            Corpus::Teacher => run.trajectories_shard(shard),
+            Corpus::Student => run.student_trajectories_shard(shard),
+        }
+    }
+
+    /// The folder of the shards' verdict files, which an unsharded run takes verdicts over from.
+    fn verdict_shards_dir(self, run: &RunDir) -> PathBuf {
+        match self {
+            Corpus::Teacher => run.verdict_shards_dir(),
+            Corpus::Student => run.student_verdict_shards_dir(),
+        }
+    }
+
     /// The verdicts file and the stats file (none: the caller reports the stats).
     fn destination(self, run: &RunDir, shard: Option<Shard>) -> (PathBuf, Option<PathBuf>) {
         match (self, shard) {
             (Corpus::Teacher, Some(sh)) => (run.verdicts_shard(sh), Some(run.stats_shard(Stage::Verify, sh))),
             (Corpus::Teacher, None) => (run.verdicts(), Some(run.stats(Stage::Verify))),
-            (Corpus::Student, _) => (run.student_verdicts(), None),
+            (Corpus::Student, Some(sh)) => (run.student_verdicts_shard(sh), None),
+            (Corpus::Student, None) => (run.student_verdicts(), None),
         }
     }
 }
@@ -105,11 +122,13 @@ fn read_tasks(run: &RunDir) -> Result<HashMap<String, Task>, VerifyError> {
     Ok(tasks.into_iter().map(|t| (t.id.clone(), t)).collect())
 }
 
-/// Verdicts of earlier runs that may be taken over, by key (with the shard files' when
-/// `with_shards`).
-fn earlier_verdicts(run: &RunDir, out: &std::path::Path, with_shards: bool) -> HashMap<String, Verdict> {
+/// Verdicts of earlier runs that may be taken over, by key (with the shard files' in
+/// `shards_dir` when given).
+fn earlier_verdicts(out: &std::path::Path, shards_dir: Option<PathBuf>) -> HashMap<String, Verdict> {
     let mut paths = vec![out.to_path_buf()];
-    if with_shards && let Ok(entries) = std::fs::read_dir(run.verdict_shards_dir()) {
+    if let Some(dir) = shards_dir
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
         let mut shards: Vec<PathBuf> =
             entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect();
         shards.sort();
@@ -156,10 +175,7 @@ pub fn verify_corpus(
     }
     // A shard that wrote its own trajectory file verifies that file alone (other shards may be
     // appending to theirs); otherwise the shard's lines are picked from every file.
-    let own = match corpus {
-        Corpus::Teacher => shard.map(|sh| run.trajectories_shard(sh)).filter(|p| p.is_file()),
-        Corpus::Student => None,
-    };
+    let own = shard.map(|sh| corpus.trajectories_shard(run, sh)).filter(|p| p.is_file());
     let files = match own {
         Some(own) => vec![own],
         None => records::files(&corpus.trajectories_dir(run))?,
@@ -173,7 +189,7 @@ pub fn verify_corpus(
         .collect();
     let judge = Judge::from_settings(s, run)?;
     let (out, stats_path) = corpus.destination(run, shard);
-    let mut earlier = earlier_verdicts(run, &out, corpus == Corpus::Teacher && shard.is_none());
+    let mut earlier = earlier_verdicts(&out, shard.is_none().then(|| corpus.verdict_shards_dir(run)));
 
     let mut total = 0u64;
     for f in &files {

@@ -5,12 +5,15 @@ use crate::ExitStatus;
 use crate::cli::SampleArgs;
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
-use dasynth_core::layout::RunDir;
+use dasynth_core::layout::{RunDir, Stage};
 use dasynth_core::lock::RunLock;
+use dasynth_core::shard::Shard;
 use dasynth_sample::{SampleOptions, Student};
+use dasynth_scale::claim::ShardRun;
 
-/// `dasynth sample [DIR] (--student MODEL_DIR | --student-endpoint URL --student-model NAME)`,
-/// holding the run folder's lock.
+/// `dasynth sample [DIR] (--student MODEL_DIR | --student-endpoint URL --student-model NAME)
+/// [--shard I/N]`, holding the run folder's lock (its shard's with `--shard`, between the
+/// shard's claim and its completion marker, written only when every sample finished).
 pub fn run(s: &Settings, args: &SampleArgs, wait: bool) -> anyhow::Result<ExitStatus> {
     let student = match (&args.student, &args.student_endpoint) {
         (Some(dir), _) => Student::Local { model_dir: dir.clone(), engine: args.engine.options()? },
@@ -31,10 +34,20 @@ pub fn run(s: &Settings, args: &SampleArgs, wait: bool) -> anyhow::Result<ExitSt
         families: args.family.clone(),
         stages: args.stage.clone(),
         max_tasks: args.max_tasks,
+        shard: args.shard.as_deref().map(Shard::parse).transpose()?,
     };
-    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
+    let run = RunDir::new(&s.out);
+    let _lock = match o.shard {
+        Some(sh) => RunLock::acquire_shard(&run, sh, wait)?,
+        None => RunLock::acquire(&run, wait)?,
+    };
+    let claim = o.shard.map(|sh| ShardRun::claim(&run, Stage::Sample, sh)).transpose()?;
     let out = dasynth_sample::sample(s, &o, &Progress::new())?;
     let st = &out.stats;
+    if let Some(claim) = claim.filter(|_| st.stopped.is_none() && st.samples_missing == 0) {
+        let files: Vec<&std::path::Path> = out.files.iter().map(|p| p.as_path()).collect();
+        claim.complete(st.samples_run + st.samples_reused, &files)?;
+    }
     printer::note(format!(
         "sample: {} tasks × {} samples of {}: {} passed, mean pass rate {:.3} ({} never, {} sometimes, {} always solved) in {}",
         st.tasks,

@@ -1,7 +1,7 @@
 //! Launchers: a sharded dasynth command as a Slurm array job or a Kubernetes Indexed Job, each
 //! followed by a merge job.
 //!
-//! The command after `--` (`generate …`, `trajectories …`, `verify …`) runs once per shard with
+//! The command after `--` (`generate …`, `trajectories …`, `verify …`, `sample …`) runs once per shard with
 //! `--shard I/N` appended, I taken from the engine (`SLURM_ARRAY_TASK_ID`, the Job's completion
 //! index). The merge job runs `dasynth merge` on the same run folder, then `dasynth export` when
 //! the sharded command was `generate` (as the unsharded `generate` ends with export). It runs
@@ -17,11 +17,36 @@ pub use submit::{Submitted, submit_k8s, submit_slurm};
 use crate::ScaleError;
 
 /// The commands that accept `--shard`.
-pub const SHARDED_COMMANDS: [&str; 3] = ["generate", "trajectories", "verify"];
+pub const SHARDED_COMMANDS: [&str; 4] = ["generate", "trajectories", "verify", "sample"];
 
 /// Flags of the sharded commands that take a value (to tell a value from the run folder).
-const VALUE_FLAGS: [&str; 9] =
-    ["--config", "--out", "-o", "--templates", "--per-table", "--per-template", "--max-tasks", "--seed", "--family"];
+const VALUE_FLAGS: [&str; 24] = [
+    "--config",
+    "--out",
+    "-o",
+    "--templates",
+    "--per-table",
+    "--per-template",
+    "--max-tasks",
+    "--seed",
+    "--family",
+    // sample's
+    "--student",
+    "--student-endpoint",
+    "--student-model",
+    "--student-api-key-env",
+    "--n",
+    "--temperature",
+    "--top-p",
+    "--turn-tokens",
+    "--stage",
+    "--device",
+    "--dtype",
+    "--max-seqs",
+    "--max-len",
+    "--max-batch-tokens",
+    "--tokenizer",
+];
 
 /// What to launch.
 #[derive(Debug, Clone)]
@@ -50,7 +75,7 @@ impl LaunchSpec {
         if !SHARDED_COMMANDS.contains(&command.as_str()) {
             return Err(ScaleError::Launch {
                 message: format!("`{command}` does not run in shards; the sharded commands are: {}", SHARDED_COMMANDS.join(", ")),
-                hint: "put generate, trajectories or verify right after `--`",
+                hint: "put generate, trajectories, verify or sample right after `--`",
             });
         }
         if self.args.iter().any(|a| a == "--shard" || a.starts_with("--shard=")) {
@@ -172,6 +197,11 @@ mod tests {
         assert_eq!(v.run_dir().as_deref(), Some("runs/b"));
         assert_eq!(v.merge_commands(), vec![vec!["--config", "c.toml", "merge", "runs/b"]]);
         assert_eq!(spec(&["generate"]).merge_commands(), vec![vec!["merge"], vec!["export"]]);
+        // The student's flags take values; the run folder is the positional argument.
+        let st = spec(&["sample", "--student", "/models/q3", "--n", "8", "--device", "cuda", "runs/c", "--temperature", "0.8"]);
+        st.validate().unwrap();
+        assert_eq!(st.run_dir().as_deref(), Some("runs/c"));
+        assert_eq!(st.merge_commands(), vec![vec!["merge", "runs/c"]]);
     }
 
     #[test]
