@@ -9,10 +9,15 @@
 #             first token, the agentic workload, vLLM's shape
 #   baseline  transformers `generate` on the same checkpoint and shapes
 #   workloads the agentic workload and vLLM's shape only
+#   workloads-lite  the agentic workload, vLLM's shape at concurrency 1 and 256
 #   profile   the forward pass's parts, timed between device synchronisations (prefill, decode)
 #   quick     decode at batch 1 and 64 and the time to first token only (a first look)
 #   engine-lite  the engine's scenarios with fewer sizes (about 5 minutes)
 #   check-fast   the check with a shorter reference (128 steps, 32 ragged prompts; YaRN on, f32)
+#   sampling  the sampling kernel against its definition and candle's ops
+#   ncu       every kernel's GPU time over a few batch-1 decode steps (Nsight Compute), by name
+#   sampled   decode at batch 1/64/256 and vLLM's shape at concurrency 1 and 256, sampling at
+#             temperature 0.8 and top-p 0.95 (what dasynth sample asks for)
 #   ab        decode and time to first token with the engine's fused kernels and CUDA graphs,
 #             fused kernels alone, and candle's ops alone (--fused 0; STUDENT_AB_CANDLE=0
 #             skips it), same shapes; vLLM's shape at concurrency 1
@@ -79,6 +84,19 @@ for part in "${parts[@]}"; do
       step 150 "reference yarn (short)" python3 bench/student/hf_reference.py "$ckpt" /tmp/reference-yarn-short.safetensors --steps 128 --batch 32 | tee -a "$out/check.jsonl"
       step 150 "check yarn f32" "$bin" "$ckpt" --device "$dev" --dtype f32 --scenarios check --reference /tmp/reference-yarn-short.safetensors | tee -a "$out/check.jsonl"
       ;;
+    sampling)  # the sampling kernel against its definition and candle's ops
+      step 90 "sampling kernel" "$bin" "$ckpt" --device "$dev" --scenarios sampling | tee -a "$out/check.jsonl"
+      ;;
+    ncu)  # GPU time of every kernel of batch-1 decode steps (Nsight Compute; not on gVisor machines)
+      ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | tail -1)
+      step 200 "ncu b=1" "$ncu" --clock-control none --graph-profiling node --metrics gpu__time_duration.sum --csv --page raw \
+        --log-file "$out/ncu-b1.csv" "$bin" "$ckpt" --device "$dev" --scenarios decode --batches 1 --context 2048 --gen 6 >>"$log"
+      python3 bench/student/ncu_table.py "$out/ncu-b1.csv" | tee "$out/ncu-b1.txt"
+      ;;
+    sampled)  # decode and vLLM's shape sampling at temperature 0.8, top-p 0.95 (as dasynth sample does)
+      step 120 "engine decode (sampled)" "$bin" "$ckpt" --device "$dev" --temperature 0.8 --top-p 0.95 --scenarios decode --batches 1,64,256 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
+      step 90 "engine vllm (sampled)" "$bin" "$ckpt" --device "$dev" --temperature 0.8 --top-p 0.95 --scenarios vllm --vllm-concurrency 1,256 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      ;;
     ab)
       step 150 "engine decode (fused+graphs)" "$bin" "$ckpt" --device "$dev" --scenarios ttft,decode --batches 1,64,256 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
       step 60 "engine decode (fused)" "$bin" "$ckpt" --device "$dev" --graphs 0 --scenarios decode --batches 1 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
@@ -89,6 +107,10 @@ for part in "${parts[@]}"; do
     workloads)  # the agentic workload and vLLM's shape (fused kernels and graphs)
       step 90 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
       step 150 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,64,256,512 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
+      ;;
+    workloads-lite)  # the agentic workload and vLLM's shape at concurrency 1 and 256 only
+      step 90 "engine agentic" "$bin" "$ckpt" --device "$dev" --scenarios agentic --agentic-seqs 256 --turns 5 --turn-tokens 64 --tool-ms 50 | tee -a "$out/engine.jsonl"
+      step 90 "engine vllm" "$bin" "$ckpt" --device "$dev" --scenarios vllm --vllm-concurrency 1,256 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
       ;;
     profile)  # where a step's time goes (DASYNTH_STUDENT_PROFILE: synchronised parts, no graphs)
       for b in 1 64; do
@@ -111,7 +133,7 @@ for part in "${parts[@]}"; do
     baseline)
       step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" ${STUDENT_BASELINE_ARGS:---batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64} | tee -a "$out/transformers.jsonl"
       ;;
-    *) echo "unknown part $part (check, check-fast, ab, workloads, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
+    *) echo "unknown part $part (check, check-fast, sampling, ncu, sampled, ab, workloads, workloads-lite, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
   esac
 done
 python3 bench/student/summary.py "$out" | tee "$out/summary.txt"

@@ -43,12 +43,20 @@ def main() -> None:
                   f"{c['decode_steps']} decode {c['decode_max_abs_diff']:.3g}; greedy batch 1 {b1['identical']}/{b1['of']}, "
                   f"batch {b['sequences']} {b['identical_tokens']}/{b['of']} ({b['sequences_identical']} whole, "
                   f"{len(b['divergences'])} at near ties, {b['unexplained']} unexplained) pass={c['greedy_pass']}")
+        elif c.get("scenario") == "sampling":
+            ms = ", ".join(f"b={b} {t['kernel_ms']:.3f} vs {t['candle_ms']:.2f} ms" for b, t in c["ms_per_step"].items())
+            print(f"sampling kernel (vocab {c['vocab']}): max frequency error {c['max_freq_error']:.2g}, "
+                  f"{c['outside_nucleus']} of {c['drawn']} draws outside the nucleus, {c['agree_with_candle']} agree with candle's ops, "
+                  f"greedy {c['greedy_agree']}/{c['greedy_rows']}; per step kernel vs candle: {ms}; pass={c['pass']}")
     rows = []
     eng = lines(os.path.join(d, "engine.jsonl"))
     hf = {(r["scenario"], r.get("batch", r.get("concurrency"))): r for r in lines(os.path.join(d, "transformers.jsonl"))}
     for r in eng:
         s = r["scenario"]
         tag = f" [{r['kernels']}]" if r.get("kernels") and r["kernels"] != "fused+graphs" else ""
+        if r.get("sampling"):
+            tag += f" [t={r['sampling']['temperature']:g} p={r['sampling']['top_p']:g}]"
+        sampled = bool(r.get("sampling"))  # transformers' baseline is greedy
         if s == "decode":
             if "skipped" in r:
                 rows.append((f"decode b={r['batch']} ctx={r['context']}", "skipped: " + r["skipped"], ""))
@@ -57,7 +65,7 @@ def main() -> None:
             if peak:
                 steps = r["decode_tokens_per_s"] / r["batch"]
                 frac = f" ({100 * steps * r['bytes_per_step'] / (peak * 1e9):.0f}% HBM)"
-            base = hf.get(("decode", r["batch"]), {}).get("decode_tokens_per_s")
+            base = None if sampled else hf.get(("decode", r["batch"]), {}).get("decode_tokens_per_s")
             rows.append((f"decode tok/s b={r['batch']} ctx={r['context']}{tag}", f"{r['decode_tokens_per_s']:.0f}{frac}",
                          f"{base:.0f}" if base else ""))
         elif s == "ttft":
@@ -68,7 +76,7 @@ def main() -> None:
             rows.append((f"agentic {r['sequences']} seqs x {r['turns']} turns, {r['tool_ms']} ms tools{tag}",
                          f"{w['tokens_per_s']:.0f} vs {wo['tokens_per_s']:.0f} tok/s = {100 * r['throughput_ratio']:.0f}%", ""))
         elif s == "vllm":
-            base = hf.get(("vllm", r["concurrency"]), {}).get("output_tokens_per_s")
+            base = None if sampled else hf.get(("vllm", r["concurrency"]), {}).get("output_tokens_per_s")
             rows.append((f"vLLM shape c={r['concurrency']} ({r['prompt']} in, {r['generated']} out){tag}", f"{r['output_tokens_per_s']:.0f}",
                          f"{base:.0f}" if base else ""))
     for (s, k), r in hf.items():

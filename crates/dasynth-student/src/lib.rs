@@ -23,8 +23,9 @@
 //! **GPU.** With the `cuda` feature the engine writes the KV cache and attends decode tokens
 //! with its own fused kernels (split over cache chunks, reading lengths on the device) and
 //! runs decode-only steps as captured CUDA graphs, one per batch bucket, so batch-1 decode is
-//! not bound by kernel launches. `EngineOptions::fused_kernels` and `cuda_graphs` turn them
-//! off (candle's ops alone, for comparison).
+//! not bound by kernel launches; a step's tokens are sampled by one kernel launch
+//! (`sample_fused`). `EngineOptions::fused_kernels` and `cuda_graphs` turn them off (candle's
+//! ops alone, for comparison).
 
 mod attention;
 mod checkpoint;
@@ -48,6 +49,8 @@ mod tokenizer;
 
 pub use checkpoint::{Checkpoint, weight_files};
 pub use config::{GenerationConfig, ModelConfig, RopeConfig, YarnConfig};
+#[cfg(feature = "cuda")]
+pub use cuda::sample as sample_fused;
 pub use device::DeviceSpec;
 pub use engine::{Engine, EngineInfo, EngineOptions, Generation, Turn};
 pub use error::{Result, StudentError};

@@ -19,6 +19,7 @@ use crate::error::{Result, StudentError, TensorContext};
 use crate::kv_cache::{KvCache, WritePlan};
 use crate::profile::span;
 use crate::rope::RopeTables;
+use crate::sampler::{self, SampleRow};
 
 struct Layer {
     input_norm: Tensor,
@@ -255,6 +256,18 @@ impl Qwen3 {
     }
     pub fn dtype(&self) -> DType {
         self.dtype
+    }
+
+    /// Picks one token per row of `logits` (`[rows, vocab]`, f32): with the fused kernels
+    /// on, by the CUDA sampling kernel; else by [`sampler::sample`]'s ops.
+    pub fn sample(&self, logits: &Tensor, rows: &[SampleRow]) -> Result<Vec<u32>> {
+        #[cfg(feature = "cuda")]
+        if self.cuda.is_some()
+            && let Some(tokens) = crate::cuda::sample(logits, rows)
+        {
+            return tokens.ctx(|| format!("sampling {} rows", rows.len()));
+        }
+        sampler::sample(logits, rows)
     }
 
     /// Runs one packed step, writing the new keys and values into `cache`; returns f32 logits

@@ -24,7 +24,7 @@ use crate::kv_cache::KvCache;
 use crate::model::{DecodeSeg, PrefillSeg, Qwen3, StepBatch};
 use crate::params::{Event, Finish, FinishReason, SamplingParams};
 use crate::rope::RopeTables;
-use crate::sampler::{self, SampleRow};
+use crate::sampler::SampleRow;
 use crate::stop::find_stop;
 use crate::tokenizer::{Detokenizer, Tokenizer};
 
@@ -372,7 +372,7 @@ impl Scheduler {
                 s.unwrap_or(SampleRow { temperature: 0.0, top_p: 1.0, top_k: 0, uniform: 0.0 })
             })
             .collect();
-        let tokens = sampler::sample(&logits, &sample_rows)?;
+        let tokens = self.model.sample(&logits, &sample_rows)?;
         for (d, tok) in draws.iter().zip(tokens) {
             self.accept(d.id, tok)?;
         }

@@ -5,7 +5,8 @@
 //                   the sequence's cached positions with an online softmax, and writes the
 //                   unnormalised sum, the running max and the running denominator.
 // attn_combine_*    merges the chunks of every (sequence, query head) into the output.
-// add_rms_norm_*    residual add then RMSNorm of each row (one block per row).
+// add_rms_norm_*    residual add then RMSNorm of each row (one block per row; 16-byte vectors
+//                   when the rows allow).
 // qk_prep_*         from the fused q/k/v projection: RMSNorm of each q and k head, rotary
 //                   embedding, q out, k and v straight into the cache (one block per token and
 //                   head); tokens with slot 0xffffffff (padding) write nothing.
@@ -149,11 +150,46 @@ __device__ void gemv(const T *__restrict__ x, const T *__restrict__ w, T *__rest
 // out_h = rmsnorm(out_x) * w.
 template <typename T>
 __device__ void add_rms_norm(const T *__restrict__ x, const T *__restrict__ y, const T *__restrict__ w,
-                             T *__restrict__ out_x, T *__restrict__ out_h, int n, float eps) {
+                             T *__restrict__ out_x, T *__restrict__ out_h, int n, float eps, int vec) {
   extern __shared__ float sh[];
   float *row = sh + 32;
   const size_t base = (size_t)blockIdx.x * n;
   float ss = 0.f;
+  if (vec) {
+    // 16 bytes a thread a step: every load of a row in flight at once (a 4096-wide bf16 row is
+    // one step of 512 threads), where one element a step waited on memory n / blockDim times.
+    constexpr int E = Vec16<T>::N;
+    for (int i = threadIdx.x * E; i < n; i += blockDim.x * E) {
+      float v[E];
+      Vec16<T>::load(x + base + i, v);
+      if (y != nullptr) {
+        float u[E];
+        Vec16<T>::load(y + base + i, u);
+        alignas(16) T r[E];
+#pragma unroll
+        for (int e = 0; e < E; ++e) {
+          r[e] = from_f<T>(v[e] + u[e]);
+          v[e] = to_f(r[e]);
+        }
+        *reinterpret_cast<uint4 *>(out_x + base + i) = *reinterpret_cast<const uint4 *>(r);
+      }
+#pragma unroll
+      for (int e = 0; e < E; ++e) {
+        row[i + e] = v[e];
+        ss += v[e] * v[e];
+      }
+    }
+    const float inv = rsqrtf(block_sum(ss, sh) / n + eps);
+    for (int i = threadIdx.x * E; i < n; i += blockDim.x * E) {
+      float g[E];
+      Vec16<T>::load(w + i, g);
+      alignas(16) T r[E];
+#pragma unroll
+      for (int e = 0; e < E; ++e) r[e] = from_f<T>(row[i + e] * inv * g[e]);
+      *reinterpret_cast<uint4 *>(out_h + base + i) = *reinterpret_cast<const uint4 *>(r);
+    }
+    return;
+  }
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     float v = to_f(x[base + i]);
     if (y != nullptr) {
@@ -213,6 +249,17 @@ __device__ void silu_mul(const T *__restrict__ gu, T *__restrict__ out, int rows
 }
 
 // VEC = dim / 32 elements per lane, G = query heads per kv head. Block: WARPS warps.
+// A lane's VEC consecutive elements in one load (8 bytes for 4 bf16), not VEC loads of one
+// element: the decode attention loop is bound by how fast it can issue loads of the cache.
+template <typename T, int VEC> struct alignas(VEC * sizeof(T)) LaneChunk {
+  T v[VEC];
+};
+template <typename T, int VEC> __device__ __forceinline__ void load_lane(const T *p, float *out) {
+  const LaneChunk<T, VEC> c = *reinterpret_cast<const LaneChunk<T, VEC> *>(p);
+#pragma unroll
+  for (int i = 0; i < VEC; ++i) out[i] = to_f(c.v[i]);
+}
+
 template <typename T, int VEC, int G>
 __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, const T *__restrict__ vc,
                              const uint32_t *__restrict__ slots, const uint32_t *__restrict__ lens,
@@ -253,13 +300,8 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
     for (int u = 0; u < U; ++u) {
       const int p = p0 + u * nwarps;
       if (p < end) {
-        const T *kp = kc + (base + p) * DIM + lane * VEC;
-        const T *vp = vc + (base + p) * DIM + lane * VEC;
-#pragma unroll
-        for (int i = 0; i < VEC; ++i) {
-          kf[u][i] = to_f(kp[i]);
-          vf[u][i] = to_f(vp[i]);
-        }
+        load_lane<T, VEC>(kc + (base + p) * DIM + lane * VEC, kf[u]);
+        load_lane<T, VEC>(vc + (base + p) * DIM + lane * VEC, vf[u]);
       }
     }
 #pragma unroll
@@ -328,20 +370,31 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
 template <typename T>
 __device__ void attn_combine(const float *__restrict__ acc, const float *__restrict__ ml, T *__restrict__ out,
                              int nsplit, int dim) {
+  // The chunks' maxima and denominators go to shared memory in one parallel load, their weights
+  // are computed once, and each thread's sum over chunks issues its loads back to back (a
+  // serial loop over up to 64 chunks waited on memory at every step).
+  __shared__ float f[64], l[64];
   const size_t head = (size_t)blockIdx.y * gridDim.x + blockIdx.x;
+  const float *mlh = ml + head * nsplit * 2;
+  for (int s = threadIdx.x; s < nsplit; s += blockDim.x) {
+    f[s] = mlh[2 * s];
+    l[s] = mlh[2 * s + 1];
+  }
+  __syncthreads();
+  float mx = -INFINITY;
+  for (int s = 0; s < nsplit; ++s) mx = fmaxf(mx, f[s]);
+  __syncthreads();
+  for (int s = threadIdx.x; s < nsplit; s += blockDim.x) f[s] = mx == -INFINITY ? 0.f : __expf(f[s] - mx);
+  __syncthreads();
+  float den = 0.f;
+  for (int s = 0; s < nsplit; ++s) den += l[s] * f[s];
   const int i = threadIdx.x;
   if (i >= dim) return;
-  float mx = -INFINITY;
-  for (int s = 0; s < nsplit; ++s) mx = fmaxf(mx, ml[(head * nsplit + s) * 2]);
-  float a = 0.f, den = 0.f;
-  if (mx != -INFINITY) {
-    for (int s = 0; s < nsplit; ++s) {
-      const float f = __expf(ml[(head * nsplit + s) * 2] - mx);
-      a += acc[(head * nsplit + s) * dim + i] * f;
-      den += ml[(head * nsplit + s) * 2 + 1] * f;
-    }
-  }
-  out[head * dim + i] = from_f<T>(den > 0.f ? a / den : 0.f);
+  const float *a = acc + head * nsplit * dim + i;
+  float sum = 0.f;
+#pragma unroll 8
+  for (int s = 0; s < nsplit; ++s) sum += a[(size_t)s * dim] * f[s];
+  out[head * dim + i] = from_f<T>(den > 0.f ? sum / den : 0.f);
 }
 
 #define ATTN_COMBINE(NAME, T)                                                                                  \
@@ -361,8 +414,8 @@ __device__ void attn_combine(const float *__restrict__ acc, const float *__restr
   ATTN_PARTIAL(NAME, T, VEC, 8)
 #define FUSED(NAME, T)                                                                                        \
   extern "C" __global__ void add_rms_norm_##NAME(const T *x, const T *y, const T *w, T *out_x, T *out_h, int n,     \
-                                                 float eps) {                                                       \
-    add_rms_norm<T>(x, y, w, out_x, out_h, n, eps);                                                                 \
+                                                 float eps, int vec) {                                              \
+    add_rms_norm<T>(x, y, w, out_x, out_h, n, eps, vec);                                                            \
   }                                                                                                                 \
   extern "C" __global__ void qk_prep_##NAME(const T *qkv, const T *qw, const T *kw, const T *cos, const T *sin,     \
                                             T *q_out, T *kc, T *vc, const uint32_t *slots, const uint32_t *positions, \

@@ -110,10 +110,18 @@ impl Kernels {
                 None => (p[0], 0, p[1], 0, p[2]),
             };
             let (n32, eps) = (n as i32, eps as f32);
-            let cfg = LaunchConfig { grid_dim: (rows as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: ((n + 32) * 4) as u32 };
+            // 16-byte vectors when every row starts on a 16-byte boundary: then as many
+            // threads as vectors in a row (up to 1024), so the row is read in one step.
+            let elems16 = 16 / x.dtype().size_in_bytes();
+            let vec = n.is_multiple_of(elems16) && p.iter().all(|&ptr| ptr == 0 || ptr.is_multiple_of(16));
+            let threads = if vec { (n / elems16).div_ceil(32).clamp(1, 32) * 32 } else { 256 };
+            let cfg =
+                LaunchConfig { grid_dim: (rows as u32, 1, 1), block_dim: (threads as u32, 1, 1), shared_mem_bytes: ((n + 32) * 4) as u32 };
+            let vec32 = i32::from(vec);
             let mut b = self.stream.launch_builder(&self.add_norm);
-            b.arg(&x_p).arg(&y_p).arg(&w_p).arg(&sum_p).arg(&h_p).arg(&n32).arg(&eps);
-            // SAFETY: x, y, sum and h are rows * n elements, w n; a null y (and sum) means no add.
+            b.arg(&x_p).arg(&y_p).arg(&w_p).arg(&sum_p).arg(&h_p).arg(&n32).arg(&eps).arg(&vec32);
+            // SAFETY: x, y, sum and h are rows * n elements, w n; a null y (and sum) means no add;
+            // with vec, n is a whole number of 16-byte vectors and every pointer 16-byte aligned.
             unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err(format!("add_rms_norm: {e}")))
         })?;
         Ok((sum, h))
@@ -282,7 +290,7 @@ impl Kernels {
 
 /// Calls `f` with the device address of each tensor's first element, holding their storage
 /// locks meanwhile. Every tensor must be a contiguous CUDA tensor.
-fn with_ptrs<R>(tensors: &[&Tensor], f: impl FnOnce(Vec<u64>) -> candle_core::Result<R>) -> candle_core::Result<R> {
+pub(super) fn with_ptrs<R>(tensors: &[&Tensor], f: impl FnOnce(Vec<u64>) -> candle_core::Result<R>) -> candle_core::Result<R> {
     let guards: Vec<_> = tensors.iter().map(|t| t.storage_and_layout()).collect();
     let mut ptrs = Vec::with_capacity(guards.len());
     for (i, (storage, layout)) in guards.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! The CUDA path's own pieces (feature `cuda`): fused kernels for the KV-cache write and for
-//! decode attention, and CUDA graphs for decode steps.
+//! decode attention, CUDA graphs for decode steps, and sampling in one kernel.
 //!
 //! **Fused kernels** ([`kernels`], used by [`ops`]). Each residual add is fused with the RMSNorm
 //! after it; one kernel takes the q/k/v projection through the q/k norms and the rotary
@@ -20,8 +20,15 @@
 //! small kernel parameters) and then captures; a capture that fails turns graphs off with a
 //! warning and the engine goes on eagerly.
 
+//!
+//! **Sampling** ([`sample`]). A step's tokens are picked by one kernel launch (one block per
+//! row: argmax, top-k and top-p thresholds by radix select, the inverse-CDF draw), where
+//! candle's ops would take a few hundred launches over `[rows, vocab]`.
+
 mod graph;
 mod kernels;
 mod ops;
+mod sample;
 
 pub use graph::CudaRunner;
+pub use sample::sample;

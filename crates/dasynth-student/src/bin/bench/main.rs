@@ -12,6 +12,8 @@
 //! `check`   the engine against transformers' float32 figures in `--reference FILE`
 //!           (bench/student/hf_reference.py): logits, greedy tokens at batch 1 and batch 64;
 //!           exits with status 1 if a greedy sequence diverges with no near tie (`--tie 0.01`).
+//! `sampling` the CUDA sampling kernel against its definition (exact frequencies, the nucleus)
+//!           and candle's ops (agreement, time per step at batch 1, 64, 256; `--vocab 151936`).
 //!
 //! `dasynth-student-bench random DIR [--layers 4] [--hidden 512] ...` writes a random Qwen3
 //! checkpoint of that shape (CPU measurements; on the GPU machine transformers writes the 8B
@@ -22,12 +24,14 @@
 //!        [--agentic-seqs 256] [--turns 5] [--turn-tokens 64] [--tool-ms 50] [--tool-tokens 32]
 //!        [--vllm-concurrency 1,64,256,512] [--vllm-prompt 128] [--vllm-gen 1024]
 //!        [--max-batch-tokens 2048] [--hbm-gbps 4800] [--reference FILE] [--tie 0.01]
-//!        [--fused 1] [--graphs 1]
+//!        [--fused 1] [--graphs 1] [--temperature 0] [--top-p 1]
 //!
 //! `--fused 0` runs candle's ops instead of the engine's fused CUDA kernels, `--graphs 0`
-//! runs decode steps eagerly; every JSON line carries the `kernels` it ran with.
+//! runs decode steps eagerly; every JSON line carries the `kernels` it ran with. Generations
+//! are greedy unless `--temperature` (and `--top-p`) ask for sampling, which lines then carry.
 
 mod check;
+mod sampling;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -79,6 +83,9 @@ static KERNELS: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 fn emit(mut v: serde_json::Value) {
     if let (Some(o), Some(k)) = (v.as_object_mut(), KERNELS.get()) {
         o.insert("kernels".into(), json!(k));
+        if let Some(&(t, p)) = SAMPLING.get().filter(|s| s.0 > 0.0) {
+            o.insert("sampling".into(), json!({"temperature": t, "top_p": p}));
+        }
     }
     println!("{v}");
 }
@@ -106,8 +113,12 @@ fn random_ids(rng: &mut Rng, n: usize, vocab: usize) -> Vec<u32> {
     (0..n).map(|_| rng.below(top) as u32).collect()
 }
 
+/// `(temperature, top_p)` of every generation (`--temperature`, `--top-p`; greedy by default).
+static SAMPLING: std::sync::OnceLock<(f32, f32)> = std::sync::OnceLock::new();
+
 fn params(max_tokens: usize) -> SamplingParams {
-    SamplingParams { ignore_eos: true, ..SamplingParams::greedy(max_tokens) }
+    let (temperature, top_p) = SAMPLING.get().copied().unwrap_or((0.0, 1.0));
+    SamplingParams { ignore_eos: true, temperature, top_p, ..SamplingParams::greedy(max_tokens) }
 }
 
 fn load(args: &Args, slots: usize, max_len: usize) -> Result<Engine, String> {
@@ -330,6 +341,9 @@ fn main() -> ExitCode {
             (true, false) => "fused",
             _ => "candle",
         });
+        let float = |k: &str, d: &str| args.get(k, d).parse::<f32>().map_err(|e| format!("--{k}: {e}"));
+        let sampling = (float("temperature", "0")?, float("top-p", "1")?);
+        let _ = SAMPLING.set(sampling);
         if !Path::new(&args.model).join("config.json").exists() {
             return Err(format!("{}: no config.json", args.model.display()));
         }
@@ -351,6 +365,15 @@ fn main() -> ExitCode {
                     emit(report);
                     if !pass {
                         return Err("greedy tokens left transformers' path where it had no near tie".into());
+                    }
+                }
+                "sampling" => {
+                    let device: DeviceSpec = args.get("device", "cpu").parse().map_err(|e| format!("{e}"))?;
+                    let report = sampling::sampling(device, args.num("vocab", 151_936)?)?;
+                    let pass = report["pass"].as_bool().unwrap_or(false);
+                    emit(report);
+                    if !pass {
+                        return Err("the sampling kernel left its definition".into());
                     }
                 }
                 "decode" => decode(&args)?,
