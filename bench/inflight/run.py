@@ -67,8 +67,8 @@ def base_run(cli: Path, given: str | None) -> Path:
     if (base / "tasks.parquet").exists():
         return base
     shutil.rmtree(base, ignore_errors=True)
-    for stage in (["crawl", "sources/demo"], ["profile"], ["tasks"]):
-        subprocess.run([str(cli), "--quiet", *stage, "--out", str(base)], cwd=ROOT, check=True)
+    for stage in (["crawl", "sources/demo", "--out", str(base)], ["profile", str(base)], ["tasks", str(base)]):
+        subprocess.run([str(cli), "--quiet", *stage], cwd=ROOT, check=True)
     return base
 
 

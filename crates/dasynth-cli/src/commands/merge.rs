@@ -40,18 +40,7 @@ pub fn merge(s: &Settings) -> anyhow::Result<ExitStatus> {
     if let Some(count) = plan.count(Stage::Sample) {
         printer::note(format!("merge: all {count} sample shards of {} completed", run.root().display()));
         let st = dasynth_sample::merge_shards(s, count, &Progress::new())?;
-        printer::note(format!(
-            "sample: {} tasks × {} samples of {}: {} passed, mean pass rate {:.3} ({} never, {} sometimes, {} always solved) in {}",
-            st.tasks,
-            st.n,
-            st.variant,
-            st.passed,
-            st.mean_pass_rate,
-            st.never_solved,
-            st.sometimes_solved,
-            st.always_solved,
-            run.pass_rates().display()
-        ));
+        super::sample::print_pass_rates(&st, &run.pass_rates());
     }
     Ok(status)
 }

@@ -48,18 +48,7 @@ pub fn run(s: &Settings, args: &SampleArgs, wait: bool) -> anyhow::Result<ExitSt
         let files: Vec<&std::path::Path> = out.files.iter().map(|p| p.as_path()).collect();
         claim.complete(st.samples_run + st.samples_reused, &files)?;
     }
-    printer::note(format!(
-        "sample: {} tasks × {} samples of {}: {} passed, mean pass rate {:.3} ({} never, {} sometimes, {} always solved) in {}",
-        st.tasks,
-        st.n,
-        st.variant,
-        st.passed,
-        st.mean_pass_rate,
-        st.never_solved,
-        st.sometimes_solved,
-        st.always_solved,
-        out.pass_rates.display()
-    ));
+    print_pass_rates(st, &out.pass_rates);
     printer::note(format!(
         "  {} samples run ({:.1}/min), {} reused; ended: {}; {:.1}s",
         st.samples_run,
@@ -77,4 +66,20 @@ pub fn run(s: &Settings, args: &SampleArgs, wait: bool) -> anyhow::Result<ExitSt
         return Ok(ExitStatus::Problems);
     }
     Ok(ExitStatus::Success)
+}
+
+/// The line that says how the student fared and where the pass rates are.
+pub fn print_pass_rates(st: &dasynth_sample::SampleStats, pass_rates: &std::path::Path) {
+    printer::note(format!(
+        "sample: {} tasks × {} samples of {}: {} passed, mean pass rate {:.3} ({} never, {} sometimes, {} always solved) in {}",
+        st.tasks,
+        st.n,
+        st.variant,
+        st.passed,
+        st.mean_pass_rate,
+        st.never_solved,
+        st.sometimes_solved,
+        st.always_solved,
+        pass_rates.display()
+    ));
 }
