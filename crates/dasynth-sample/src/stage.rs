@@ -133,20 +133,21 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
     }
     let model = o.student.model();
     let variant = variant_name(&model, o);
-    let dir = o.shard.map_or_else(|| run.student_trajectories_dir(), |sh| run.student_trajectories_shard(sh));
+    // The folder of samples, or the shard's own file in it.
+    let samples = o.shard.map_or_else(|| run.student_trajectories_dir(), |sh| run.student_trajectories_shard(sh));
     let io = |what, path: &std::path::Path| {
         let path = path.to_path_buf();
         move |source| SampleError::Io { what, path, source }
     };
     // A shard appends to its own file only (other shards may be writing theirs).
     let opened = match o.shard {
-        Some(_) => TrajectoryStore::open_file(&dir),
-        None => TrajectoryStore::open(&dir),
+        Some(_) => TrajectoryStore::open_file(&samples),
+        None => TrajectoryStore::open(&samples),
     };
-    let mut store = opened.map_err(io("cannot open the student's trajectory store", &dir))?;
+    let mut store = opened.map_err(io("cannot open the student's trajectory store", &samples))?;
     if o.shard.is_some() {
         // The shard's file exists even when it has nothing to sample, so verify reads it alone.
-        std::fs::OpenOptions::new().create(true).append(true).open(&dir).map_err(io("cannot create", &dir))?;
+        std::fs::OpenOptions::new().create(true).append(true).open(&samples).map_err(io("cannot create", &samples))?;
     }
     let (jobs, reused) = plan(&tasks, o.n, std::slice::from_ref(&variant), &[1.0], &[false], &store);
     let keys: HashSet<String> = tasks.iter().flat_map(|t| (0..o.n).map(|i| trajectory_key(&t.id, &variant, i))).collect();
@@ -196,7 +197,7 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
             reference_mistakes: 0.0,
         };
         reporter.start("sample", jobs.len() as u64);
-        let stopped = run_jobs(async_run, jobs, &mut store, &mut traj, reporter).map_err(io("cannot write samples to", &dir))?;
+        let stopped = run_jobs(async_run, jobs, &mut store, &mut traj, reporter).map_err(io("cannot write samples to", &samples))?;
         reporter.finish();
         let _ = std::fs::remove_dir_all(&spill_dir);
         traj.stopped = stopped.map(|why| format!("{why}\n(the student at {})", student.config.base_url.as_deref().unwrap_or_default()));
@@ -235,7 +236,7 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
     stats.seconds = started.elapsed().as_secs_f64();
     let stats_path = run.stats_of(Stage::Sample, o.shard);
     dasynth_core::atomic::write_json_atomic(&stats_path, &stats)?;
-    let files = vec![dir, verified.verdicts, rates_path.clone(), stats_path];
+    let files = vec![samples, verified.verdicts, rates_path.clone(), stats_path];
     Ok(SampleOutcome { stats, pass_rates: rates_path, files })
 }
 

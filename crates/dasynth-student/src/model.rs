@@ -262,10 +262,11 @@ impl Qwen3 {
     /// on, by the CUDA sampling kernel; else by [`sampler::sample`]'s ops.
     pub fn sample(&self, logits: &Tensor, rows: &[SampleRow]) -> Result<Vec<u32>> {
         #[cfg(feature = "cuda")]
-        if self.cuda.is_some()
-            && let Some(tokens) = crate::cuda::sample(logits, rows)
-        {
-            return tokens.ctx(|| format!("sampling {} rows", rows.len()));
+        if let Some(cuda) = &self.cuda {
+            let runner = cuda.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = runner.sampler() {
+                return s.sample(logits, rows).ctx(|| format!("sampling {} rows", rows.len()));
+            }
         }
         sampler::sample(logits, rows)
     }

@@ -9,6 +9,7 @@ use candle_core::{DType, Device, Tensor};
 
 use super::kernels::{Kernels, SKIP};
 use super::ops::FusedOps;
+use super::sample::Sampler;
 use crate::error::{Result, StudentError, TensorContext};
 use crate::kv_cache::KvCache;
 use crate::model::{Qwen3, StepBatch};
@@ -45,6 +46,8 @@ unsafe impl Send for DecodeGraph {}
 /// The fused kernels, and the decode graphs when enabled.
 pub struct CudaRunner {
     kernels: Kernels,
+    /// The sampling kernel; `None` (candle's ops sample) when it could not be loaded.
+    sampler: Option<Sampler>,
     dev: CudaDevice,
     graphs: Option<HashMap<usize, DecodeGraph>>,
     max_graph_batch: usize,
@@ -56,7 +59,18 @@ impl CudaRunner {
     pub fn new(model: &Qwen3, slots: usize, max_len: usize, graphs: bool) -> Option<CudaRunner> {
         let Device::Cuda(dev) = model.device() else { return None };
         let kernels = Kernels::new(model.device(), model.dtype(), model.config(), max_len)?;
-        Some(CudaRunner { kernels, dev: dev.clone(), graphs: graphs.then(HashMap::new), max_graph_batch: slots.min(512) })
+        Some(CudaRunner {
+            kernels,
+            sampler: Sampler::new(model.device()),
+            dev: dev.clone(),
+            graphs: graphs.then(HashMap::new),
+            max_graph_batch: slots.min(512),
+        })
+    }
+
+    /// The sampling kernel, when it loaded.
+    pub fn sampler(&self) -> Option<&Sampler> {
+        self.sampler.as_ref()
     }
 
     /// Runs one step: a decode-only step through its bucket's graph, any other eagerly with
