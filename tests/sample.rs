@@ -283,6 +283,7 @@ fn a_dead_student_endpoint_stops_the_run_with_a_clear_message() {
 /// The real engine, in process, on a random two-layer Qwen3 with the Qwen tokenizer: it cannot
 /// solve anything, so every sample ends with a recorded reason and every pass rate is 0.
 #[test]
+#[cfg(feature = "student")]
 fn in_process_engine_samples_with_a_tiny_random_qwen3() {
     let Some(tok) = std::env::var_os("DASYNTH_QWEN_TOKENIZER").map(PathBuf::from).filter(|p| p.is_file()) else {
         eprintln!("skipped: DASYNTH_QWEN_TOKENIZER is not set (scripts/test sets it)");
@@ -309,4 +310,18 @@ fn in_process_engine_samples_with_a_tiny_random_qwen3() {
         assert!(t.output_tokens > 0 && !t.finish_detail.is_empty(), "{:?} {}", t.finish, t.finish_detail);
     }
     assert!(stderr(&o).contains("sample: 2 tasks × 2 samples"), "{}", stderr(&o));
+}
+
+/// A build without the engine (`--features student` off) says so and how to get it, for both
+/// commands that load a checkpoint, before touching the run folder.
+#[test]
+#[cfg(not(feature = "student"))]
+fn without_the_engine_feature_local_students_are_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [vec!["sample", s(dir.path()), "--student", "some-model"], vec!["serve-student", "some-model", "--port", "0"]] {
+        let o = dasynth(&args);
+        assert_ne!(code(&o), 0, "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains("some-model") && err.contains("--features student") && err.contains("--student-endpoint"), "{err}");
+    }
 }

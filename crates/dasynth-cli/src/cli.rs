@@ -373,6 +373,7 @@ pub struct EngineArgs {
 
 impl EngineArgs {
     /// The engine's options from its flags.
+    #[cfg(feature = "student")]
     pub fn options(&self) -> anyhow::Result<dasynth_student::EngineOptions> {
         Ok(dasynth_student::EngineOptions {
             device: self.device.parse()?,
@@ -384,6 +385,15 @@ impl EngineArgs {
             ..Default::default()
         })
     }
+}
+
+/// What `serve-student` and `sample --student` answer in a build without the engine.
+#[cfg(not(feature = "student"))]
+pub fn no_student_engine(model: &std::path::Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot load the student from {}: this dasynth was built without the local student engine\nhint: build it with `--features student` (`cargo install --path crates/dasynth-cli --features student`; `--features cuda` for the GPU, see scripts/build-student-cuda), or serve the model with vLLM, SGLang or another OpenAI-compatible server and pass --student-endpoint URL --student-model NAME",
+        model.display()
+    )
 }
 
 #[derive(Debug, Args)]

@@ -12,12 +12,14 @@ pub enum SampleError {
         "no task of {path} matches the selection ({selection})\nhint: loosen --family, --stage or --shard, or run `dasynth tasks` with the families you want"
     )]
     NoTasks { path: PathBuf, selection: String },
+    #[cfg(feature = "student")]
     #[error("cannot load the student from {}\nhint: MODEL_DIR needs config.json, *.safetensors and tokenizer.json (a Hugging Face Qwen3 checkpoint)", path.display())]
     Load {
         path: PathBuf,
         #[source]
         source: Box<dasynth_student::StudentError>,
     },
+    #[cfg(feature = "student")]
     #[error("cannot serve the student from {} on loopback", path.display())]
     Serve {
         path: PathBuf,

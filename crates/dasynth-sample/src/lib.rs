@@ -13,8 +13,9 @@
 //! stats/sample.json              what the run did (SampleStats)
 //! ```
 //!
-//! **The student.** [`Student::Local`] loads a Qwen3 checkpoint into the in-process engine
-//! (`dasynth-student`) and serves it on a loopback port for the run's lifetime;
+//! **The student.** `Student::Local` loads a Qwen3 checkpoint into the in-process engine
+//! (`dasynth-student`, behind this crate's `student` feature: candle and tokenizers are a
+//! sizeable share of a cold build) and serves it on a loopback port for the run's lifetime;
 //! [`Student::Endpoint`] is any OpenAI-compatible server (vLLM, SGLang, `dasynth
 //! serve-student`). Either way the samples go through the teacher client, so retries, the
 //! response cache and the error classes are the teachers' own: a dead endpoint stops the run

@@ -3,14 +3,18 @@
 
 use crate::error::SampleError;
 use dasynth_core::config::{TeacherConfig, TeacherKind};
+#[cfg(feature = "student")]
 use dasynth_student::{Engine, EngineOptions, StudentServer};
+#[cfg(feature = "student")]
 use std::path::PathBuf;
+#[cfg(feature = "student")]
 use std::sync::Arc;
 
 /// Where the student runs.
 #[derive(Debug, Clone)]
 pub enum Student {
-    /// A Qwen3 checkpoint folder loaded into the in-process engine.
+    /// A Qwen3 checkpoint folder loaded into the in-process engine (the `student` feature).
+    #[cfg(feature = "student")]
     Local { model_dir: PathBuf, engine: EngineOptions },
     /// Any OpenAI-compatible server (`base_url` ends in `/v1`), with the model name it serves
     /// and, optionally, the NAME of the environment variable holding its key.
@@ -23,6 +27,7 @@ pub struct RunningStudent {
     pub config: TeacherConfig,
     /// Sequences the student serves at once (the engine's slots, or the endpoint's limit).
     pub parallel: usize,
+    #[cfg(feature = "student")]
     _server: Option<StudentServer>,
 }
 
@@ -30,6 +35,7 @@ impl Student {
     /// The model name recorded in trajectories.
     pub fn model(&self) -> String {
         match self {
+            #[cfg(feature = "student")]
             Student::Local { model_dir, .. } => model_dir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -42,9 +48,10 @@ impl Student {
     /// Loads and serves a local student, or checks an endpoint's settings. `concurrency` bounds
     /// the requests an endpoint gets at once.
     pub fn start(&self, concurrency: usize) -> Result<RunningStudent, SampleError> {
-        let model = self.model();
         match self {
+            #[cfg(feature = "student")]
             Student::Local { model_dir, engine } => {
+                let model = self.model();
                 let e = Engine::load(model_dir, engine)
                     .map_err(|source| SampleError::Load { path: model_dir.clone(), source: Box::new(source) })?;
                 let slots = e.info().slots;
@@ -65,7 +72,12 @@ impl Student {
                 config.max_concurrency = concurrency.max(1);
                 // A server that is down stays down for the run: fail over to the next sample fast.
                 config.max_retries = 2;
-                Ok(RunningStudent { config, parallel: concurrency.max(1), _server: None })
+                Ok(RunningStudent {
+                    config,
+                    parallel: concurrency.max(1),
+                    #[cfg(feature = "student")]
+                    _server: None,
+                })
             }
         }
     }

@@ -2,7 +2,7 @@
 //! pass rates) and stats/sample.json.
 
 use crate::ExitStatus;
-use crate::cli::SampleArgs;
+use crate::cli::{EngineArgs, SampleArgs};
 use crate::printer::{self, Progress};
 use dasynth_core::config::Settings;
 use dasynth_core::layout::{RunDir, Stage};
@@ -16,7 +16,7 @@ use dasynth_scale::claim::ShardRun;
 /// shard's claim and its completion marker, written only when every sample finished).
 pub fn run(s: &Settings, args: &SampleArgs, wait: bool) -> anyhow::Result<ExitStatus> {
     let student = match (&args.student, &args.student_endpoint) {
-        (Some(dir), _) => Student::Local { model_dir: dir.clone(), engine: args.engine.options()? },
+        (Some(dir), _) => local_student(dir, &args.engine)?,
         (None, Some(url)) => Student::Endpoint {
             base_url: url.clone(),
             model: args.student_model.clone().unwrap_or_default(),
@@ -82,4 +82,16 @@ pub fn print_pass_rates(st: &dasynth_sample::SampleStats, pass_rates: &std::path
         st.always_solved,
         pass_rates.display()
     ));
+}
+
+/// The checkpoint folder in the in-process engine.
+#[cfg(feature = "student")]
+fn local_student(dir: &std::path::Path, engine: &EngineArgs) -> anyhow::Result<Student> {
+    Ok(Student::Local { model_dir: dir.to_path_buf(), engine: engine.options()? })
+}
+
+/// A build without the engine: the error says how to get one, or to use an endpoint.
+#[cfg(not(feature = "student"))]
+fn local_student(dir: &std::path::Path, _: &EngineArgs) -> anyhow::Result<Student> {
+    Err(crate::cli::no_student_engine(dir))
 }

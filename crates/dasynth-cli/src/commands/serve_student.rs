@@ -1,16 +1,17 @@
 //! `dasynth serve-student MODEL_DIR`: the local student engine behind an OpenAI-compatible
 //! `/v1/chat/completions`, so the teacher client (and any OpenAI client) can use it.
 
-use std::sync::Arc;
-
-use anyhow::Context;
-use dasynth_student::{Engine, StudentServer};
-
 use crate::ExitStatus;
 use crate::cli::ServeStudentArgs;
-use crate::printer;
 
+/// Loads the checkpoint and serves it until interrupted.
+#[cfg(feature = "student")]
 pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
+    use crate::printer;
+    use anyhow::Context;
+    use dasynth_student::{Engine, StudentServer};
+    use std::sync::Arc;
+
     let opts = args.engine.options()?;
     let engine = Engine::load(&args.model, &opts).with_context(|| format!("loading the student from {}", args.model.display()))?;
     let info = engine.info();
@@ -26,4 +27,10 @@ pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
     printer::note(format!("serving http://{}/v1/chat/completions; Ctrl-C stops it", srv.addr()));
     srv.wait();
     Ok(ExitStatus::Success)
+}
+
+/// A build without the engine: the error says how to get one.
+#[cfg(not(feature = "student"))]
+pub fn run(args: ServeStudentArgs) -> anyhow::Result<ExitStatus> {
+    Err(crate::cli::no_student_engine(&args.model))
 }
