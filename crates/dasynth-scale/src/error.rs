@@ -23,6 +23,8 @@ pub enum ScaleError {
     NotSharded { run: PathBuf },
     #[error("cannot merge {}:\n  {}\nhint: rerun the named shards (`dasynth generate --shard I/N`; a rerun only does that shard's missing work), then merge again", run.display(), problems.join("\n  "))]
     Incomplete { run: PathBuf, problems: Vec<String> },
+    #[error("run folder {url}: cannot {what}: {message}\n{}", dasynth_sources::fetch::object::HINT)]
+    Remote { url: String, what: String, message: String },
     #[error("invalid launch: {message}\nhint: {hint}")]
     Launch { message: String, hint: &'static str },
     #[error("`{program}` failed ({status}): {stderr}\nhint: {hint}")]

@@ -27,6 +27,8 @@
 //!
 //! [`limits`] divides the teachers' rate limits and the run's budget by N, and [`launch`]
 //! writes (and submits) a Slurm array job or a Kubernetes Indexed Job plus the merge job.
+//! [`remote`] puts the run folder itself on object storage (`--out s3://…`), staged locally and
+//! synced, so shards on machines without a shared file system work on one run.
 
 pub mod claim;
 mod error;
@@ -34,6 +36,7 @@ pub mod launch;
 pub mod limits;
 pub mod merge;
 pub mod prepare;
+pub mod remote;
 
 pub use error::ScaleError;
 

@@ -54,11 +54,7 @@ impl PlanLock {
 
     /// Whether `tasks.parquet` was planned from these settings.
     pub fn is_current(&self, s: &Settings) -> bool {
-        if !self.run.tasks().is_file() {
-            return false;
-        }
-        let Ok(bytes) = std::fs::read(self.run.tasks_plan()) else { return false };
-        serde_json::from_slice::<PlanRecord>(&bytes).is_ok_and(|r| r.fingerprint == fingerprint(s))
+        plan_is_current(&self.run, s)
     }
 
     /// Records that `tasks.parquet` now holds the plan of these settings.
@@ -67,6 +63,17 @@ impl PlanLock {
         dasynth_core::atomic::write_json_atomic(&self.run.tasks_plan(), &r)?;
         Ok(())
     }
+}
+
+/// Whether `tasks.parquet` of `run` holds the plan of `s` (read without the plan lock: another
+/// shard may be planning).
+pub fn plan_is_current(run: &RunDir, s: &Settings) -> bool {
+    run.tasks().is_file() && std::fs::read(run.tasks_plan()).is_ok_and(|b| record_matches(&b, s))
+}
+
+/// Whether a plan record (`shards/tasks-plan.json`, as bytes) names the settings `s`.
+pub fn record_matches(record: &[u8], s: &Settings) -> bool {
+    serde_json::from_slice::<PlanRecord>(record).is_ok_and(|r| r.fingerprint == fingerprint(s))
 }
 
 /// Runs `make` (crawl, profile, the task plan, or the part of it a command does) under the

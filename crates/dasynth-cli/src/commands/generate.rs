@@ -28,7 +28,9 @@ pub fn sharing(flags: &ShardFlags) -> LimitSharing {
     if flags.shared_limiter { LimitSharing::Shared } else { LimitSharing::Divide }
 }
 
-fn with_demo_sources(s: &mut Settings) -> anyhow::Result<()> {
+/// The demo tables when no sources are configured (also what the shards' shared plan is
+/// fingerprinted with).
+pub(super) fn with_demo_sources(s: &mut Settings) -> anyhow::Result<()> {
     if s.sources.is_empty() {
         let demo = dasynth_sources::demo_sources()?;
         crate::printer::note(format!("no sources configured: using the demo tables ({})", demo.display()));

@@ -39,8 +39,11 @@ pub fn run(args: LaunchArgs) -> anyhow::Result<ExitStatus> {
         LaunchEngine::K8s(a) => {
             let spec = spec(&a.common, a.common.program.clone().unwrap_or_else(|| "dasynth".into()))?;
             let o = k8s::K8sOptions { image: a.image, pvc: a.pvc, cpus: a.cpus, namespace: a.namespace };
-            if o.pvc.is_none() {
-                printer::note("no --pvc: every shard needs the same run folder; without a shared volume the merge finds nothing");
+            let in_bucket = spec.run_dir().is_some_and(|d| dasynth_scale::remote::remote_url(std::path::Path::new(&d)).is_some());
+            if o.pvc.is_none() && !in_bucket {
+                printer::note(
+                    "no --pvc: every shard needs the same run folder; without a shared volume or a bucket (--out s3://…) the merge finds nothing",
+                );
             }
             let paths = write(&a.common, &k8s::manifests(&spec, &o))?;
             if a.common.dry_run {

@@ -1,9 +1,10 @@
 //! A Kubernetes Indexed Job (completion index = shard) and the merge Job, as JSON manifests
 //! (`kubectl apply -f` reads JSON as it reads YAML).
 //!
-//! Until run folders live on object storage, the shards share the run folder through a volume
-//! every pod mounts: a `ReadWriteMany` PersistentVolumeClaim (`--pvc`), mounted at
-//! [`WORKDIR`], which is also the working directory, so a relative `--out` lands on it.
+//! The shards share the run folder through a bucket (`--out s3://…` or `gs://…`, see
+//! [`crate::remote`]; no volume needed) or through a volume every pod mounts: a
+//! `ReadWriteMany` PersistentVolumeClaim (`--pvc`), mounted at [`WORKDIR`], which is also the
+//! working directory, so a relative `--out` lands on it.
 
 use super::{JobFile, LaunchSpec, shell_line};
 use serde_json::{Value, json};

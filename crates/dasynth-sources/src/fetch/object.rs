@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The hint every listing or download failure ends with.
-const HINT: &str = "hint: check the bucket and prefix, and the credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL for S3-compatible servers; GOOGLE_APPLICATION_CREDENTIALS for gs://)";
+pub const HINT: &str = "hint: check the bucket and prefix, and the credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL for S3-compatible servers; GOOGLE_APPLICATION_CREDENTIALS for gs://)";
 
 /// Whether a source argument names an object store.
 pub fn is_object_url(uri: &str) -> bool {
@@ -35,10 +35,12 @@ fn env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The store of `url` and the prefix inside it.
-fn open(url: &url::Url, opts: &HttpOptions) -> Result<(Box<dyn ObjectStore>, ObjectPath), String> {
+/// The store of `url` (`s3://`, `s3a://` or `gs://`) and the prefix inside it, with credentials
+/// and endpoints from the standard environment (see the module docs); `timeout` bounds each
+/// request. Run folders on object storage (`dasynth_scale::remote`) open their bucket here too.
+pub fn open_store(url: &url::Url, timeout: std::time::Duration) -> Result<(Box<dyn ObjectStore>, ObjectPath), String> {
     super::http::install_tls();
-    let client = ClientOptions::new().with_timeout(opts.timeout).with_connect_timeout(opts.timeout.min(std::time::Duration::from_secs(15)));
+    let client = ClientOptions::new().with_timeout(timeout).with_connect_timeout(timeout.min(std::time::Duration::from_secs(15)));
     let store: Box<dyn ObjectStore> = match url.scheme() {
         "s3" | "s3a" => {
             let endpoint = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT"));
@@ -92,7 +94,7 @@ pub fn fetch(uri: &str, include: &[String], exclude: &[String], cache: &Path, op
             return out;
         }
     };
-    let (store, prefix) = match open(&url, opts) {
+    let (store, prefix) = match open_store(&url, opts.timeout) {
         Ok(s) => s,
         Err(e) => {
             fail(&mut out, uri.to_string(), format!("cannot open the bucket: {e}\n{HINT}"));
