@@ -365,10 +365,8 @@ async fn push(st: &mut Store, local: &Path) -> Result<Transfer, Failure> {
     for entry in walkdir::WalkDir::new(local).min_depth(1).into_iter().filter_map(Result::ok) {
         let Ok(rel) = entry.path().strip_prefix(local) else { continue };
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if entry.file_type().is_file() && synced(&rel) {
-            if let Some(s) = state(entry.path()) {
-                here.insert(rel, s);
-            }
+        if let Some(s) = state(entry.path()).filter(|_| entry.file_type().is_file() && synced(&rel)) {
+            here.insert(rel, s);
         }
     }
     // Removed here: removed there first, so a stale completion marker never outlives its run.
