@@ -39,12 +39,13 @@
 
 use crate::ScaleError;
 use dasynth_core::shard::Shard;
+use dasynth_sources::fetch::http::HttpOptions;
 use futures_util::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -55,6 +56,8 @@ const SINGLE_PUT_BYTES: u64 = 32 << 20;
 const PART_BYTES: usize = 16 << 20;
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// Downloads of run-folder files: no size cap, the request deadline for the whole body.
+const DOWNLOAD: HttpOptions = HttpOptions { timeout: REQUEST_TIMEOUT, retries: 0, max_bytes: u64::MAX, allow_private_redirects: false };
 /// The staging copy's record of what it last pulled or pushed.
 const MANIFEST: &str = ".dasynth-remote.json";
 
@@ -198,11 +201,16 @@ impl RemoteRun {
 
     /// Stops the background push and pushes what is left.
     pub fn finish(mut self) -> Result<Transfer, ScaleError> {
+        self.stop_sync();
+        self.push()
+    }
+
+    /// Ends the background push, waiting for a pass in progress.
+    fn stop_sync(&mut self) {
         if let Some((tx, handle)) = self.syncer.take() {
             drop(tx);
             let _ = handle.join();
         }
-        self.push()
     }
 
     /// Waits until the object `rel` (a path under the run folder) exists and `ready` accepts
@@ -236,10 +244,7 @@ impl RemoteRun {
 
 impl Drop for RemoteRun {
     fn drop(&mut self) {
-        if let Some((tx, handle)) = self.syncer.take() {
-            drop(tx);
-            let _ = handle.join();
-        }
+        self.stop_sync();
     }
 }
 
@@ -318,7 +323,9 @@ async fn pull(st: &mut Store, local: &Path, shard: Option<Shard>) -> Result<Tran
             // Unchanged in the bucket: the local file is current, or newer (kept for the push).
             continue;
         }
-        download(st.store.as_ref(), &meta.location, &path).await.map_err(failure(format!("download {rel}")))?;
+        dasynth_sources::fetch::object::download(st.store.as_ref(), &meta.location, &path, &DOWNLOAD)
+            .await
+            .map_err(failure(format!("download {rel}")))?;
         let (size, mtime_ns) = state(&path).ok_or_else(|| (format!("download {rel}"), "the file is gone".to_string()))?;
         st.manifest.files.insert(rel, Entry { size, mtime_ns, etag: Some(tag) });
         t.files += 1;
@@ -336,20 +343,6 @@ async fn pull(st: &mut Store, local: &Path, shard: Option<Shard>) -> Result<Tran
         }
     }
     Ok(t)
-}
-
-async fn download(store: &dyn ObjectStore, key: &ObjectPath, path: &Path) -> Result<(), String> {
-    use futures_util::StreamExt;
-    let dir = path.parent().ok_or("no parent folder")?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut tmp =
-        tempfile::Builder::new().prefix(".part-").tempfile_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    let mut stream = store.get(key).await.map_err(|e| e.to_string())?.into_stream();
-    while let Some(chunk) = stream.next().await {
-        tmp.write_all(&chunk.map_err(|e| e.to_string())?).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(())
 }
 
 fn push_locked(rt: &tokio::runtime::Runtime, store: &Mutex<Store>, local: &Path) -> Result<Transfer, Failure> {

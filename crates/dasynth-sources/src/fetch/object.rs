@@ -150,8 +150,9 @@ pub fn fetch(uri: &str, include: &[String], exclude: &[String], cache: &Path, op
 }
 
 /// Streams one object into `local` (through a temporary file in its folder, renamed when
-/// complete), within the deadline and the size cap.
-async fn download(store: &dyn ObjectStore, location: &ObjectPath, local: &Path, opts: &HttpOptions) -> Result<(), String> {
+/// complete), within the deadline and the size cap. Run folders on object storage pull their
+/// files through it too.
+pub async fn download(store: &dyn ObjectStore, location: &ObjectPath, local: &Path, opts: &HttpOptions) -> Result<(), String> {
     let dir = local.parent().ok_or("no parent folder")?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut tmp =
