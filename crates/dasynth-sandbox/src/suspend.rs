@@ -7,7 +7,7 @@
 //! Each such page is kept as its XOR with the same page of the image (read from a pristine
 //! instance the sandbox keeps): CPython mostly changes a few reference counts on a page, so the
 //! difference is nearly all zeros, and a page equal to the image is left out. The differences
-//! are compressed with zstd into an [`Image`] as they are found, the store is dropped (its
+//! are compressed with lz4, a chunk of pages at a time, into an [`Image`] as they are found, the store is dropped (its
 //! memory goes back to the kernel) and only its host data — the pipes, the limits, the ledger,
 //! and the WASI context if the guest holds descriptors open (otherwise it is dropped too and
 //! built again on resume) — is kept. Resuming instantiates a fresh copy-on-write instance, grows its memory to the saved
@@ -28,9 +28,10 @@ use std::time::Duration;
 use crate::error::SandboxError;
 use crate::memory::page_size;
 
-const MAGIC: &[u8; 8] = b"dasyimg2";
-/// zstd level: fast to compress and to decompress; CPython's heap pages shrink 3–6×.
-const LEVEL: i32 = 1;
+const MAGIC: &[u8; 8] = b"dasyimg3";
+/// Pages compressed together: one lz4 block of at most 64 KiB, lz4's own window, so a chunk
+/// loses nothing to its neighbours and a resume decompresses into a buffer that stays in cache.
+const CHUNK_PAGES: usize = 16;
 
 fn pagemap() -> Result<&'static File, String> {
     static MAP: OnceLock<Result<File, String>> = OnceLock::new();
@@ -90,14 +91,15 @@ fn is_zero(p: &[u8]) -> bool {
     head.iter().all(|b| *b == 0) && body.iter().all(|w| *w == 0) && tail.iter().all(|b| *b == 0)
 }
 
-/// Ends the page records of an image.
-const END: u32 = u32::MAX;
-
 /// A suspended guest memory: its size and the written pages, compressed.
 ///
-/// The blob is the uncompressed length (u64, little-endian), then a zstd frame of `MAGIC`, a
-/// record per kept page (its number as a little-endian u32, then the page XOR the image's
-/// page), and `END`. Suspending compresses it a page at a time.
+/// The blob is `MAGIC`, the number of kept pages (u32, little-endian) and their numbers (u32
+/// each, ascending), then one record per chunk of up to [`CHUNK_PAGES`] of those pages: the
+/// compressed length (u32) and an lz4 block holding each page XOR the image's page. The page
+/// numbers come first so that a resume can map every page it will write before it writes any.
+/// lz4 rather than zstd: CPython's heap differences shrink about 3× instead of 5×, but both
+/// directions run three to four times faster, and a 20 s teacher suspends and resumes a session
+/// at every turn.
 #[derive(Debug)]
 pub(crate) struct Image {
     /// Bytes of linear memory.
@@ -114,28 +116,43 @@ impl Image {
         let page = page_size();
         let written = written_pages(mem)?;
         let failed = |e: std::io::Error| format!("compressing the session's memory: {e}");
-        // The blob starts with the uncompressed length (filled in at the end), so a resume
-        // decompresses in one call into a buffer of the right size.
-        let mut z = zstd::stream::write::Encoder::new(vec![0u8; 8], LEVEL).map_err(failed)?;
-        z.write_all(MAGIC).map_err(failed)?;
-        let mut delta = vec![0u8; page];
-        let mut pages = 0;
+        let mut numbers = Vec::with_capacity(written.len());
+        let mut chunks = Vec::new();
+        let mut chunk = vec![0u8; CHUNK_PAGES * page];
+        let mut out = vec![0u8; lz4::block::compress_bound(chunk.len()).map_err(failed)?];
+        let mut filled = 0;
+        let mut flush = |chunk: &[u8], chunks: &mut Vec<u8>| -> Result<(), String> {
+            let n = lz4::block::compress_to_buffer(chunk, None, false, &mut out).map_err(failed)?;
+            chunks.extend_from_slice(&(n as u32).to_le_bytes());
+            chunks.extend_from_slice(&out[..n]);
+            Ok(())
+        };
         for &i in &written {
-            let number = u32::try_from(i).ok().filter(|n| *n != END).ok_or_else(|| "guest memory too large".to_string())?;
-            xor_into(&mut delta, &mem[i * page..(i + 1) * page], pristine.get(i * page..(i + 1) * page));
-            if is_zero(&delta) {
+            let number = u32::try_from(i).map_err(|_| "guest memory too large".to_string())?;
+            let delta = &mut chunk[filled * page..(filled + 1) * page];
+            xor_into(delta, &mem[i * page..(i + 1) * page], pristine.get(i * page..(i + 1) * page));
+            if is_zero(delta) {
                 // The page is as a fresh instance maps it.
                 continue;
             }
-            z.write_all(&number.to_le_bytes()).map_err(failed)?;
-            z.write_all(&delta).map_err(failed)?;
-            pages += 1;
+            numbers.push(number);
+            filled += 1;
+            if filled == CHUNK_PAGES {
+                flush(&chunk, &mut chunks)?;
+                filled = 0;
+            }
         }
-        z.write_all(&END.to_le_bytes()).map_err(failed)?;
-        let mut blob = z.finish().map_err(failed)?;
-        let raw = (MAGIC.len() + pages * (4 + page) + 4) as u64;
-        blob[..8].copy_from_slice(&raw.to_le_bytes());
-        Ok(Image { memory_bytes: mem.len(), blob, pages })
+        if filled > 0 {
+            flush(&chunk[..filled * page], &mut chunks)?;
+        }
+        let mut blob = Vec::with_capacity(MAGIC.len() + 4 + numbers.len() * 4 + chunks.len());
+        blob.extend_from_slice(MAGIC);
+        blob.extend_from_slice(&(numbers.len() as u32).to_le_bytes());
+        for n in &numbers {
+            blob.extend_from_slice(&n.to_le_bytes());
+        }
+        blob.extend_from_slice(&chunks);
+        Ok(Image { memory_bytes: mem.len(), blob, pages: numbers.len() })
     }
 
     /// Compressed bytes.
@@ -144,79 +161,76 @@ impl Image {
     }
 
     /// Writes the pages back into `mem`, a fresh instance's memory already grown to
-    /// `memory_bytes`, whose image is `pristine` (zeros past its end). The records are
-    /// decompressed in one call into a buffer the thread keeps from one resume to the next, and
-    /// the pages they write are mapped a run at a time before they are written.
+    /// `memory_bytes`, whose image is `pristine` (zeros past its end). Every page to be written
+    /// is mapped first, a run at a time; then each chunk is decompressed into a buffer the
+    /// thread keeps and its pages XORed into place.
     pub(crate) fn restore(&self, mem: &mut [u8], pristine: &[u8]) -> Result<(), String> {
         thread_local! {
-            static RAW: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+            static CHUNK: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         let page = page_size();
         let bad = |what: &str| format!("the suspended image is damaged: {what}");
-        if mem.len() != self.memory_bytes || self.blob.len() < 8 {
+        if mem.len() != self.memory_bytes {
             return Err(bad("wrong size"));
         }
-        let raw_len = u64::from_le_bytes(self.blob[..8].try_into().map_err(|_| bad("header"))?) as usize;
-        if raw_len > MAGIC.len() + 4 + mem.len() / page * (4 + page) {
-            return Err(bad("length"));
+        let body = self.blob.strip_prefix(MAGIC.as_slice()).ok_or_else(|| bad("header"))?;
+        let (count, body) = body.split_first_chunk::<4>().ok_or_else(|| bad("header"))?;
+        let count = u32::from_le_bytes(*count) as usize;
+        if count > mem.len() / page {
+            return Err(bad("page count"));
         }
-        RAW.with_borrow_mut(|raw| {
-            raw.clear();
-            raw.reserve(raw_len);
-            let mut z = zstd::bulk::Decompressor::new().map_err(|e| bad(&e.to_string()))?;
-            z.decompress_to_buffer(&self.blob[8..], raw).map_err(|e| bad(&e.to_string()))?;
-            let body = raw.strip_prefix(MAGIC.as_slice()).ok_or_else(|| bad("header"))?;
-            populate(mem, body, page);
-            let mut at = body;
-            loop {
-                let (number, rest) = at.split_first_chunk::<4>().ok_or_else(|| bad("short record"))?;
-                let i = u32::from_le_bytes(*number);
-                if i == END {
-                    return if rest.is_empty() { Ok(()) } else { Err(bad("bytes past the end")) };
+        let (numbers, mut at) = body.split_at_checked(count * 4).ok_or_else(|| bad("short page list"))?;
+        let numbers: Vec<usize> = numbers.chunks_exact(4).map(|n| u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize).collect();
+        if numbers.iter().any(|&i| (i + 1) * page > mem.len()) {
+            return Err(bad("page out of range"));
+        }
+        populate(mem, &numbers, page);
+        CHUNK.with_borrow_mut(|chunk| {
+            chunk.resize(CHUNK_PAGES * page, 0);
+            for group in numbers.chunks(CHUNK_PAGES) {
+                let (len, rest) = at.split_first_chunk::<4>().ok_or_else(|| bad("short chunk"))?;
+                let (block, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize).ok_or_else(|| bad("short chunk"))?;
+                let size = group.len() * page;
+                let n = lz4::block::decompress_to_buffer(block, Some(size as i32), &mut chunk[..size]).map_err(|e| bad(&e.to_string()))?;
+                if n != size {
+                    return Err(bad("short chunk"));
                 }
-                let (delta, rest) = rest.split_at_checked(page).ok_or_else(|| bad("short page"))?;
-                let i = i as usize;
-                let dst = mem.get_mut(i * page..(i + 1) * page).ok_or_else(|| bad("page out of range"))?;
-                // Written, never read first: a read would map the image's page and the write
-                // then fault a second time to copy it.
-                xor_into(dst, delta, pristine.get(i * page..(i + 1) * page));
+                for (k, &i) in group.iter().enumerate() {
+                    // Written, never read first: a read would map the image's page and the write
+                    // then fault a second time to copy it.
+                    xor_into(&mut mem[i * page..(i + 1) * page], &chunk[k * page..(k + 1) * page], pristine.get(i * page..(i + 1) * page));
+                }
                 at = rest;
             }
+            if at.is_empty() { Ok(()) } else { Err(bad("bytes past the end")) }
         })
     }
 }
 
-/// Asks the kernel to map every page the records will write, a run of consecutive pages per
-/// call (`MADV_POPULATE_WRITE`), instead of taking one write fault per page. Best effort: on a
+/// Asks the kernel to map every page the image will write, a run of consecutive pages per call
+/// (`MADV_POPULATE_WRITE`), instead of taking one write fault per page. Best effort: on a
 /// kernel without it (before Linux 5.14) the writes fault as before.
-fn populate(mem: &mut [u8], records: &[u8], page: usize) {
-    let mut run: Option<(usize, usize)> = None;
-    let flush = |(first, count): (usize, usize), mem: &mut [u8]| {
+fn populate(mem: &mut [u8], numbers: &[usize], page: usize) {
+    let mut flush = |(first, count): (usize, usize)| {
         if let Some(range) = mem.get_mut(first * page..(first + count) * page) {
             // SAFETY: the range lies inside `mem`, which this function borrows mutably; the
             // advice only maps pages, leaving their contents as they were.
             unsafe { libc::madvise(range.as_mut_ptr().cast(), range.len(), libc::MADV_POPULATE_WRITE) };
         }
     };
-    let mut at = records;
-    while let Some((number, rest)) = at.split_first_chunk::<4>() {
-        let i = u32::from_le_bytes(*number);
-        if i == END || rest.len() < page {
-            break;
-        }
-        let i = i as usize;
+    let mut run: Option<(usize, usize)> = None;
+    for &i in numbers {
         run = match run {
             Some((first, count)) if first + count == i => Some((first, count + 1)),
             Some(r) => {
-                flush(r, mem);
+                flush(r);
                 Some((i, 1))
             }
             None => Some((i, 1)),
         };
-        at = &rest[page..];
     }
     if let Some(r) = run {
-        flush(r, mem);
+        flush(r);
     }
 }
 
@@ -327,7 +341,7 @@ impl Vault {
         i.memory_bytes.fetch_sub(len, Ordering::Relaxed);
         let dir = &i.spill_dir;
         std::fs::create_dir_all(dir).map_err(SandboxError::io("creating the spill folder", dir))?;
-        let path = dir.join(format!("session-{}-{}.zst", std::process::id(), i.next.fetch_add(1, Ordering::Relaxed)));
+        let path = dir.join(format!("session-{}-{}.lz4", std::process::id(), i.next.fetch_add(1, Ordering::Relaxed)));
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&path)?;
             f.write_all(&image.blob)?;
