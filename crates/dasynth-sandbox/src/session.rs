@@ -403,6 +403,9 @@ pub struct Session {
     /// Set while suspended: the store's host data, and where its memory is.
     suspended: Option<Suspended>,
     last_resume: Option<Duration>,
+    /// The image the session was last resumed from, while it runs: the next suspension copies
+    /// the chunks the cells did not change.
+    resumed_from: Option<Image>,
     plan: WasiPlan,
 }
 
@@ -430,6 +433,10 @@ pub struct Suspension {
     pub pages: usize,
     /// Their compressed size.
     pub bytes: usize,
+    /// Chunks of pages copied from the image the session was last resumed from (the cells
+    /// since did not change them), and chunks compressed anew.
+    pub reused_chunks: usize,
+    pub new_chunks: usize,
 }
 
 /// What a session's guest holds in its writable folders: see [`Session::holdings`].
@@ -530,6 +537,7 @@ impl Session {
             full_errors: false,
             suspended: None,
             last_resume: None,
+            resumed_from: None,
             plan,
         };
         LIVE.fetch_add(1, Ordering::Relaxed);
@@ -626,10 +634,10 @@ impl Session {
     /// vault could not keep the image (a spill file could not be written: the session is over).
     pub fn suspend(&mut self, vault: &Vault) -> Result<Suspension, SandboxError> {
         if self.over.is_some() || self.suspended.is_some() {
-            return Ok(Suspension { pages: 0, bytes: 0 });
+            return Ok(Suspension { pages: 0, bytes: 0, reused_chunks: 0, new_chunks: 0 });
         }
         let (Some(store), Some(exports)) = (self.store.take(), self.exports.take()) else {
-            return Ok(Suspension { pages: 0, bytes: 0 });
+            return Ok(Suspension { pages: 0, bytes: 0, reused_chunks: 0, new_chunks: 0 });
         };
         let pristine = match self.sandbox.pristine() {
             Ok(p) => p,
@@ -639,7 +647,7 @@ impl Session {
                 return Err(SandboxError::Suspend { message });
             }
         };
-        let image = match Image::capture(exports.memory.data(&store), pristine) {
+        let image = match Image::capture(exports.memory.data(&store), pristine, self.resumed_from.as_ref()) {
             Ok(image) => image,
             Err(message) => {
                 self.store = Some(store);
@@ -647,7 +655,8 @@ impl Session {
                 return Err(SandboxError::Suspend { message });
             }
         };
-        let kept = Suspension { pages: image.pages, bytes: image.len() };
+        let kept = Suspension { pages: image.pages, bytes: image.len(), reused_chunks: image.reused_chunks, new_chunks: image.new_chunks };
+        self.resumed_from = None;
         drop(exports);
         let mut state = store.into_data();
         // A context whose descriptors are just the preopens and stdio can be built again on
@@ -690,7 +699,11 @@ impl Session {
         } else {
             Ok(())
         };
-        let restored = rebuilt.and_then(|()| vault.take(stored)).and_then(|image| self.restore(state, &image));
+        let restored = rebuilt.and_then(|()| vault.take(stored)).and_then(|image| {
+            self.restore(state, &image)?;
+            self.resumed_from = Some(image);
+            Ok(())
+        });
         match restored {
             Ok(()) => {
                 let took = started.elapsed();

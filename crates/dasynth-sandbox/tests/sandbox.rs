@@ -545,17 +545,21 @@ fn a_suspended_session_resumes_exactly() {
         let mut s = Session::new(sandbox(), &mounts, SessionOptions { seed: 7, ..SessionOptions::default() }).expect("session");
         let mut out = Vec::new();
         let mut resumes = Vec::new();
+        let mut reused = 0;
         for c in &cells {
             if let Some(v) = vault {
                 let kept = s.suspend(v).expect("suspend");
                 assert!(s.is_suspended());
                 assert!(kept.pages > 0 && kept.bytes > 0);
+                reused += kept.reused_chunks;
             }
             out.push(s.run(c));
             if vault.is_some() {
                 resumes.push(s.last_resume().expect("resumed"));
             }
         }
+        // After a resume, a suspension copies the chunks the cell left alone.
+        assert!(vault.is_none() || reused > 0, "no chunk was copied from an earlier image");
         (out, s.collect("/tmp/p.png").expect("png"), resumes)
     };
     let (plain, png, _) = run(None);
