@@ -39,6 +39,8 @@ CONFIGS = [
     ("200ms-1024", 200, 1024, 6, []),
     ("20s-256", 20_000, 256, 1, []),
     ("20s-1024", 20_000, 1024, 3, []),
+    # Three waves of trajectories, so the throughput is past the first wave's lockstep start.
+    ("20s-1024-waves", 20_000, 1024, 9, []),
     ("20s-10000", 20_000, 10_000, 27, []),
 ]
 

@@ -5,15 +5,18 @@
 //! reads the kernel's page table for the memory (`/proc/self/pagemap`): a page that is present
 //! and no longer backed by the image (or the shared zero page), or swapped out, was written.
 //! Each such page is kept as its XOR with the same page of the image (read from a pristine
-//! instance the sandbox keeps): CPython mostly changes a few reference counts on a page, so the
-//! difference is nearly all zeros, and a page equal to the image is left out. The differences
-//! are compressed with lz4, a chunk of pages at a time, into an [`Image`] as they are found, the store is dropped (its
-//! memory goes back to the kernel) and only its host data — the pipes, the limits, the ledger,
-//! and the WASI context if the guest holds descriptors open (otherwise it is dropped too and
-//! built again on resume) — is kept. Resuming instantiates a fresh copy-on-write instance, grows its memory to the saved
-//! size and writes the saved pages back. The only other mutable wasm state, the shadow-stack
-//! pointer global, is the same at the end of every turn as in the snapshot, and the function
-//! table cannot change, so the resumed guest runs exactly as if it had never stopped.
+//! instance the sandbox keeps): on a page of objects the snapshot already held CPython mostly
+//! changes reference counts, so the difference is mostly zeros, and a page equal to the image is
+//! left out. The differences are compressed with lz4, a chunk of pages at a time, into an
+//! [`Image`] as they are found; the store is dropped (its memory goes back to the kernel) and
+//! only its host data — the pipes, the limits, the ledger, and the WASI context if the guest
+//! holds descriptors open (otherwise it is dropped too and built again on resume) — is kept.
+//! Resuming instantiates a fresh copy-on-write instance, grows its memory to the saved size and
+//! writes the saved pages back; the session keeps that image while it runs, so that its next
+//! suspension copies the chunks its cells did not change. The only other mutable wasm state,
+//! the shadow-stack pointer global, is the same at the end of every turn as in the snapshot,
+//! and the function table cannot change, so the resumed guest runs exactly as if it had never
+//! stopped.
 //!
 //! Images are kept in a [`Vault`]: in memory up to its budget, in files of its spill folder past
 //! it.
