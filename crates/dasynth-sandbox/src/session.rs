@@ -986,6 +986,8 @@ fn prelude(env: &[(String, String)], seed: u64, has_data: bool, preinitialized: 
     let cwd = if has_data { DATA_GUEST } else { SCRATCH_GUEST };
     let numpy =
         if preinitialized { format!("import numpy as _n\n_n.random.seed({})\ndel _n\n", seed & 0xffff_ffff) } else { String::new() };
+    // The snapshot installed the exit monitor already; the package's own image has none.
+    let monitor = if preinitialized { "" } else { crate::host_door::EXIT_MONITOR };
     format!(
         "import os as _o, sys as _s, random as _r\n\
          _o.environ.clear()\n\
@@ -998,7 +1000,7 @@ fn prelude(env: &[(String, String)], seed: u64, has_data: bool, preinitialized: 
          {}",
         env_py.join(", "),
         py_str(cwd),
-        crate::host_door::EXIT_MONITOR,
+        monitor,
     )
 }
 

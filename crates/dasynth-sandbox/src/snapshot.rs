@@ -6,7 +6,8 @@
 //!    call it just before the snapshot: wasi-libc caches the preopen table (fd numbers and
 //!    guest paths) in linear memory, and a session's mounts differ from the snapshot's.
 //! 2. Instrument with wizer, instantiate with the stdlib, matplotlib's data and a throwaway
-//!    `/tmp`, and run one turn that imports the libraries and warms their lazy paths.
+//!    `/tmp`, and run one turn that imports the libraries, warms their lazy paths and installs
+//!    the exit monitor (`host_door::EXIT_MONITOR`).
 //! 3. Reset the preopens, snapshot memory and globals into a new module, compile it, cache the
 //!    `.cwasm`. Every session's first turn (see `session::prelude`) then resets `os.environ`,
 //!    `sys.argv` and the seeds of `random` and `numpy.random`.
@@ -31,7 +32,7 @@ use crate::wasm_edit::export_named_function;
 const RESET_PREOPENS: &str = "__wasilibc_reset_preopens";
 
 /// Bump when the recipe changes: it is part of the snapshot's cache key.
-const RECIPE_VERSION: &str = "3";
+const RECIPE_VERSION: &str = "4";
 
 /// What the snapshot runs before it is taken.
 const WARM_UP: &str = r#"
@@ -68,7 +69,10 @@ sys.stderr.flush()
 
 /// The compiled snapshot module, and the path of its `.wasm` in the cache.
 pub(crate) fn snapshot_module(engine: &Engine, a: &Artefacts, fuel: bool) -> Result<(Module, PathBuf), SandboxError> {
-    let key = sha256_bytes(format!("{RECIPE_VERSION}\n{}\n{}\n{WARM_UP}", a.python_snapshot_sha256, a.stdlib_sha256).as_bytes());
+    let key = sha256_bytes(
+        format!("{RECIPE_VERSION}\n{}\n{}\n{WARM_UP}{}", a.python_snapshot_sha256, a.stdlib_sha256, crate::host_door::EXIT_MONITOR)
+            .as_bytes(),
+    );
     let dir = a.cache.join("sandbox");
     std::fs::create_dir_all(&dir).map_err(SandboxError::io("creating", &dir))?;
     let name = format!("pandas-snapshot-{}.wasm", &key[..16]);
@@ -134,8 +138,11 @@ fn build(a: &Artefacts, fuel: bool) -> Result<Vec<u8>, String> {
     let instance = linker.instantiate(&mut store, &module).map_err(|e| format!("instantiating: {e:#}"))?;
     let exports = Exports::of(&mut store, &instance)?;
     let reset = instance.get_typed_func::<(), ()>(&mut store, RESET_PREOPENS).map_err(|e| format!("{RESET_PREOPENS}: {e:#}"))?;
+    // The exit monitor too: installing it instruments every code object the imports made, about
+    // 3 ms a session if each session's prelude did it.
+    let warm_up = format!("{WARM_UP}{}", crate::host_door::EXIT_MONITOR);
     let ret = on_guest_thread(|| -> wasmtime::Result<i32> {
-        let r = turn_here(&mut store, &exports, WARM_UP.as_bytes())?;
+        let r = turn_here(&mut store, &exports, warm_up.as_bytes())?;
         reset.call(&mut store, ())?;
         Ok(r)
     })
