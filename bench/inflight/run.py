@@ -41,6 +41,9 @@ CONFIGS = [
     ("20s-1024", 20_000, 1024, 3, []),
     # Three waves of trajectories, so the throughput is past the first wave's lockstep start.
     ("20s-1024-waves", 20_000, 1024, 9, []),
+    # The same, suspending every wait past suspend-after-ms (the policy before waiting sessions
+    # stayed resident under half the memory budget).
+    ("20s-1024-waves-always", 20_000, 1024, 9, ["--idle-resident-budget", "0"]),
     ("20s-10000", 20_000, 10_000, 27, []),
 ]
 
@@ -52,8 +55,14 @@ def target() -> Path:
 def build() -> tuple[Path, Path]:
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(target().parent))
-    subprocess.run(["cargo", "build", "--release", "-p", "dasynth-cli"], cwd=ROOT, env=env, check=True)
-    subprocess.run(["cargo", "build", "--release", "-p", "dasynth-agent", "--example", "inflight_bench"], cwd=ROOT, env=env, check=True)
+    # One build with the test command's feature set: a package-scoped build of the example
+    # (`-p dasynth-agent`) unifies features differently and compiles polars again.
+    subprocess.run(
+        ["cargo", "build", "--release", "--workspace", "--features", "dasynth-cli/student", "--bin", "dasynth", "--example", "inflight_bench"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     # Private copies: the target folder is shared with other worktrees.
     WORK.mkdir(parents=True, exist_ok=True)
     cli, bench = WORK / "dasynth", WORK / "inflight_bench"

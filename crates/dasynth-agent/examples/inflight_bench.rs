@@ -5,7 +5,7 @@
 //! loads its task's first table with pandas and computes a summary, waits on the teacher, runs
 //! two more cells, and answers. It prints `http://ADDR/v1` once ready.
 //!
-//! `inflight_bench run RUN_DIR URL IN_FLIGHT SAMPLES [--no-suspend] [--memory-budget BYTES]`
+//! `inflight_bench run RUN_DIR URL IN_FLIGHT SAMPLES [--no-suspend] [--memory-budget BYTES] [--idle-resident-budget BYTES]`
 //! runs the trajectory stage on `RUN_DIR` (which holds `tasks.parquet`) with that teacher,
 //! `SAMPLES` trajectories per task and `IN_FLIGHT` at once, and prints one JSON object: the
 //! stage's stats, wall time, CPU time, peak RSS.
@@ -73,7 +73,10 @@ fn cpu_and_peak() -> (f64, f64, u64) {
 
 fn run(args: &[String]) -> Result<(), String> {
     let [dir, url, in_flight, samples, rest @ ..] = args else {
-        return Err("usage: inflight_bench run RUN_DIR URL IN_FLIGHT SAMPLES [--no-suspend] [--memory-budget BYTES]".into());
+        return Err(
+            "usage: inflight_bench run RUN_DIR URL IN_FLIGHT SAMPLES [--no-suspend] [--memory-budget BYTES] [--idle-resident-budget BYTES]"
+                .into(),
+        );
     };
     let in_flight: usize = in_flight.parse().map_err(|e| format!("IN_FLIGHT: {e}"))?;
     let mut s = Settings { out: dir.into(), ..Settings::default() };
@@ -87,6 +90,10 @@ fn run(args: &[String]) -> Result<(), String> {
             "--no-suspend" => s.trajectories.suspend = false,
             "--memory-budget" => {
                 s.trajectories.memory_budget = Some(it.next().and_then(|v| v.parse().ok()).ok_or("--memory-budget needs bytes")?)
+            }
+            "--idle-resident-budget" => {
+                s.trajectories.idle_resident_budget =
+                    Some(it.next().and_then(|v| v.parse().ok()).ok_or("--idle-resident-budget needs bytes")?)
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -104,6 +111,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let report = serde_json::json!({
         "in_flight": in_flight,
         "suspend": s.trajectories.suspend,
+        "idle_resident_budget": s.trajectories.idle_resident_budget,
         "written": out.stats.written,
         "by_finish": out.stats.by_finish,
         "seconds": wall,

@@ -2,10 +2,11 @@
 //! cell runs in the task's sandbox session, its output comes back as `<Execute>`, until the
 //! model answers or a limit ends the trajectory.
 //!
-//! A trajectory spends nearly all its time waiting on its teacher, so its session costs memory
-//! only while it computes: the session starts with the first code cell, and with [`Idle`] set,
-//! a wait on the teacher longer than [`Idle::after`] suspends it (its memory goes into the
-//! [`Vault`], compressed); the next cell resumes it as it was.
+//! A trajectory spends nearly all its time waiting on its teacher, so its session need cost
+//! memory only while it computes: the session starts with the first code cell, and with [`Idle`]
+//! set, a wait on the teacher longer than [`Idle::after`] while the process is over
+//! [`Idle::resident_budget`] suspends it (its memory goes into the [`Vault`], compressed); the
+//! next cell resumes it as it was.
 
 use crate::format::{self, Action, SYSTEM_PROMPT};
 use crate::reference::{output_files, task_session};
@@ -58,12 +59,45 @@ impl AgentLimits {
     }
 }
 
-/// How a trajectory's session waits on its teacher: suspended into `vault` once the wait has
-/// lasted `after`.
+/// How a trajectory's session waits on its teacher: once the wait has lasted `after`, suspended
+/// into `vault` if the process holds `resident_budget` bytes of its own resident memory or more,
+/// else left resident and looked at again every `after` until the answer comes.
+///
+/// Suspending costs CPU twice (compress now, map and restore at the next cell), so a run whose
+/// waiting sessions fit in memory keeps them; past the budget, waits suspend one at a time per
+/// permit of `suspending`, each deciding with the memory the suspensions before it freed, so a
+/// crowd of waits that cross the budget together suspends only as many sessions as it must.
 #[derive(Debug, Clone)]
 pub struct Idle {
     pub vault: Vault,
     pub after: Duration,
+    pub resident_budget: u64,
+    pub suspending: Arc<tokio::sync::Semaphore>,
+}
+
+impl Idle {
+    /// The `[trajectories]` settings' idle policy (`None` with `suspend = false`): spilled
+    /// sessions under `spill_dir`, up to `parallel` suspensions at once.
+    pub fn from_settings(g: &dasynth_core::config::TrajectorySettings, spill_dir: std::path::PathBuf, parallel: usize) -> Option<Idle> {
+        let budget = memory_budget(g);
+        g.suspend.then(|| Idle {
+            vault: Vault::new(budget / 4, spill_dir),
+            after: Duration::from_millis(g.suspend_after_ms),
+            resident_budget: g.idle_resident_budget.unwrap_or(budget / 2),
+            suspending: Arc::new(tokio::sync::Semaphore::new(parallel.max(1))),
+        })
+    }
+
+    /// Whether a waiting session should leave resident memory now.
+    fn over_budget(&self) -> bool {
+        self.resident_budget == 0 || dasynth_sandbox::resident_private_bytes().is_none_or(|m| m >= self.resident_budget)
+    }
+}
+
+/// The run's memory budget (`trajectories.memory-budget`): the setting, else half the memory
+/// the process may use (4 GiB where that cannot be read).
+pub fn memory_budget(g: &dasynth_core::config::TrajectorySettings) -> u64 {
+    g.memory_budget.unwrap_or_else(|| dasynth_sandbox::available_memory().map_or(4 << 30, |m| m / 2))
 }
 
 /// How the trajectories of a run share the sandbox: sessions come from `pool`; at most
@@ -77,22 +111,37 @@ pub struct Sandboxing {
     pub idle: Option<Idle>,
 }
 
-/// Awaits `fut` (a teacher's answer); if it takes longer than `idle.after`, suspends `session`
-/// meanwhile on a blocking thread. Returns the answer, and an error if the session was lost.
+/// Awaits `fut` (a teacher's answer); if it takes longer than `idle.after` while the process is
+/// over `idle.resident_budget`, suspends `session` meanwhile on a blocking thread. Returns the
+/// answer, and an error if the session was lost.
 async fn wait_on<T>(fut: impl std::future::Future<Output = T>, session: &mut Option<Session>, idle: Option<&Idle>) -> (T, Option<String>) {
     let (Some(idle), Some(s)) = (idle, session.as_ref()) else { return (fut.await, None) };
     if !s.is_alive() || s.is_suspended() {
         return (fut.await, None);
     }
     let mut fut = std::pin::pin!(fut);
-    tokio::select! {
-        out = &mut fut => return (out, None),
-        () = tokio::time::sleep(idle.after) => {}
-    }
+    let permit = loop {
+        tokio::select! {
+            out = &mut fut => return (out, None),
+            () = tokio::time::sleep(idle.after) => {}
+        }
+        if !idle.over_budget() {
+            continue;
+        }
+        let permit = tokio::select! {
+            out = &mut fut => return (out, None),
+            p = idle.suspending.clone().acquire_owned() => p,
+        };
+        // Suspensions that held the permit meanwhile may have freed enough.
+        if idle.over_budget() {
+            break permit;
+        }
+    };
     let Some(mut s) = session.take() else { return (fut.await, None) };
     let vault = idle.vault.clone();
     let suspending = tokio::task::spawn_blocking(move || {
         let r = s.suspend(&vault);
+        drop(permit);
         (s, r)
     });
     let out = fut.await;
@@ -324,6 +373,37 @@ mod tests {
 
     fn turn(code: &str) -> Message {
         Message::new("assistant", format!("<Analyze>again</Analyze>\n<Code>\n```python\n{code}\n```\n</Code>"))
+    }
+
+    /// A wait past `after` suspends the session only while the process is over the resident
+    /// budget; either way the next cell sees the same variables.
+    #[test]
+    fn a_waiting_session_is_suspended_only_over_the_resident_budget() {
+        use dasynth_sandbox::{Mounts, Sandbox, SandboxConfig, SessionOptions, Status};
+        let sandbox = Sandbox::new(SandboxConfig::default()).expect("sandbox");
+        let spill = tempfile::tempdir().expect("tmp");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let idle = |resident_budget| Idle {
+            vault: Vault::new(1 << 30, spill.path().join("sessions")),
+            after: Duration::from_millis(5),
+            resident_budget,
+            suspending: Arc::new(tokio::sync::Semaphore::new(1)),
+        };
+        // (budget, whether the wait suspends): 0 suspends every wait; u64::MAX none.
+        for (budget, suspends) in [(u64::MAX, false), (0, true), (1, true)] {
+            let idle = idle(budget);
+            let mut session = Some(Session::new(&sandbox, &Mounts::default(), SessionOptions::default()).expect("session"));
+            let r = session.as_mut().map(|s| s.run("x = 41")).expect("run");
+            assert_eq!(r.status, Status::Ok, "{}", r.stderr);
+            let (answer, lost) =
+                rt.block_on(async { wait_on(tokio::time::sleep(Duration::from_millis(60)), &mut session, Some(&idle)).await });
+            assert_eq!((answer, lost), ((), None));
+            let s = session.as_mut().expect("session back");
+            assert_eq!(s.is_suspended(), suspends, "budget {budget}");
+            assert_eq!(idle.vault.stats().suspends, u64::from(suspends), "budget {budget}");
+            let r = s.run("print(x + 1)");
+            assert_eq!((r.status, r.stdout.trim()), (Status::Ok, "42"), "budget {budget}: {}", r.stderr);
+        }
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //! Admission: `trajectories.concurrency` bounds the trajectories in flight, and a new one starts
 //! only while the process's own resident memory is below `trajectories.memory-budget` (or when
 //! none is in flight), so whatever the tables and cells do, a run slows down instead of swapping
-//! or being killed. Waiting trajectories suspend their sessions (see [`crate::llm_teacher`]), so
-//! most of them hold a few hundred kilobytes of compressed memory.
+//! or being killed. Waiting trajectories keep their sessions resident while the process is under
+//! `trajectories.idle-resident-budget` and suspend them past it (see [`crate::llm_teacher`]), so
+//! a run too big for memory holds a few hundred kilobytes of compressed memory per waiting
+//! trajectory.
 
 use crate::reference_teacher::{LoopLimits, reference_trajectory};
 use crate::store::TrajectoryStore;
@@ -596,8 +598,8 @@ pub fn run_shard(
         // Spill files of an earlier run that crashed are of sessions that no longer exist.
         let spill_dir = run.session_spill_dir();
         let _ = std::fs::remove_dir_all(&spill_dir);
-        let memory_budget = s.trajectories.memory_budget.unwrap_or_else(|| dasynth_sandbox::available_memory().map_or(4 << 30, |m| m / 2));
         let g = &s.trajectories;
+        let memory_budget = crate::llm_teacher::memory_budget(g);
         let all_reference = is_reference.iter().all(|r| *r);
         let limits = crate::llm_teacher::AgentLimits::from_settings(g);
         let async_run = AsyncRun {
@@ -612,10 +614,7 @@ pub fn run_shard(
             max_consecutive_failures: g.concurrency.clamp(8, 64),
             inspector,
             templates: dasynth_tasks::templates_dir(&s.tasks)?,
-            idle: g.suspend.then(|| crate::llm_teacher::Idle {
-                vault: dasynth_sandbox::Vault::new(memory_budget / 4, spill_dir.clone()),
-                after: std::time::Duration::from_millis(g.suspend_after_ms),
-            }),
+            idle: crate::llm_teacher::Idle::from_settings(g, spill_dir.clone(), warm),
             memory_budget,
             reference_mistakes: g.reference_mistakes,
         };

@@ -168,7 +168,7 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
         sandbox = Some(pool.clone());
         let spill_dir = run.session_spill_dir();
         let _ = std::fs::remove_dir_all(&spill_dir);
-        let memory_budget = g.memory_budget.unwrap_or_else(|| dasynth_sandbox::available_memory().map_or(4 << 30, |m| m / 2));
+        let memory_budget = dasynth_agent::llm_teacher::memory_budget(g);
         let limits = AgentLimits {
             turn_tokens: Some(o.turn_tokens),
             temperature: Some(o.temperature),
@@ -189,10 +189,7 @@ pub fn sample(s: &Settings, o: &SampleOptions, reporter: &dyn Reporter) -> Resul
             max_consecutive_failures: g.concurrency.clamp(8, 64),
             inspector: None,
             templates: dasynth_tasks::templates_dir(&s.tasks)?,
-            idle: g.suspend.then(|| Idle {
-                vault: dasynth_sandbox::Vault::new(memory_budget / 4, spill_dir.clone()),
-                after: std::time::Duration::from_millis(g.suspend_after_ms),
-            }),
+            idle: Idle::from_settings(g, spill_dir.clone(), warm),
             memory_budget,
             reference_mistakes: 0.0,
         };

@@ -145,6 +145,11 @@ pub struct TrajectoryOptions {
     /// quarter of it, spilling to `cache/sessions/` past that (default: half the machine's
     /// memory).
     pub memory_budget: Option<u64>,
+    /// Bytes of the process's own resident memory under which waiting sessions stay resident:
+    /// a wait longer than `suspend-after-ms` suspends its session only while the process holds
+    /// this much or more, so a run that fits in memory pays nothing to suspend and resume (default:
+    /// half the memory budget; 0 suspends every such wait).
+    pub idle_resident_budget: Option<u64>,
     /// Share of reference-teacher trajectories that make a realistic mistake (a column name in
     /// the wrong case, a date column left unparsed, a text column averaged) and recover from it
     /// (default 0.15).
@@ -188,6 +193,8 @@ pub struct TrajectorySettings {
     pub suspend_after_ms: u64,
     /// None: half the machine's memory, found when the stage runs.
     pub memory_budget: Option<u64>,
+    /// None: half the memory budget.
+    pub idle_resident_budget: Option<u64>,
     pub reference_mistakes: f64,
 }
 
@@ -210,6 +217,7 @@ impl Default for TrajectorySettings {
             suspend: true,
             suspend_after_ms: 1000,
             memory_budget: None,
+            idle_resident_budget: None,
             reference_mistakes: 0.15,
         }
     }
@@ -488,6 +496,7 @@ impl Settings {
                 suspend: g.suspend.unwrap_or(d.trajectories.suspend),
                 suspend_after_ms: g.suspend_after_ms.unwrap_or(d.trajectories.suspend_after_ms),
                 memory_budget: g.memory_budget,
+                idle_resident_budget: g.idle_resident_budget,
                 reference_mistakes: g.reference_mistakes.unwrap_or(d.trajectories.reference_mistakes),
             },
             teachers: match &options.teacher {
