@@ -492,15 +492,50 @@ fn a_run_folder_in_an_s3_bucket_shards_merges_and_exports_like_a_local_one() {
     assert!(stderr(&o).contains("all 2 shards"), "{}", stderr(&o));
     ok(&dasynth_in(dir.path(), &["--config", "d.toml", "export", url, "-q"], &env));
 
+    // A machine that only reports or pushes pulls only what those read: the report everything
+    // but the crawled tables, push the export alone.
+    for (command, has, lacks) in [("report", "trajectories", "tables"), ("push", "export", "trajectories")] {
+        let cache = dir.path().join(format!("{command}-cache"));
+        let mut reader = env.clone();
+        reader.push(("DASYNTH_CACHE", s(&cache)));
+        let args: &[&str] = if command == "push" { &["push", url, "--dry-run"] } else { &["report", url] };
+        let o = dasynth_in(dir.path(), args, &reader);
+        ok(&o);
+        let copies: Vec<_> = std::fs::read_dir(cache.join("remote-runs")).unwrap().flatten().collect();
+        let copy = copies[0].path().join("whole");
+        assert!(copy.join(has).is_dir() && !copy.join(lacks).exists(), "{command}: {:?}", walk_files(&copy));
+    }
+
     let fetched = dir.path().join("fetched");
     moto.download("runs", "r1", &fetched);
     assert_same_dataset(&whole, &fetched, dir.path());
     let names: Vec<String> =
         walk_files(&fetched).iter().map(|p| p.strip_prefix(&fetched).unwrap().to_string_lossy().into_owned()).collect();
-    assert!(names.iter().all(|n| !n.starts_with("cache/") && !n.starts_with("workspaces/") && !n.ends_with(".lock")), "{names:?}");
+    // Of `cache/`, only the export's manifest travels (push reads it, maybe on another machine).
+    let machine_local = |n: &String| (n.starts_with("cache/") && n != "cache/export-manifest.json") || n.starts_with("workspaces/");
+    assert!(names.iter().all(|n| !machine_local(n) && !n.ends_with(".lock")), "{names:?}");
+    assert!(names.contains(&"cache/export-manifest.json".to_string()), "{names:?}");
     for i in 0..2 {
         assert!(names.contains(&format!("shards/trajectories-shard-{i:04}-of-0002.done.json")), "{names:?}");
     }
+
+    // Every command gave its lease up (no `.dasynth-locks/*.lock` was downloaded, above). A
+    // fresh lease of another machine on the whole run refuses a second command with the holder's
+    // name; once it has gone unrenewed for the stale time (DASYNTH_REMOTE_LEASE_SECS, at least
+    // three pushes: 3 s here) the command takes it over, runs, and gives it up.
+    let holder = r#"{"host":"elsewhere","pid":7,"since":"2026-12-06T00:00:00Z","token":"elsewhere-7"}"#;
+    moto.python("s3.put_object(Bucket='runs', Key='r1/.dasynth-locks/whole.lock', Body=sys.argv[1].encode())\n", &[holder]);
+    let mut stale_env = env.clone();
+    stale_env.push(("DASYNTH_REMOTE_LEASE_SECS", "1"));
+    let started = std::time::Instant::now();
+    let o = dasynth_in(dir.path(), &["--config", "d.toml", "merge", url], &stale_env);
+    assert_ne!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(err.contains("s3://runs/r1 (whole) is in use by pid 7 on elsewhere") && err.contains("hint:"), "{err}");
+    std::thread::sleep(std::time::Duration::from_secs(4).saturating_sub(started.elapsed()));
+    let o = dasynth_in(dir.path(), &["--config", "d.toml", "merge", url], &stale_env);
+    ok(&o);
+    moto.python("assert s3.list_objects_v2(Bucket='runs', Prefix='r1/.dasynth-locks/')['KeyCount'] == 0, 'a lease was left behind'\n", &[]);
 
     // A run folder in a bucket that does not exist: the URL and the credentials hint.
     let o = dasynth_in(dir.path(), &["merge", "s3://no-such-bucket/r1"], &env);

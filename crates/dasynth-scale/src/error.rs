@@ -25,6 +25,10 @@ pub enum ScaleError {
     Incomplete { run: PathBuf, problems: Vec<String> },
     #[error("run folder {url}: cannot {what}: {message}\n{}", dasynth_sources::fetch::object::HINT)]
     Remote { url: String, what: String, message: String },
+    #[error(
+        "run folder {url} ({scope}) is {holder}\nhint: two machines must not run the same part of a run; wait for that one to finish, or, if it is gone, run again once its lease has gone {stale_secs} s without renewal (DASYNTH_REMOTE_LEASE_SECS)"
+    )]
+    Busy { url: String, scope: String, holder: String, stale_secs: u64 },
     #[error("invalid launch: {message}\nhint: {hint}")]
     Launch { message: String, hint: &'static str },
     #[error("`{program}` failed ({status}): {stderr}\nhint: {hint}")]

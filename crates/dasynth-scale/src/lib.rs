@@ -33,6 +33,7 @@
 pub mod claim;
 mod error;
 pub mod launch;
+pub mod lease;
 pub mod limits;
 pub mod merge;
 pub mod prepare;

@@ -13,7 +13,8 @@
 //! so `merge`, `export` and `report` of another machine read it like any other.
 //!
 //! - **Pull** lists the prefix and downloads the objects whose ETag changed since this staging
-//!   copy last saw them, each into a temporary file renamed when complete. A file changed here
+//!   copy last saw them, each into a temporary file renamed when complete, and only what the
+//!   command reads ([`Reads`]: the report skips `tables/`, push fetches `export/` alone). A file changed here
 //!   but not in the bucket since (the work of a run that crashed before its push) is kept. A
 //!   shard (`--shard I/N`) skips other shards' files (`…shard-J-of-N…`): it fetches the shared
 //!   plan and its own earlier work only.
@@ -24,7 +25,7 @@
 //!   (`shards/tasks-plan.json`) go last in every push, after every other changed file is in
 //!   place: a marker in the bucket always means its files are there.
 //! - Never synced: `cache/` (HTTP validators, the LLM response cache and spilled sandbox
-//!   sessions stay with the machine), `workspaces/` (rebuilt from `tables/` on demand), lock
+//!   sessions stay with the machine; only the export's manifest travels, for push), `workspaces/` (rebuilt from `tables/` on demand), lock
 //!   files and temporary files.
 //!
 //! Shards share the task plan through the bucket, as they share it through the plan lock on a
@@ -33,11 +34,16 @@
 //! in the bucket, or waits until it is ([`RemoteRun::wait_for`]) and pulls it. Ground truths are
 //! still computed once per run.
 //!
-//! Not done: reading a remote run folder in place (a stage downloads what it reads, once per
-//! machine, rather than streaming it), and locks across machines (two machines running the same
-//! shard are caught by the shard's claim token at `merge`, as on a shared file system).
+//! Two machines never work on one scope of the run at once: before its pull a command takes the
+//! lease of its scope (the whole run, or its shard) in the bucket ([`crate::lease`]), renews it
+//! at every push and gives it up at the end; a second machine on the same scope is refused with
+//! the holder's name, and a lease its holder stopped renewing goes stale and may be taken over.
+//!
+//! Not done: reading a remote run folder in place (a stage downloads the files it reads, once
+//! per machine, rather than streaming their bytes as it goes).
 
 use crate::ScaleError;
+use crate::lease::{self, Lease, LeaseError};
 use dasynth_core::shard::Shard;
 use dasynth_sources::fetch::http::HttpOptions;
 use futures_util::TryStreamExt;
@@ -64,6 +70,31 @@ const MANIFEST: &str = ".dasynth-remote.json";
 /// The URL of a run folder on object storage, when `out` names one.
 pub fn remote_url(out: &Path) -> Option<&str> {
     out.to_str().filter(|s| dasynth_sources::fetch::object::is_object_url(s))
+}
+
+/// What a command reads of the run folder, so its pull fetches only that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Everything that travels (the stages that read tables, and export, which copies task files).
+    All,
+    /// Everything but the crawled copies of the source tables (`tables/`, usually the bulk of a
+    /// run): the report.
+    AllButTables,
+    /// Only `export/` and its manifest: push.
+    Export,
+}
+
+impl Reads {
+    /// Whether the command reads the run-folder file `rel`.
+    fn wants(self, rel: &str) -> bool {
+        let under = |dir: PathBuf| rel.starts_with(&format!("{}/", dir.to_string_lossy()));
+        let layout = dasynth_core::layout::RunDir::new("");
+        match self {
+            Reads::All => true,
+            Reads::AllButTables => !under(layout.tables_dir()),
+            Reads::Export => under(layout.export_dir()) || rel == export_manifest(),
+        }
+    }
 }
 
 /// What one pull or push moved.
@@ -102,6 +133,10 @@ struct Store {
     store: Box<dyn ObjectStore>,
     prefix: ObjectPath,
     manifest: Manifest,
+    /// The lease this copy holds on its scope, renewed before every push.
+    lease: Option<Lease>,
+    /// Set when another machine took the lease over: nothing is pushed after that.
+    lost: Option<String>,
 }
 
 /// A run folder on object storage and its local staging copy.
@@ -109,6 +144,7 @@ pub struct RemoteRun {
     url: String,
     local: PathBuf,
     shard: Option<Shard>,
+    reads: Reads,
     rt: Arc<tokio::runtime::Runtime>,
     store: Arc<Mutex<Store>>,
     syncer: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
@@ -144,10 +180,18 @@ impl RemoteRun {
             url: url.to_string(),
             local,
             shard,
+            reads: Reads::All,
             rt: Arc::new(rt),
-            store: Arc::new(Mutex::new(Store { store, prefix, manifest })),
+            store: Arc::new(Mutex::new(Store { store, prefix, manifest, lease: None, lost: None })),
             syncer: None,
         })
+    }
+
+    /// Limits what [`RemoteRun::pull`] fetches to what the command reads (everything unless
+    /// told). Files the copy holds from earlier commands stay, and are pushed only if changed.
+    pub fn reading(mut self, reads: Reads) -> Self {
+        self.reads = reads;
+        self
     }
 
     /// The local staging copy the stages read and write.
@@ -159,10 +203,38 @@ impl RemoteRun {
         &self.url
     }
 
+    /// The scope this copy works on, and so the name of its lease: `whole` or `shard-I-of-N`.
+    fn scope(&self) -> String {
+        self.shard.map_or_else(|| "whole".to_string(), |sh| sh.file_stem())
+    }
+
+    /// Takes the lease of this copy's scope in the bucket: refused while another process holds
+    /// it and renewed it within `stale_after` (unless that process ran on this machine and is
+    /// gone). Held until [`RemoteRun::finish`], renewed at every push.
+    pub fn acquire_lease(&mut self, stale_after: Duration) -> Result<(), ScaleError> {
+        let scope = self.scope();
+        let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let key = lease::key(&st.prefix, &scope);
+        match self.rt.block_on(lease::acquire(st.store.as_ref(), &key, stale_after)) {
+            Ok(l) => {
+                st.lease = Some(l);
+                Ok(())
+            }
+            Err(e @ LeaseError::Held { .. }) => {
+                Err(ScaleError::Busy { url: self.url.clone(), scope, holder: e.to_string(), stale_secs: stale_after.as_secs() })
+            }
+            Err(LeaseError::Unsupported(e)) => {
+                tracing::warn!(url = %self.url, error = %e, "the store does not do conditional writes: running without a lease, so nothing stops a second machine on {scope}");
+                Ok(())
+            }
+            Err(e) => Err(ScaleError::Remote { url: self.url.clone(), what: format!("take the lease on {scope}"), message: e.to_string() }),
+        }
+    }
+
     /// Brings the staging copy up to date with the bucket.
     pub fn pull(&self) -> Result<Transfer, ScaleError> {
         let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        let r = self.rt.block_on(pull(&mut st, &self.local, self.shard));
+        let r = self.rt.block_on(pull(&mut st, &self.local, self.shard, self.reads));
         save_manifest(&self.local, &st.manifest);
         r.map_err(|(what, message)| ScaleError::Remote { url: self.url.clone(), what, message })
     }
@@ -199,10 +271,19 @@ impl RemoteRun {
         self.syncer = Some((tx, handle));
     }
 
-    /// Stops the background push and pushes what is left.
+    /// Stops the background push, pushes what is left and gives the lease up.
     pub fn finish(mut self) -> Result<Transfer, ScaleError> {
         self.stop_sync();
-        self.push()
+        let pushed = self.push()?;
+        let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = st.lease.take() {
+            // A lease left behind goes stale on its own; not worth failing a finished command.
+            if let Err(e) = self.rt.block_on(l.release(st.store.as_ref())) {
+                tracing::warn!(url = %self.url, error = %e, "cannot give up the run folder's lease");
+            }
+        }
+        drop(st);
+        Ok(pushed)
     }
 
     /// Ends the background push, waiting for a pass in progress.
@@ -243,8 +324,14 @@ impl RemoteRun {
 }
 
 impl Drop for RemoteRun {
+    /// Ends the background push and gives the lease up (a command that stopped before
+    /// [`RemoteRun::finish`], such as a shard that waited in vain for the plan).
     fn drop(&mut self) {
         self.stop_sync();
+        let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = st.lease.take() {
+            let _ = self.rt.block_on(l.release(st.store.as_ref()));
+        }
     }
 }
 
@@ -255,11 +342,17 @@ fn failure(what: impl Into<String>) -> impl FnOnce(String) -> Failure {
     move |message| (what, message)
 }
 
+/// The export's manifest, relative to the run folder: kept under `cache/` (so it is not part of
+/// what push uploads to the Hub) but read by push, which may run on another machine.
+fn export_manifest() -> String {
+    dasynth_core::layout::RunDir::new("").export_manifest().to_string_lossy().into_owned()
+}
+
 /// Whether a run-folder file travels to and from the bucket.
 fn synced(rel: &str) -> bool {
     let first = rel.split('/').next().unwrap_or(rel);
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    !(matches!(first, "cache" | "workspaces") || name.starts_with('.') || name.ends_with(".lock"))
+    rel == export_manifest() || !(matches!(first, "cache" | "workspaces") || name.starts_with('.') || name.ends_with(".lock"))
 }
 
 /// Completion markers and the plan record: pushed after everything else.
@@ -305,14 +398,14 @@ fn save_manifest(local: &Path, m: &Manifest) {
     }
 }
 
-async fn pull(st: &mut Store, local: &Path, shard: Option<Shard>) -> Result<Transfer, Failure> {
+async fn pull(st: &mut Store, local: &Path, shard: Option<Shard>, reads: Reads) -> Result<Transfer, Failure> {
     let mut t = Transfer::default();
     let listed: Vec<object_store::ObjectMeta> =
         st.store.list(Some(&st.prefix)).try_collect().await.map_err(|e| ("list".to_string(), e.to_string()))?;
     let mut seen = BTreeSet::new();
     for meta in listed {
         let Some(rel) = rel_of(&st.prefix, &meta.location) else { continue };
-        if !synced(&rel) || foreign(&rel, shard) {
+        if !synced(&rel) || foreign(&rel, shard) || !reads.wants(&rel) {
             continue;
         }
         seen.insert(rel.clone());
@@ -332,7 +425,8 @@ async fn pull(st: &mut Store, local: &Path, shard: Option<Shard>) -> Result<Tran
         t.bytes += size;
     }
     // Deleted in the bucket since (a marker of a shard started again elsewhere): gone here too.
-    let gone: Vec<String> = st.manifest.files.keys().filter(|r| !seen.contains(*r) && !foreign(r, shard)).cloned().collect();
+    let gone: Vec<String> =
+        st.manifest.files.keys().filter(|r| !seen.contains(*r) && !foreign(r, shard) && reads.wants(r)).cloned().collect();
     for rel in gone {
         let path = local.join(&rel);
         let entry = st.manifest.files.remove(&rel);
@@ -353,6 +447,23 @@ fn push_locked(rt: &tokio::runtime::Runtime, store: &Mutex<Store>, local: &Path)
 }
 
 async fn push(st: &mut Store, local: &Path) -> Result<Transfer, Failure> {
+    if let Some(lost) = &st.lost {
+        return Err(("push".to_string(), lost.clone()));
+    }
+    if let Some(l) = st.lease.as_mut() {
+        match l.renew(st.store.as_ref()).await {
+            Ok(()) => {}
+            Err(e @ LeaseError::Lost { .. }) => {
+                let why = format!(
+                    "the lease on this part of the run was {e}; not pushing over that machine's work\nhint: this machine stopped renewing it for longer than its stale time (DASYNTH_REMOTE_LEASE_SECS); let the other run finish"
+                );
+                st.lease = None;
+                st.lost = Some(why.clone());
+                return Err(("push".to_string(), why));
+            }
+            Err(e) => return Err(("renew the lease".to_string(), e.to_string())),
+        }
+    }
     let mut t = Transfer::default();
     let mut here = BTreeMap::new();
     for entry in walkdir::WalkDir::new(local).min_depth(1).into_iter().filter_map(Result::ok) {
@@ -419,15 +530,36 @@ mod tests {
 
     #[test]
     fn what_travels_and_in_which_order() {
-        for rel in
-            ["catalog.parquet", "tables/ab.csv", "trajectories/shard-0001-of-0004.jsonl", "shards/tasks-plan.json", "export/README.md"]
-        {
+        for rel in [
+            "catalog.parquet",
+            "tables/ab.csv",
+            "trajectories/shard-0001-of-0004.jsonl",
+            "shards/tasks-plan.json",
+            "export/README.md",
+            "cache/export-manifest.json",
+        ] {
             assert!(synced(rel), "{rel}");
         }
-        for rel in
-            ["cache/llm.sqlite", "workspaces/t1/a.csv", ".dasynth.lock", "shards/prepare.lock", "stats/.tmp-x", ".dasynth-remote.json"]
-        {
+        for rel in [
+            "cache/llm.sqlite",
+            "workspaces/t1/a.csv",
+            ".dasynth.lock",
+            "shards/prepare.lock",
+            "stats/.tmp-x",
+            ".dasynth-remote.json",
+            ".dasynth-locks/whole.lock",
+        ] {
             assert!(!synced(rel), "{rel}");
+        }
+        // What a command reads: the report everything but the tables, push the export alone.
+        for (rel, all_but_tables, export) in [
+            ("tables/ab.csv", false, false),
+            ("trajectories/shard-0001-of-0004.jsonl", true, false),
+            ("export/data/sft/train-00000.parquet", true, true),
+            ("cache/export-manifest.json", true, true),
+        ] {
+            assert!(Reads::All.wants(rel));
+            assert_eq!((Reads::AllButTables.wants(rel), Reads::Export.wants(rel)), (all_but_tables, export), "{rel}");
         }
         assert!(is_marker("shards/verify-shard-0000-of-0002.done.json") && is_marker("shards/tasks-plan.json"));
         assert!(!is_marker("shards/verify-shard-0000-of-0002.claim.json") && !is_marker("verdicts.parquet"));

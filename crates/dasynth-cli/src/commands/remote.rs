@@ -8,7 +8,7 @@ use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
 use dasynth_core::shard::Shard;
 use dasynth_scale::prepare::{plan_is_current, record_matches};
-use dasynth_scale::remote::{RemoteRun, remote_url};
+use dasynth_scale::remote::{Reads, RemoteRun, remote_url};
 use std::time::Duration;
 
 /// Whether the command plans the tasks the shards share (`generate --shard`): shards other than
@@ -25,17 +25,22 @@ fn secs(var: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(var).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default))
 }
 
-/// Runs `command` on the settings' run folder, staged from the bucket when `out` names one.
+/// Runs `command` on the settings' run folder, staged from the bucket when `out` names one
+/// (pulling what the command `reads`).
 pub fn staged(
     s: Settings,
     shard: Option<&str>,
     plan: Plan,
+    reads: Reads,
     command: impl FnOnce(Settings) -> anyhow::Result<ExitStatus>,
 ) -> anyhow::Result<ExitStatus> {
     let Some(url) = remote_url(&s.out).map(str::to_string) else { return command(s) };
     let shard = shard.map(Shard::parse).transpose()?;
     let cache = dasynth_core::env::cache_dir().context("no cache folder for the run folder's staging copy\nhint: set DASYNTH_CACHE")?;
-    let mut remote = RemoteRun::open(&url, &cache, shard)?;
+    let mut remote = RemoteRun::open(&url, &cache, shard)?.reading(reads);
+    let every = secs(dasynth_core::env::DASYNTH_REMOTE_SYNC_SECS, 30);
+    // Renewed at every background push: stale only after three pushes were missed.
+    remote.acquire_lease(secs(dasynth_core::env::DASYNTH_REMOTE_LEASE_SECS, 300).max(every * 3))?;
     let pulled = remote.pull()?;
     printer::note(format!("{url}: pulled {pulled} into {}", remote.local().display()));
     let mut local = s;
@@ -62,7 +67,7 @@ pub fn staged(
         };
         printer::note(format!("{url}: pulled the plan, {pulled}"));
     }
-    remote.start_sync(secs(dasynth_core::env::DASYNTH_REMOTE_SYNC_SECS, 30));
+    remote.start_sync(every);
     let result = command(local);
     // Pushed whatever happened, so finished work is never lost; the command's error comes first.
     match remote.finish() {
