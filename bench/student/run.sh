@@ -16,6 +16,11 @@
 #   check-fast   the check with a shorter reference (128 steps, 32 ragged prompts; YaRN on, f32)
 #   sampling  the sampling kernel against its definition and candle's ops
 #   ncu       every kernel's GPU time over a few batch-1 decode steps (Nsight Compute), by name
+#   lanes     the decode-attention variants (DASYNTH_STUDENT_ATTN_LANES 32, 16, 8): the float32
+#             check (run check-fast first, in the same call) and decode at batch 1/64/256
+#             (STUDENT_LANES_BATCHES)
+#   ncu-attn  the decode-attention kernel at batch 128 (STUDENT_NCU_BATCH): throughput,
+#             occupancy and warp stall reasons (Nsight Compute sections)
 #   sampled   decode at batch 1/64/256 and vLLM's shape at concurrency 1 and 256, sampling at
 #             temperature 0.8 and top-p 0.95 (what dasynth sample asks for)
 #   ab        decode and time to first token with the engine's fused kernels and CUDA graphs,
@@ -93,6 +98,20 @@ for part in "${parts[@]}"; do
         --log-file "$out/ncu-b1.csv" "$bin" "$ckpt" --device "$dev" --scenarios decode --batches 1 --context 2048 --gen 6 >>"$log"
       python3 bench/student/ncu_table.py "$out/ncu-b1.csv" | tee "$out/ncu-b1.txt"
       ;;
+    lanes)  # the decode-attention variants, 32 / 16 / 8 lanes a cached position: check (after check-fast) and decode
+      for l in 32 16 8; do
+        DASYNTH_STUDENT_ATTN_LANES=$l step 150 "check yarn f32 lanes=$l" "$bin" "$ckpt" --device "$dev" --dtype f32 --scenarios check --reference /tmp/reference-yarn-short.safetensors | sed "s/^{/{\"attn_lanes\":$l,/" | tee -a "$out/check.jsonl"
+        DASYNTH_STUDENT_ATTN_LANES=$l step 200 "decode lanes=$l" "$bin" "$ckpt" --device "$dev" --scenarios decode --batches "${STUDENT_LANES_BATCHES:-1,64,256}" --context 2048 --gen 64 | sed "s/^{/{\"attn_lanes\":$l,/" | tee -a "$out/engine.jsonl"
+      done
+      ;;
+    ncu-attn)  # the decode-attention kernel at a large batch: speed of light, occupancy, stall reasons
+      ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | tail -1)
+      step 300 "ncu attention b=${STUDENT_NCU_BATCH:-128}" "$ncu" --clock-control none --graph-profiling node \
+        --kernel-name regex:attn_partial --launch-skip 36 --launch-count 2 \
+        --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
+        "$bin" "$ckpt" --device "$dev" --scenarios decode --batches "${STUDENT_NCU_BATCH:-128}" --context 2048 --gen 4 >"$out/ncu-attn.txt"
+      grep -E "attn_partial|Duration|Memory Throughput|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Warp Cycles Per Issued|Issue Slots Busy|Stall|est. speedup|One or More|Active Warps" "$out/ncu-attn.txt" | head -60
+      ;;
     sampled)  # decode and vLLM's shape sampling at temperature 0.8, top-p 0.95 (as dasynth sample does)
       step 120 "engine decode (sampled)" "$bin" "$ckpt" --device "$dev" --temperature 0.8 --top-p 0.95 --scenarios decode --batches 1,64,256 --context 2048 --gen 64 | tee -a "$out/engine.jsonl"
       step 90 "engine vllm (sampled)" "$bin" "$ckpt" --device "$dev" --temperature 0.8 --top-p 0.95 --scenarios vllm --vllm-concurrency 1,256 --vllm-prompt 128 --vllm-gen 1024 | tee -a "$out/engine.jsonl"
@@ -133,7 +152,7 @@ for part in "${parts[@]}"; do
     baseline)
       step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" ${STUDENT_BASELINE_ARGS:---batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64} | tee -a "$out/transformers.jsonl"
       ;;
-    *) echo "unknown part $part (check, check-fast, sampling, ncu, sampled, ab, workloads, workloads-lite, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
+    *) echo "unknown part $part (check, check-fast, sampling, ncu, ncu-attn, lanes, sampled, ab, workloads, workloads-lite, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
   esac
 done
 python3 bench/student/summary.py "$out" | tee "$out/summary.txt"

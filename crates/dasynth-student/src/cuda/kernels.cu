@@ -3,7 +3,10 @@
 // attn_partial_*    decode attention, flash-decoding style: block (split, kv head, sequence)
 //                   attends the `group` query heads of one kv head to one contiguous chunk of
 //                   the sequence's cached positions with an online softmax, and writes the
-//                   unnormalised sum, the running max and the running denominator.
+//                   unnormalised sum, the running max and the running denominator. A warp
+//                   takes one position at a time (32 lanes a position) or, in the `_l16` and
+//                   `_l8` variants, two or four at once (16 or 8 lanes a position: fewer
+//                   shuffles per dot product, wider loads).
 // attn_combine_*    merges the chunks of every (sequence, query head) into the output.
 // add_rms_norm_*    residual add then RMSNorm of each row (one block per row; 16-byte vectors
 //                   when the rows allow).
@@ -248,7 +251,8 @@ __device__ void silu_mul(const T *__restrict__ gu, T *__restrict__ out, int rows
   out[e] = from_f<T>(g / (1.f + __expf(-g)) * u);
 }
 
-// VEC = dim / 32 elements per lane, G = query heads per kv head. Block: WARPS warps.
+// LP lanes per cached position, VEC = dim / LP elements per lane, G = query heads per kv head.
+// Block: WARPS warps, each on 32 / LP positions at once.
 // A lane's VEC consecutive elements in one load (8 bytes for 4 bf16), not VEC loads of one
 // element: the decode attention loop is bound by how fast it can issue loads of the cache.
 template <typename T, int VEC> struct alignas(VEC * sizeof(T)) LaneChunk {
@@ -260,14 +264,16 @@ template <typename T, int VEC> __device__ __forceinline__ void load_lane(const T
   for (int i = 0; i < VEC; ++i) out[i] = to_f(c.v[i]);
 }
 
-template <typename T, int VEC, int G>
+template <typename T, int VEC, int G, int LP>
 __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, const T *__restrict__ vc,
                              const uint32_t *__restrict__ slots, const uint32_t *__restrict__ lens,
                              float *__restrict__ acc_out, float *__restrict__ ml_out, int kv_heads, int max_len,
                              float scale) {
-  constexpr int DIM = VEC * 32;
+  constexpr int DIM = VEC * LP;
+  constexpr int PPW = 32 / LP;  // positions a warp takes at once
   const int split = blockIdx.x, nsplit = gridDim.x, kvh = blockIdx.y, b = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  const int sub = lane / LP, part = lane % LP;  // which of the warp's positions, which slice of it
   const int heads = kv_heads * G;
   const uint32_t slot = slots[b];
   const int len = slot == SKIP ? 0 : (int)lens[b];
@@ -278,7 +284,7 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
   float qr[G][VEC];
 #pragma unroll
   for (int g = 0; g < G; ++g) {
-    const T *qp = q + ((size_t)b * heads + kvh * G + g) * DIM + lane * VEC;
+    const T *qp = q + ((size_t)b * heads + kvh * G + g) * DIM + part * VEC;
 #pragma unroll
     for (int i = 0; i < VEC; ++i) qr[g][i] = to_f(qp[i]) * scale;
   }
@@ -291,22 +297,24 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
     for (int i = 0; i < VEC; ++i) acc[g][i] = 0.f;
   }
   const size_t base = ((size_t)(slot == SKIP ? 0 : slot) * kv_heads + kvh) * max_len;
-  // U positions per warp and iteration, all loaded before any is used (more bytes in flight
-  // per warp: decode attention is bound by reading the cache).
-  constexpr int U = 4;
-  for (int p0 = start + warp; p0 < end; p0 += U * nwarps) {
+  // U position groups per warp and iteration, all loaded before any is used (more bytes in
+  // flight per warp: decode attention is bound by reading the cache).
+  constexpr int U = LP == 32 ? 4 : 2;
+  const int stride = nwarps * PPW;
+  for (int p0 = start + warp * PPW; p0 < end; p0 += U * stride) {
     float kf[U][VEC], vf[U][VEC];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      const int p = p0 + u * nwarps;
+      const int p = p0 + u * stride + sub;
       if (p < end) {
-        load_lane<T, VEC>(kc + (base + p) * DIM + lane * VEC, kf[u]);
-        load_lane<T, VEC>(vc + (base + p) * DIM + lane * VEC, vf[u]);
+        load_lane<T, VEC>(kc + (base + p) * DIM + part * VEC, kf[u]);
+        load_lane<T, VEC>(vc + (base + p) * DIM + part * VEC, vf[u]);
       }
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      if (p0 + u * nwarps >= end) break;  // uniform over the warp
+      if (p0 + u * stride >= end) break;  // uniform over the warp
+      const bool valid = p0 + u * stride + sub < end;
       float s[G];
 #pragma unroll
       for (int g = 0; g < G; ++g) {
@@ -314,19 +322,40 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
 #pragma unroll
         for (int i = 0; i < VEC; ++i) d += qr[g][i] * kf[u][i];
 #pragma unroll
-        for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+        for (int o = LP / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
         s[g] = d;
       }
+      if (valid) {
 #pragma unroll
-      for (int g = 0; g < G; ++g) {
-        const float mn = fmaxf(m[g], s[g]);
-        const float c = __expf(m[g] - mn);
-        const float e = __expf(s[g] - mn);
-        l[g] = l[g] * c + e;
+        for (int g = 0; g < G; ++g) {
+          const float mn = fmaxf(m[g], s[g]);
+          const float c = __expf(m[g] - mn);
+          const float e = __expf(s[g] - mn);
+          l[g] = l[g] * c + e;
 #pragma unroll
-        for (int i = 0; i < VEC; ++i) acc[g][i] = acc[g][i] * c + e * vf[u][i];
-        m[g] = mn;
+          for (int i = 0; i < VEC; ++i) acc[g][i] = acc[g][i] * c + e * vf[u][i];
+          m[g] = mn;
+        }
       }
+    }
+  }
+  // Merge the warp's position groups: lanes `part`, `part + LP`, ... hold one slice each.
+#pragma unroll
+  for (int o = LP; o < 32; o <<= 1) {
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+      const float om = __shfl_xor_sync(0xffffffffu, m[g], o);
+      const float ol = __shfl_xor_sync(0xffffffffu, l[g], o);
+      const float mn = fmaxf(m[g], om);
+      const float c = mn == -INFINITY ? 0.f : __expf(m[g] - mn);
+      const float co = mn == -INFINITY ? 0.f : __expf(om - mn);
+      l[g] = l[g] * c + ol * co;
+#pragma unroll
+      for (int i = 0; i < VEC; ++i) {
+        const float oa = __shfl_xor_sync(0xffffffffu, acc[g][i], o);
+        acc[g][i] = acc[g][i] * c + oa * co;
+      }
+      m[g] = mn;
     }
   }
 
@@ -336,8 +365,10 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
 #pragma unroll
   for (int g = 0; g < G; ++g) {
     float *w = smem + (warp * G + g) * STRIDE;
+    if (sub == 0) {
 #pragma unroll
-    for (int i = 0; i < VEC; ++i) w[lane * VEC + i] = acc[g][i];
+      for (int i = 0; i < VEC; ++i) w[part * VEC + i] = acc[g][i];
+    }
     if (lane == 0) {
       w[DIM] = m[g];
       w[DIM + 1] = l[g];
@@ -401,17 +432,22 @@ __device__ void attn_combine(const float *__restrict__ acc, const float *__restr
   extern "C" __global__ void attn_combine_##NAME(const float *acc, const float *ml, T *out, int nsplit, int dim) { \
     attn_combine<T>(acc, ml, out, nsplit, dim);                                                                \
   }
-#define ATTN_PARTIAL(NAME, T, VEC, G)                                                                          \
-  extern "C" __global__ void attn_partial_##NAME##_d##VEC##_g##G(                                              \
+// attn_partial_<type>_d<dim / 32>_g<G>[_l<LP>]: 32 lanes a position unless LP is named.
+#define ATTN_PARTIAL(NAME, T, D32, G, LP, SUFFIX)                                                              \
+  extern "C" __global__ void attn_partial_##NAME##_d##D32##_g##G##SUFFIX(                                      \
       const T *q, const T *kc, const T *vc, const uint32_t *slots, const uint32_t *lens, float *acc_out,       \
       float *ml_out, int kv_heads, int max_len, float scale) {                                                 \
-    attn_partial<T, VEC, G>(q, kc, vc, slots, lens, acc_out, ml_out, kv_heads, max_len, scale);                \
+    attn_partial<T, D32 * 32 / LP, G, LP>(q, kc, vc, slots, lens, acc_out, ml_out, kv_heads, max_len, scale);  \
   }
-#define ATTN_PARTIAL_ALL_G(NAME, T, VEC) \
-  ATTN_PARTIAL(NAME, T, VEC, 1)          \
-  ATTN_PARTIAL(NAME, T, VEC, 2)          \
-  ATTN_PARTIAL(NAME, T, VEC, 4)          \
-  ATTN_PARTIAL(NAME, T, VEC, 8)
+#define ATTN_PARTIAL_LANES(NAME, T, D32, G) \
+  ATTN_PARTIAL(NAME, T, D32, G, 32, )       \
+  ATTN_PARTIAL(NAME, T, D32, G, 16, _l16)   \
+  ATTN_PARTIAL(NAME, T, D32, G, 8, _l8)
+#define ATTN_PARTIAL_ALL_G(NAME, T, D32) \
+  ATTN_PARTIAL_LANES(NAME, T, D32, 1)    \
+  ATTN_PARTIAL_LANES(NAME, T, D32, 2)    \
+  ATTN_PARTIAL_LANES(NAME, T, D32, 4)    \
+  ATTN_PARTIAL_LANES(NAME, T, D32, 8)
 #define FUSED(NAME, T)                                                                                        \
   extern "C" __global__ void add_rms_norm_##NAME(const T *x, const T *y, const T *w, T *out_x, T *out_h, int n,     \
                                                  float eps, int vec) {                                              \
