@@ -14,10 +14,10 @@
 //!
 //! - **Pull** lists the prefix and downloads the objects whose ETag changed since this staging
 //!   copy last saw them, each into a temporary file renamed when complete, and only what the
-//!   command reads ([`Reads`]: the report skips `tables/`, push fetches `export/` alone). A file changed here
-//!   but not in the bucket since (the work of a run that crashed before its push) is kept. A
-//!   shard (`--shard I/N`) skips other shards' files (`…shard-J-of-N…`): it fetches the shared
-//!   plan and its own earlier work only.
+//!   command reads ([`Reads`]: the report skips `tables/`, push fetches `export/` alone). A
+//!   file changed here but not in the bucket since (the work of a run that crashed before its
+//!   push) is kept. A shard (`--shard I/N`) skips other shards' files (`…shard-J-of-N…`): it
+//!   fetches the shared plan and its own earlier work only.
 //! - **Push** uploads the files whose size or modification time changed, one object each — a
 //!   single PUT, or past 32 MiB a multipart upload completed at the end — so a reader never sees
 //!   half an object, and deletes the objects whose file this copy removed (a stale completion
@@ -25,8 +25,8 @@
 //!   (`shards/tasks-plan.json`) go last in every push, after every other changed file is in
 //!   place: a marker in the bucket always means its files are there.
 //! - Never synced: `cache/` (HTTP validators, the LLM response cache and spilled sandbox
-//!   sessions stay with the machine; only the export's manifest travels, for push), `workspaces/` (rebuilt from `tables/` on demand), lock
-//!   files and temporary files.
+//!   sessions stay with the machine; only the export's manifest travels, for push),
+//!   `workspaces/` (rebuilt from `tables/` on demand), lock files and temporary files.
 //!
 //! Shards share the task plan through the bucket, as they share it through the plan lock on a
 //! shared file system ([`crate::prepare`]): shard 0 crawls, profiles and plans, and its
