@@ -67,12 +67,15 @@ sys.stdout.flush()
 sys.stderr.flush()
 "#;
 
+/// The turn the snapshot runs: the warm-up, then the exit monitor (installing it instruments
+/// every code object the imports made, about 3 ms a session if each session's prelude did it).
+fn warm_up() -> String {
+    format!("{WARM_UP}{}", crate::host_door::EXIT_MONITOR)
+}
+
 /// The compiled snapshot module, and the path of its `.wasm` in the cache.
 pub(crate) fn snapshot_module(engine: &Engine, a: &Artefacts, fuel: bool) -> Result<(Module, PathBuf), SandboxError> {
-    let key = sha256_bytes(
-        format!("{RECIPE_VERSION}\n{}\n{}\n{WARM_UP}{}", a.python_snapshot_sha256, a.stdlib_sha256, crate::host_door::EXIT_MONITOR)
-            .as_bytes(),
-    );
+    let key = sha256_bytes(format!("{RECIPE_VERSION}\n{}\n{}\n{}", a.python_snapshot_sha256, a.stdlib_sha256, warm_up()).as_bytes());
     let dir = a.cache.join("sandbox");
     std::fs::create_dir_all(&dir).map_err(SandboxError::io("creating", &dir))?;
     let name = format!("pandas-snapshot-{}.wasm", &key[..16]);
@@ -138,9 +141,7 @@ fn build(a: &Artefacts, fuel: bool) -> Result<Vec<u8>, String> {
     let instance = linker.instantiate(&mut store, &module).map_err(|e| format!("instantiating: {e:#}"))?;
     let exports = Exports::of(&mut store, &instance)?;
     let reset = instance.get_typed_func::<(), ()>(&mut store, RESET_PREOPENS).map_err(|e| format!("{RESET_PREOPENS}: {e:#}"))?;
-    // The exit monitor too: installing it instruments every code object the imports made, about
-    // 3 ms a session if each session's prelude did it.
-    let warm_up = format!("{WARM_UP}{}", crate::host_door::EXIT_MONITOR);
+    let warm_up = warm_up();
     let ret = on_guest_thread(|| -> wasmtime::Result<i32> {
         let r = turn_here(&mut store, &exports, warm_up.as_bytes())?;
         reset.call(&mut store, ())?;

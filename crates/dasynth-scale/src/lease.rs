@@ -85,6 +85,12 @@ pub fn key(prefix: &ObjectPath, scope: &str) -> ObjectPath {
     prefix.clone().join(".dasynth-locks").join(format!("{scope}.lock"))
 }
 
+/// The holder written in the lease at `key`, if it is there and readable.
+async fn read_holder(store: &dyn ObjectStore, key: &ObjectPath) -> Option<Holder> {
+    let bytes = store.get(key).await.ok()?.bytes().await.ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 fn payload(h: &Holder) -> PutPayload {
     PutPayload::from(serde_json::to_vec(h).unwrap_or_default())
 }
@@ -146,10 +152,7 @@ impl Lease {
                 Ok(())
             }
             Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
-                let now = match store.get(&self.key).await {
-                    Ok(g) => g.bytes().await.ok().and_then(|b| serde_json::from_slice::<Holder>(&b).ok()),
-                    Err(_) => None,
-                };
+                let now = read_holder(store, &self.key).await;
                 Err(LeaseError::Lost { holder: now.filter(|h| h.token != self.holder.token) })
             }
             Err(e) => Err(LeaseError::Store(e.to_string())),

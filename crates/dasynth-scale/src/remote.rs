@@ -271,19 +271,11 @@ impl RemoteRun {
         self.syncer = Some((tx, handle));
     }
 
-    /// Stops the background push, pushes what is left and gives the lease up.
+    /// Stops the background push and pushes what is left; the lease is given up as `self`
+    /// drops.
     pub fn finish(mut self) -> Result<Transfer, ScaleError> {
         self.stop_sync();
-        let pushed = self.push()?;
-        let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(l) = st.lease.take() {
-            // A lease left behind goes stale on its own; not worth failing a finished command.
-            if let Err(e) = self.rt.block_on(l.release(st.store.as_ref())) {
-                tracing::warn!(url = %self.url, error = %e, "cannot give up the run folder's lease");
-            }
-        }
-        drop(st);
-        Ok(pushed)
+        self.push()
     }
 
     /// Ends the background push, waiting for a pass in progress.
@@ -330,7 +322,10 @@ impl Drop for RemoteRun {
         self.stop_sync();
         let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(l) = st.lease.take() {
-            let _ = self.rt.block_on(l.release(st.store.as_ref()));
+            // A lease left behind goes stale on its own; not worth failing a command for.
+            if let Err(e) = self.rt.block_on(l.release(st.store.as_ref())) {
+                tracing::warn!(url = %self.url, error = %e, "cannot give up the run folder's lease");
+            }
         }
     }
 }
@@ -344,8 +339,10 @@ fn failure(what: impl Into<String>) -> impl FnOnce(String) -> Failure {
 
 /// The export's manifest, relative to the run folder: kept under `cache/` (so it is not part of
 /// what push uploads to the Hub) but read by push, which may run on another machine.
-fn export_manifest() -> String {
-    dasynth_core::layout::RunDir::new("").export_manifest().to_string_lossy().into_owned()
+fn export_manifest() -> &'static str {
+    static REL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| dasynth_core::layout::RunDir::new("").export_manifest().to_string_lossy().into_owned());
+    &REL
 }
 
 /// Whether a run-folder file travels to and from the bucket.
