@@ -14,11 +14,17 @@
 #   quick     decode at batch 1 and 64 and the time to first token only (a first look)
 #   engine-lite  the engine's scenarios with fewer sizes (about 5 minutes)
 #   check-fast   the check with a shorter reference (128 steps, 32 ragged prompts; YaRN on, f32)
+#   recheck   the engine's float32 check again against check-fast's reference (run check-fast
+#             first in the same call; the environment picks the settings checked)
 #   sampling  the sampling kernel against its definition and candle's ops
 #   ncu       every kernel's GPU time over a few batch-1 decode steps (Nsight Compute), by name
 #   lanes     the decode-attention variants (DASYNTH_STUDENT_ATTN_LANES 32, 16, 8): the float32
 #             check (run check-fast first, in the same call) and decode at batch 1/64/256
 #             (STUDENT_LANES_BATCHES)
+#   attn      decode attention's launch shape (STUDENT_ATTN_VARIANTS, each a list of W<warps a
+#             block>,S<most chunks>,M<most chunks merged in the last block, 0: a second kernel>,
+#             G<the GEMV's variant: plain, nc, pipe>):
+#             decode at STUDENT_ATTN_BATCHES (1) for STUDENT_ATTN_GEN (128) tokens
 #   ncu-attn  the decode-attention kernel at batch 128 (STUDENT_NCU_BATCH): throughput,
 #             occupancy and warp stall reasons (Nsight Compute sections)
 #   sampled   decode at batch 1/64/256 and vLLM's shape at concurrency 1 and 256, sampling at
@@ -89,6 +95,9 @@ for part in "${parts[@]}"; do
       step 150 "reference yarn (short)" python3 bench/student/hf_reference.py "$ckpt" /tmp/reference-yarn-short.safetensors --steps 128 --batch 32 | tee -a "$out/check.jsonl"
       step 150 "check yarn f32" "$bin" "$ckpt" --device "$dev" --dtype f32 --scenarios check --reference /tmp/reference-yarn-short.safetensors | tee -a "$out/check.jsonl"
       ;;
+    recheck)  # the engine's check again against check-fast's reference (after it, other settings in the environment)
+      step 150 "check yarn f32 (again)" "$bin" "$ckpt" --device "$dev" --dtype f32 --scenarios check --reference /tmp/reference-yarn-short.safetensors | tee -a "$out/check.jsonl"
+      ;;
     sampling)  # the sampling kernel against its definition and candle's ops
       step 90 "sampling kernel" "$bin" "$ckpt" --device "$dev" --scenarios sampling | tee -a "$out/check.jsonl"
       ;;
@@ -102,6 +111,18 @@ for part in "${parts[@]}"; do
       for l in 32 16 8; do
         DASYNTH_STUDENT_ATTN_LANES=$l step 150 "check yarn f32 lanes=$l" "$bin" "$ckpt" --device "$dev" --dtype f32 --scenarios check --reference /tmp/reference-yarn-short.safetensors | sed "s/^{/{\"attn_lanes\":$l,/" | tee -a "$out/check.jsonl"
         DASYNTH_STUDENT_ATTN_LANES=$l step 200 "decode lanes=$l" "$bin" "$ckpt" --device "$dev" --scenarios decode --batches "${STUDENT_LANES_BATCHES:-1,64,256}" --context 2048 --gen 64 | sed "s/^{/{\"attn_lanes\":$l,/" | tee -a "$out/engine.jsonl"
+      done
+      ;;
+    attn)  # decode attention's launch shape at small batches: warps a block, chunks, merging in the last block
+      for v in ${STUDENT_ATTN_VARIANTS:-W4,S64,M0 W4,S64,M64 W8,S32,M0 W8,S32,M64 W16,S16,M0 W16,S16,M64 W8,S64,M64 W16,S32,M64}; do
+        vars=(); for kv in ${v//,/ }; do
+          case $kv in
+            W*) vars+=("DASYNTH_STUDENT_ATTN_WARPS=${kv#W}") ;; S*) vars+=("DASYNTH_STUDENT_ATTN_SPLITS=${kv#S}") ;;
+            M*) vars+=("DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK=${kv#M}") ;; G*) vars+=("DASYNTH_STUDENT_GEMV=${kv#G}") ;;
+          esac
+        done
+        echo "== decode ($v: ${vars[*]}, $(date +%T))" >>"$log"
+        timeout 200 env "${vars[@]}" "$bin" "$ckpt" --device "$dev" --scenarios decode --batches "${STUDENT_ATTN_BATCHES:-1}" --context 2048 --gen "${STUDENT_ATTN_GEN:-128}" 2>>"$log" | sed "s/^{/{\"variant\":\"$v\",/" | tee -a "$out/engine.jsonl"
       done
       ;;
     ncu-attn)  # the decode-attention kernel at a large batch: speed of light, occupancy, stall reasons

@@ -1,10 +1,11 @@
 //! Decode steps as CUDA graphs, and the fused eager path for every other step.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use candle_core::cuda_backend::CudaDevice;
-use candle_core::cuda_backend::cudarc::driver::CudaGraph;
-use candle_core::cuda_backend::cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
+use candle_core::cuda_backend::cudarc::driver::sys::{CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode};
+use candle_core::cuda_backend::cudarc::driver::{CudaEvent, CudaGraph};
 use candle_core::{DType, Device, Tensor};
 
 use super::kernels::{Kernels, SKIP};
@@ -51,6 +52,58 @@ pub struct CudaRunner {
     dev: CudaDevice,
     graphs: Option<HashMap<usize, DecodeGraph>>,
     max_graph_batch: usize,
+    /// `DASYNTH_STUDENT_GRAPH_TIMING=1`: the GPU time of every graph replay against the time
+    /// between replays (the rest is the host's share of a step), printed when the runner drops.
+    timing: Option<ReplayTiming>,
+}
+
+/// GPU time of decode-graph replays (events around each launch) and the wall time between them.
+#[derive(Default)]
+struct ReplayTiming {
+    pending: Option<(CudaEvent, CudaEvent)>,
+    last_launch: Option<Instant>,
+    replays: u64,
+    gpu_ms: f64,
+    period_ms: f64,
+}
+
+impl ReplayTiming {
+    /// Around one replay: `launch` between two events; the previous replay's events are read
+    /// (its step has been sampled, so they have completed).
+    fn around(&mut self, dev: &CudaDevice, launch: impl FnOnce() -> Result<()>) -> Result<()> {
+        if let Some((a, b)) = self.pending.take()
+            && let Ok(ms) = a.elapsed_ms(&b)
+        {
+            self.gpu_ms += f64::from(ms);
+            self.replays += 1;
+        }
+        let now = Instant::now();
+        if let Some(last) = self.last_launch.replace(now) {
+            self.period_ms += now.duration_since(last).as_secs_f64() * 1e3;
+        }
+        let stream = dev.cuda_stream();
+        let record = || stream.record_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).ok();
+        let start = record();
+        launch()?;
+        self.pending = start.zip(record());
+        Ok(())
+    }
+}
+
+impl Drop for CudaRunner {
+    fn drop(&mut self) {
+        if let Some(t) = &self.timing
+            && t.replays > 0
+        {
+            let n = t.replays as f64;
+            eprintln!(
+                "decode graph replays: {} measured, {:.3} ms of GPU each, {:.3} ms between launches",
+                t.replays,
+                t.gpu_ms / n,
+                t.period_ms / n
+            );
+        }
+    }
 }
 
 impl CudaRunner {
@@ -58,13 +111,14 @@ impl CudaRunner {
     /// device is not CUDA or the kernels do not cover the model's shapes.
     pub fn new(model: &Qwen3, slots: usize, max_len: usize, graphs: bool) -> Option<CudaRunner> {
         let Device::Cuda(dev) = model.device() else { return None };
-        let kernels = Kernels::new(model.device(), model.dtype(), model.config(), max_len)?;
+        let kernels = Kernels::new(model.device(), model.dtype(), model.config(), max_len, slots)?;
         Some(CudaRunner {
             kernels,
             sampler: Sampler::new(model.device()),
             dev: dev.clone(),
             graphs: graphs.then(HashMap::new),
             max_graph_batch: slots.min(512),
+            timing: (std::env::var("DASYNTH_STUDENT_GRAPH_TIMING").as_deref() == Ok("1")).then(ReplayTiming::default),
         })
     }
 
@@ -123,7 +177,11 @@ impl CudaRunner {
         let host = Tensor::from_vec(host, 4 * b, model.device()).ctx(|| "decode inputs".to_string())?;
         if let Some(g) = self.graphs.as_ref().and_then(|g| g.get(&b)) {
             g.inputs.slice_set(&host, 0, 0).ctx(|| "decode inputs".to_string())?;
-            g.exec.launch().map_err(|e| cuda_error(format!("launching the decode graph of batch {b}: {e}")))?;
+            let launch = || g.exec.launch().map_err(|e| cuda_error(format!("launching the decode graph of batch {b}: {e}")));
+            match self.timing.as_mut() {
+                Some(t) => t.around(&self.dev, launch)?,
+                None => launch()?,
+            }
             return g.logits.narrow(0, 0, count).ctx(|| "decode logits".to_string());
         }
         // The first step of this bucket: run it eagerly (its logits are this step's), then

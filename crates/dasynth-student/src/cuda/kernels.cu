@@ -7,7 +7,12 @@
 //                   takes one position at a time (32 lanes a position) or, in the `_l16` and
 //                   `_l8` variants, two or four at once (16 or 8 lanes a position: fewer
 //                   shuffles per dot product, wider loads).
-// attn_combine_*    merges the chunks of every (sequence, query head) into the output.
+//                   With a counter buffer, the last block of a (sequence, kv head) to finish
+//                   merges the chunks itself, so the layer needs no second launch; with one
+//                   chunk the block writes the output directly.
+// attn_combine_*    merges the chunks of every (sequence, query head) into the output (without
+//                   counters: many chunks a sequence, as at batch 1, merge faster spread over
+//                   the GPU than in one block).
 // add_rms_norm_*    residual add then RMSNorm of each row (one block per row; 16-byte vectors
 //                   when the rows allow).
 // qk_prep_*         from the fused q/k/v projection: RMSNorm of each q and k head, rotary
@@ -15,7 +20,9 @@
 //                   head); tokens with slot 0xffffffff (padding) write nothing.
 // silu_mul_*        silu(gate) * up from the fused gate/up projection.
 // gemv_*_m{M}       y = x W^T for M <= 8 rows of x (decode of small batches): one warp per output
-//                   column, 16-byte loads of W, several in flight per lane.
+//                   column, 16-byte loads of W, several in flight per lane. gemv_nc_* streams
+//                   W past L1 (read-only path, no allocation), gemv_pipe_* also issues a lane's
+//                   next loads before it uses the current ones.
 // causal_softmax_*  softmax of prefill attention scores, each row masked past its query's
 //                   position (one block per row).
 //
@@ -88,8 +95,8 @@ template <> struct Pair<__half> { using type = __half2; };
 // The 16-bit types: four pairs.
 template <typename T> struct Vec16 {
   static constexpr int N = 8;
-  __device__ __forceinline__ static void load(const T *p, float *out) {
-    const uint4 v = *reinterpret_cast<const uint4 *>(p);
+  __device__ __forceinline__ static void load(const T *p, float *out) { unpack(*reinterpret_cast<const uint4 *>(p), out); }
+  __device__ __forceinline__ static void unpack(const uint4 v, float *out) {
     const typename Pair<T>::type *h = reinterpret_cast<const typename Pair<T>::type *>(&v);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -101,11 +108,19 @@ template <typename T> struct Vec16 {
 
 template <> struct Vec16<float> {
   static constexpr int N = 4;
-  __device__ __forceinline__ static void load(const float *p, float *out) {
-    const float4 v = *reinterpret_cast<const float4 *>(p);
-    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+  __device__ __forceinline__ static void load(const float *p, float *out) { unpack(*reinterpret_cast<const uint4 *>(p), out); }
+  __device__ __forceinline__ static void unpack(const uint4 v, float *out) {
+    out[0] = __uint_as_float(v.x); out[1] = __uint_as_float(v.y); out[2] = __uint_as_float(v.z); out[3] = __uint_as_float(v.w);
   }
 };
+
+// 16 bytes of weights, streamed: through the read-only path and not kept in L1, where they would
+// evict the activations every warp of the SM reads again.
+__device__ __forceinline__ uint4 load_stream(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
 
 // grid: ceil(n / 8); block: 256 (8 warps, one output column each). x [M, k], w [n, k], y [M, n];
 // k a multiple of 16 bytes' worth of T, rows 16-byte aligned.
@@ -138,6 +153,62 @@ __device__ void gemv(const T *__restrict__ x, const T *__restrict__ w, T *__rest
 #pragma unroll
         for (int e = 0; e < E; ++e) acc[m] += wf[u][e] * xf[e];
       }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    float v = acc[m];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) y[(size_t)m * n + col] = from_f<T>(v);
+  }
+}
+
+// The same product with the weights streamed (load_stream) and, with PIPE, double-buffered: the
+// next U loads of a lane are issued before the current ones are used, so a warp's reads of W
+// never wait on its own arithmetic. Each lane sums its elements in the same order as gemv.
+template <typename T, int M, bool PIPE>
+__device__ void gemv_stream(const T *__restrict__ x, const T *__restrict__ w, T *__restrict__ y, int n, int k) {
+  constexpr int E = Vec16<T>::N;
+  constexpr int U = 4;
+  constexpr int STEP = 32 * E * U;
+  const int lane = threadIdx.x & 31;
+  const int col = blockIdx.x * 8 + (threadIdx.x >> 5);
+  if (col >= n) return;  // uniform over the warp; no block-wide sync below
+  const T *wr = w + (size_t)col * k;
+  float acc[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) acc[m] = 0.f;
+  uint4 cur[U], nxt[U];
+  auto fetch = [&](uint4 (&dst)[U], int at) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int kk = at + u * 32 * E;
+      if (kk < k) dst[u] = load_stream(wr + kk);
+    }
+  };
+  fetch(cur, lane * E);
+  for (int k0 = lane * E; k0 < k; k0 += STEP) {
+    if (PIPE && k0 + STEP < k) fetch(nxt, k0 + STEP);
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int kk = k0 + u * 32 * E;
+      if (kk >= k) break;
+      float wf[E];
+      Vec16<T>::unpack(cur[u], wf);
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        float xf[E];
+        Vec16<T>::load(x + (size_t)m * k + kk, xf);
+#pragma unroll
+        for (int e = 0; e < E; ++e) acc[m] += wf[e] * xf[e];
+      }
+    }
+    if (PIPE) {
+#pragma unroll
+      for (int u = 0; u < U; ++u) cur[u] = nxt[u];
+    } else if (k0 + STEP < k) {
+      fetch(cur, k0 + STEP);
     }
   }
 #pragma unroll
@@ -267,8 +338,8 @@ template <typename T, int VEC> __device__ __forceinline__ void load_lane(const T
 template <typename T, int VEC, int G, int LP>
 __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, const T *__restrict__ vc,
                              const uint32_t *__restrict__ slots, const uint32_t *__restrict__ lens,
-                             float *__restrict__ acc_out, float *__restrict__ ml_out, int kv_heads, int max_len,
-                             float scale) {
+                             float *__restrict__ acc_out, float *__restrict__ ml_out, uint32_t *__restrict__ counters,
+                             T *__restrict__ out, int kv_heads, int max_len, float scale) {
   constexpr int DIM = VEC * LP;
   constexpr int PPW = 32 / LP;  // positions a warp takes at once
   const int split = blockIdx.x, nsplit = gridDim.x, kvh = blockIdx.y, b = blockIdx.z;
@@ -389,12 +460,62 @@ __device__ void attn_partial(const T *__restrict__ q, const T *__restrict__ kc, 
       }
     }
     const size_t head = (size_t)b * heads + kvh * G + g;
+    if (nsplit == 1 && counters != nullptr) {
+      out[head * DIM + i] = from_f<T>(den > 0.f ? a / den : 0.f);
+      continue;
+    }
     acc_out[(head * nsplit + split) * DIM + i] = a;
     if (i == 0) {
       ml_out[(head * nsplit + split) * 2] = mx;
       ml_out[(head * nsplit + split) * 2 + 1] = den;
     }
   }
+  if (nsplit == 1 || counters == nullptr) return;  // written above, or attn_combine merges
+
+  // The last of the nsplit blocks of this (sequence, kv head) merges their chunks, as
+  // attn_combine does: its stores are made visible before it counts itself, and it reads the
+  // others' through L2 (never through this SM's L1). It leaves the counter at zero for the
+  // next launch (the next layer, or the next replay of a graph).
+  __shared__ bool last;
+  __threadfence();
+  __syncthreads();
+  uint32_t *counter = counters + (size_t)b * kv_heads + kvh;
+  if (threadIdx.x == 0) last = atomicAdd(counter, 1u) == (uint32_t)nsplit - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  const size_t head0 = (size_t)b * heads + kvh * G;
+  // The chunks' weights exp(m - max) and denominators, [G][nsplit] each, in shared memory.
+  float *cw = smem, *cl = smem + nsplit * G;
+  for (int e = threadIdx.x; e < nsplit * G; e += blockDim.x) {
+    const size_t at = (head0 * nsplit + e) * 2;  // head g's chunk s is row (head0 + g) * nsplit + s = head0 * nsplit + e
+    cw[e] = __ldcg(ml_out + at);
+    cl[e] = __ldcg(ml_out + at + 1);
+  }
+  __syncthreads();
+  for (int g = threadIdx.x; g < G; g += blockDim.x) {
+    float mx = -INFINITY;
+    for (int s = 0; s < nsplit; ++s) mx = fmaxf(mx, cw[g * nsplit + s]);
+    float den = 0.f;
+    for (int s = 0; s < nsplit; ++s) {
+      const float f = mx == -INFINITY ? 0.f : __expf(cw[g * nsplit + s] - mx);
+      cw[g * nsplit + s] = f;
+      den += cl[g * nsplit + s] * f;
+    }
+    cl[g * nsplit] = den;  // chunk 0's denominator is read above before this write
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < G * DIM; e += blockDim.x) {
+    const int g = e / DIM, i = e % DIM;
+    const float *f = cw + g * nsplit;
+    const float *a = acc_out + (head0 + g) * nsplit * DIM + i;
+    float sum = 0.f;
+#pragma unroll 16
+    for (int s = 0; s < nsplit; ++s) sum += __ldcg(a + (size_t)s * DIM) * f[s];
+    const float den = cl[g * nsplit];
+    out[(head0 + g) * DIM + i] = from_f<T>(den > 0.f ? sum / den : 0.f);
+  }
+  if (threadIdx.x == 0) *counter = 0;
 }
 
 // grid: (heads, batch); block: dim threads.
@@ -436,8 +557,9 @@ __device__ void attn_combine(const float *__restrict__ acc, const float *__restr
 #define ATTN_PARTIAL(NAME, T, D32, G, LP, SUFFIX)                                                              \
   extern "C" __global__ void attn_partial_##NAME##_d##D32##_g##G##SUFFIX(                                      \
       const T *q, const T *kc, const T *vc, const uint32_t *slots, const uint32_t *lens, float *acc_out,       \
-      float *ml_out, int kv_heads, int max_len, float scale) {                                                 \
-    attn_partial<T, D32 * 32 / LP, G, LP>(q, kc, vc, slots, lens, acc_out, ml_out, kv_heads, max_len, scale);  \
+      float *ml_out, uint32_t *counters, T *out, int kv_heads, int max_len, float scale) {                     \
+    attn_partial<T, D32 * 32 / LP, G, LP>(q, kc, vc, slots, lens, acc_out, ml_out, counters, out, kv_heads,    \
+                                          max_len, scale);                                                     \
   }
 #define ATTN_PARTIAL_LANES(NAME, T, D32, G) \
   ATTN_PARTIAL(NAME, T, D32, G, 32, )       \
@@ -462,9 +584,15 @@ __device__ void attn_combine(const float *__restrict__ acc, const float *__restr
   extern "C" __global__ void causal_softmax_##NAME(const T *scores, T *out, int n, int start, int total) {          \
     causal_softmax<T>(scores, out, n, start, total);                                                                \
   }
-#define GEMV(NAME, T, M)                                                                            \
-  extern "C" __global__ void gemv_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) { \
-    gemv<T, M>(x, w, y, n, k);                                                                \
+#define GEMV(NAME, T, M)                                                                                 \
+  extern "C" __global__ void gemv_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) {      \
+    gemv<T, M>(x, w, y, n, k);                                                                     \
+  }                                                                                                \
+  extern "C" __global__ void gemv_nc_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) {   \
+    gemv_stream<T, M, false>(x, w, y, n, k);                                                       \
+  }                                                                                                \
+  extern "C" __global__ void gemv_pipe_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) { \
+    gemv_stream<T, M, true>(x, w, y, n, k);                                                        \
   }
 #define ALL(NAME, T)              \
   FUSED(NAME, T)                  \

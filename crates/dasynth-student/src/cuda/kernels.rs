@@ -19,7 +19,34 @@ const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/student_kernels.ptx"))
 const MODULE: &str = "dasynth_student_kernels";
 /// The slot of a padding row: its keys are not written and it attends to nothing.
 pub const SKIP: u32 = u32::MAX;
-const WARPS: u32 = 4;
+
+/// Decode attention's launch shape: up to 64 chunks a sequence of 4 warps each, enough blocks to
+/// fill the GPU four times over, and the last block of a sequence's chunks merging them when
+/// there are at most 4 (batch 64 on an H100: 3,782 → 3,884 tok/s, a launch a layer saved), a
+/// second kernel otherwise (the 64 chunks of batch 1 merge faster spread over the GPU than in
+/// one block: 152 → 136 tok/s merged in the block). `bench/student/run.sh attn` measures
+/// others: `DASYNTH_STUDENT_ATTN_WARPS` (4, 8, 16), `DASYNTH_STUDENT_ATTN_SPLITS` (1 to 64),
+/// `DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK` (0 to 64).
+#[derive(Clone, Copy, Debug)]
+struct AttnShape {
+    warps: u32,
+    max_splits: usize,
+    merge_in_block: usize,
+}
+
+impl AttnShape {
+    fn from_env() -> AttnShape {
+        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok());
+        AttnShape {
+            warps: match var("DASYNTH_STUDENT_ATTN_WARPS") {
+                Some(w @ (8 | 16)) => w as u32,
+                _ => 4,
+            },
+            max_splits: var("DASYNTH_STUDENT_ATTN_SPLITS").map_or(64, |n| n.clamp(1, 64)),
+            merge_in_block: var("DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK").map_or(4, |n| n.min(64)),
+        }
+    }
+}
 
 /// The decode-attention variant's suffix: lanes of a warp per cached position, 16 unless
 /// `DASYNTH_STUDENT_ATTN_LANES` says 32 or 8. Fewer lanes a position means fewer shuffles per
@@ -37,6 +64,18 @@ fn attention_lanes(head_dim: usize, group: usize) -> &'static str {
     }
 }
 
+/// The GEMV kernel's variant (`DASYNTH_STUDENT_GEMV`): `nc` (the default: weights streamed
+/// past L1, which then keeps the activations every warp of an SM reads; batch 1 of Qwen3-8B on
+/// an H100 154.5 → 160.4 tok/s), `plain` (weights through L1) or `pipe` (streamed, each lane's
+/// next loads issued before it uses the current ones: 156.5).
+fn gemv_variant() -> &'static str {
+    match std::env::var("DASYNTH_STUDENT_GEMV").ok().as_deref().map(str::trim) {
+        Some("plain") => "",
+        Some("pipe") => "_pipe",
+        _ => "_nc",
+    }
+}
+
 /// Products with at most this many rows of activations use the engine's GEMV kernel.
 pub const GEMV_MAX_ROWS: usize = 8;
 
@@ -51,6 +90,10 @@ pub struct Kernels {
     gemv: Vec<CudaFunction>,
     partial: CudaFunction,
     combine: CudaFunction,
+    /// u32 `[slots * kv_heads]`, zero between launches: how many chunks of each (sequence, kv
+    /// head) are done, so that the last one merges them; `None` when it could not be allocated.
+    counters: Option<Tensor>,
+    attn: AttnShape,
     kv_heads: usize,
     heads: usize,
     dim: usize,
@@ -63,10 +106,10 @@ fn err(message: String) -> candle_core::Error {
 }
 
 impl Kernels {
-    /// The kernels for `cfg` in `dtype` on `device`, or `None` when the shapes are outside what
-    /// they cover (head dims 32, 64, 128; 1, 2, 4 or 8 query heads per kv head), in which case
-    /// the engine keeps candle's path.
-    pub fn new(device: &Device, dtype: DType, cfg: &ModelConfig, max_len: usize) -> Option<Kernels> {
+    /// The kernels for `cfg` in `dtype` on `device` for a cache of `slots` slots of `max_len`
+    /// positions, or `None` when the shapes are outside what they cover (head dims 32, 64, 128;
+    /// 1, 2, 4 or 8 query heads per kv head), in which case the engine keeps candle's path.
+    pub fn new(device: &Device, dtype: DType, cfg: &ModelConfig, max_len: usize, slots: usize) -> Option<Kernels> {
         let Device::Cuda(dev) = device else { return None };
         let suffix = match dtype {
             DType::F32 => "f32",
@@ -83,6 +126,9 @@ impl Kernels {
             .context()
             .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
             .map_or(132, |n| n.max(1) as usize);
+        let counters = Tensor::zeros(slots.max(1) * cfg.num_kv_heads, DType::U32, device)
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot allocate decode attention's chunk counters; merging in a second kernel"))
+            .ok();
         let load = |name: &str| match dev.get_or_load_custom_func(name, MODULE, PTX) {
             Ok(f) => Some(f.into_cuda_function()),
             Err(e) => {
@@ -96,9 +142,11 @@ impl Kernels {
             qk_prep: load(&format!("qk_prep_{suffix}"))?,
             silu_mul: load(&format!("silu_mul_{suffix}"))?,
             causal_softmax: load(&format!("causal_softmax_{suffix}"))?,
-            gemv: (1..=GEMV_MAX_ROWS).map(|m| load(&format!("gemv_{suffix}_m{m}"))).collect::<Option<_>>()?,
+            gemv: (1..=GEMV_MAX_ROWS).map(|m| load(&format!("gemv{}_{suffix}_m{m}", gemv_variant()))).collect::<Option<_>>()?,
             partial: load(&format!("attn_partial_{suffix}_d{}_g{group}{}", cfg.head_dim / 32, attention_lanes(cfg.head_dim, group)))?,
             combine: load(&format!("attn_combine_{suffix}"))?,
+            counters,
+            attn: AttnShape::from_env(),
             kv_heads: cfg.num_kv_heads,
             heads: cfg.num_heads,
             dim: cfg.head_dim,
@@ -267,33 +315,48 @@ impl Kernels {
     pub fn decode_attention(&self, q: &Tensor, kc: &Tensor, vc: &Tensor, slots: &Tensor, lens: &Tensor) -> candle_core::Result<Tensor> {
         let batch = q.dim(0)?;
         let device = q.device();
+        let AttnShape { warps, max_splits, merge_in_block } = self.attn;
         // Enough blocks to fill the GPU four times over; each split is a contiguous chunk.
         let blocks = batch * self.kv_heads;
-        let nsplit = (4 * self.sms).div_ceil(blocks.max(1)).clamp(1, 64);
+        let nsplit = (4 * self.sms).div_ceil(blocks.max(1)).clamp(1, max_splits);
+        // The last block of a sequence's chunks merges them (the counters cover every slot, and
+        // a batch never has more sequences than slots), or a second kernel does.
+        let counters = self.counters.as_ref().filter(|c| nsplit <= merge_in_block && c.elem_count() >= blocks);
         let rows = batch * self.heads;
-        // SAFETY (both): every element is written by the kernels below before it is read.
+        // SAFETY (all three): every element is written by the kernels below before it is read
+        // (acc and ml not at all when a single chunk is merged in its block).
         let acc = unsafe { Tensor::empty((rows * nsplit, self.dim), DType::F32, device)? };
         let ml = unsafe { Tensor::empty((rows * nsplit, 2), DType::F32, device)? };
         let out = unsafe { Tensor::empty((batch, self.heads * self.dim), q.dtype(), device)? };
         let scale = 1.0f32 / (self.dim as f32).sqrt();
-        with_ptrs(&[q, kc, vc, slots, lens, &acc, &ml, &out], |p| {
+        let mut args = vec![q, kc, vc, slots, lens, &acc, &ml, &out];
+        args.extend(counters);
+        with_ptrs(&args, |p| {
             let (kv_heads, max_len, dim, ns) = (self.kv_heads as i32, self.max_len as i32, self.dim as i32, nsplit as i32);
+            let counters_p = p.get(8).copied().unwrap_or(0);
             let group = (self.heads / self.kv_heads) as u32;
-            let smem = WARPS * group * (self.dim as u32 + 2) * 4;
+            let smem_of = |w: u32| w * group * (self.dim as u32 + 2) * 4;
+            // At most the 48 KiB of shared memory a block gets without opting in.
+            let warps = [warps, warps / 2, 4].into_iter().find(|&w| w <= 4 || smem_of(w) <= 48 * 1024).unwrap_or(4);
             let cfg = LaunchConfig {
                 grid_dim: (nsplit as u32, self.kv_heads as u32, batch as u32),
-                block_dim: (32 * WARPS, 1, 1),
-                shared_mem_bytes: smem,
+                block_dim: (32 * warps, 1, 1),
+                shared_mem_bytes: smem_of(warps),
             };
             let mut b = self.stream.launch_builder(&self.partial);
             for ptr in &p[..7] {
                 b.arg(ptr);
             }
-            b.arg(&kv_heads).arg(&max_len).arg(&scale);
+            b.arg(&counters_p).arg(&p[7]).arg(&kv_heads).arg(&max_len).arg(&scale);
             // SAFETY: q holds batch * heads rows of dim, the caches slots * kv_heads * max_len
             // rows, slots/lens one u32 per sequence (lens <= max_len), acc and ml
-            // batch * heads * nsplit rows; the block's shared memory is sized for its warps.
+            // batch * heads * nsplit rows, out batch * heads rows of dim, the counters (when
+            // given) batch * kv_heads zeros; the block's shared memory is sized for its warps,
+            // which also holds the merge's 2 * nsplit * group floats (nsplit <= 64, warps >= 4).
             unsafe { b.launch(cfg) }.map_err(|e| err(format!("attn_partial: {e}")))?;
+            if counters_p != 0 {
+                return Ok(());
+            }
             let cfg =
                 LaunchConfig { grid_dim: (self.heads as u32, batch as u32, 1), block_dim: (self.dim as u32, 1, 1), shared_mem_bytes: 0 };
             let mut b = self.stream.launch_builder(&self.combine);
