@@ -122,53 +122,16 @@ __device__ __forceinline__ uint4 load_stream(const void *p) {
   return v;
 }
 
-// grid: ceil(n / 8); block: 256 (8 warps, one output column each). x [M, k], w [n, k], y [M, n];
-// k a multiple of 16 bytes' worth of T, rows 16-byte aligned.
-template <typename T, int M>
-__device__ void gemv(const T *__restrict__ x, const T *__restrict__ w, T *__restrict__ y, int n, int k) {
-  constexpr int E = Vec16<T>::N;
-  constexpr int U = 4;
-  const int lane = threadIdx.x & 31;
-  const int col = blockIdx.x * 8 + (threadIdx.x >> 5);
-  if (col >= n) return;  // uniform over the warp; no block-wide sync below
-  const T *wr = w + (size_t)col * k;
-  float acc[M];
-#pragma unroll
-  for (int m = 0; m < M; ++m) acc[m] = 0.f;
-  for (int k0 = lane * E; k0 < k; k0 += 32 * E * U) {
-    float wf[U][E];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int kk = k0 + u * 32 * E;
-      if (kk < k) Vec16<T>::load(wr + kk, wf[u]);
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int kk = k0 + u * 32 * E;
-      if (kk >= k) break;
-#pragma unroll
-      for (int m = 0; m < M; ++m) {
-        float xf[E];
-        Vec16<T>::load(x + (size_t)m * k + kk, xf);
-#pragma unroll
-        for (int e = 0; e < E; ++e) acc[m] += wf[u][e] * xf[e];
-      }
-    }
-  }
-#pragma unroll
-  for (int m = 0; m < M; ++m) {
-    float v = acc[m];
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) y[(size_t)m * n + col] = from_f<T>(v);
-  }
-}
+// How the GEMV reads its weights: through L1 like any load, streamed past it (load_stream),
+// or streamed and double-buffered (a lane's next U loads issued before it uses the current
+// ones, so its reads of W never wait on its own arithmetic).
+enum WeightLoads { W_PLAIN, W_STREAM, W_PIPE };
 
-// The same product with the weights streamed (load_stream) and, with PIPE, double-buffered: the
-// next U loads of a lane are issued before the current ones are used, so a warp's reads of W
-// never wait on its own arithmetic. Each lane sums its elements in the same order as gemv.
-template <typename T, int M, bool PIPE>
-__device__ void gemv_stream(const T *__restrict__ x, const T *__restrict__ w, T *__restrict__ y, int n, int k) {
+// grid: ceil(n / 8); block: 256 (8 warps, one output column each). x [M, k], w [n, k], y [M, n];
+// k a multiple of 16 bytes' worth of T, rows 16-byte aligned. Each lane sums its elements in
+// increasing order whatever the weight loads, so every variant gives the same bits.
+template <typename T, int M, WeightLoads L>
+__device__ void gemv(const T *__restrict__ x, const T *__restrict__ w, T *__restrict__ y, int n, int k) {
   constexpr int E = Vec16<T>::N;
   constexpr int U = 4;
   constexpr int STEP = 32 * E * U;
@@ -184,12 +147,12 @@ __device__ void gemv_stream(const T *__restrict__ x, const T *__restrict__ w, T 
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int kk = at + u * 32 * E;
-      if (kk < k) dst[u] = load_stream(wr + kk);
+      if (kk < k) dst[u] = L == W_PLAIN ? *reinterpret_cast<const uint4 *>(wr + kk) : load_stream(wr + kk);
     }
   };
   fetch(cur, lane * E);
   for (int k0 = lane * E; k0 < k; k0 += STEP) {
-    if (PIPE && k0 + STEP < k) fetch(nxt, k0 + STEP);
+    if (L == W_PIPE && k0 + STEP < k) fetch(nxt, k0 + STEP);
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const int kk = k0 + u * 32 * E;
@@ -204,7 +167,7 @@ __device__ void gemv_stream(const T *__restrict__ x, const T *__restrict__ w, T 
         for (int e = 0; e < E; ++e) acc[m] += wf[e] * xf[e];
       }
     }
-    if (PIPE) {
+    if (L == W_PIPE) {
 #pragma unroll
       for (int u = 0; u < U; ++u) cur[u] = nxt[u];
     } else if (k0 + STEP < k) {
@@ -586,13 +549,13 @@ __device__ void attn_combine(const float *__restrict__ acc, const float *__restr
   }
 #define GEMV(NAME, T, M)                                                                                 \
   extern "C" __global__ void gemv_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) {      \
-    gemv<T, M>(x, w, y, n, k);                                                                     \
+    gemv<T, M, W_PLAIN>(x, w, y, n, k);                                                            \
   }                                                                                                \
   extern "C" __global__ void gemv_nc_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) {   \
-    gemv_stream<T, M, false>(x, w, y, n, k);                                                       \
+    gemv<T, M, W_STREAM>(x, w, y, n, k);                                                           \
   }                                                                                                \
   extern "C" __global__ void gemv_pipe_##NAME##_m##M(const T *x, const T *w, T *y, int n, int k) { \
-    gemv_stream<T, M, true>(x, w, y, n, k);                                                        \
+    gemv<T, M, W_PIPE>(x, w, y, n, k);                                                             \
   }
 #define ALL(NAME, T)              \
   FUSED(NAME, T)                  \

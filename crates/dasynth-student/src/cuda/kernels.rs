@@ -66,8 +66,9 @@ fn attention_lanes(head_dim: usize, group: usize) -> &'static str {
 
 /// The GEMV kernel's variant (`DASYNTH_STUDENT_GEMV`): `nc` (the default: weights streamed
 /// past L1, which then keeps the activations every warp of an SM reads; batch 1 of Qwen3-8B on
-/// an H100 154.5 → 160.4 tok/s), `plain` (weights through L1) or `pipe` (streamed, each lane's
-/// next loads issued before it uses the current ones: 156.5).
+/// an H100 154.5 → 160.4 tok/s against the kernel before), `plain` (weights through L1, in the
+/// same loop) or `pipe` (streamed, each lane's next loads issued before it uses the current
+/// ones: 156.5).
 fn gemv_variant() -> &'static str {
     match std::env::var("DASYNTH_STUDENT_GEMV").ok().as_deref().map(str::trim) {
         Some("plain") => "",
