@@ -14,6 +14,8 @@ it, waits on the teacher, runs two more cells and answers: four teacher turns, t
 Teacher ideal throughput is in_flight / (4 x latency); sandbox capacity is the throughput of the
 same workload with a teacher that answers at once. Memory per waiting trajectory is the growth
 of the process's anonymous resident memory over the run divided by the trajectories in flight.
+Each result also records the benchmark teacher's own CPU seconds and the share of the run every
+core of the machine was busy (from /proc).
 """
 
 from __future__ import annotations
@@ -100,18 +102,37 @@ def fresh_copy(base: Path, name: str) -> Path:
     return run
 
 
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a live process, from /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one(bench: Path, base: Path, name: str, latency: int, in_flight: int, samples: int, extra: list[str]) -> dict:
     teacher = subprocess.Popen([str(bench), "teacher", "--latency-ms", str(latency)], stdout=subprocess.PIPE, text=True)
     try:
         url = teacher.stdout.readline().strip()
         run = fresh_copy(base, name)
         started = time.time()
+        cpu_before, teacher_before = machine_cpu(), process_cpu_seconds(teacher.pid)
         out = subprocess.run([str(bench), "run", str(run), url, str(in_flight), str(samples), *extra],
                              capture_output=True, text=True, timeout=3600)
         if out.returncode != 0:
             raise SystemExit(f"{name}: {out.stderr[-3000:]}")
+        cpu_after = machine_cpu()
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        result.update(name=name, latency_ms=latency, samples=samples, outer_seconds=time.time() - started)
+        # The benchmark teacher shares the machine: its CPU, and how busy every core was.
+        result.update(name=name, latency_ms=latency, samples=samples, outer_seconds=time.time() - started,
+                      teacher_cpu_s=process_cpu_seconds(teacher.pid) - teacher_before,
+                      machine_busy=(cpu_after[0] - cpu_before[0]) / max(1, cpu_after[1] - cpu_before[1]))
         shutil.rmtree(run, ignore_errors=True)
         return result
     finally:

@@ -315,27 +315,35 @@ pub async fn llm_trajectory(
                 let Ok(_computing) = sandboxing.cells.acquire().await else {
                     return Outcome::Transient("the run is stopping".into());
                 };
-                let mut s = match session.take() {
-                    Some(s) => s,
-                    None => match task_session(&sandboxing.pool, run, task, seed) {
-                        Ok((mut s, out, _data)) => {
-                            *s.limits_mut() = Limits { timeout: limits.cell_timeout, ..Limits::default() };
-                            outputs = Some(out);
-                            s
-                        }
-                        Err(e) => return Outcome::Transient(format!("{e}")),
-                    },
-                };
-                // The guest runs on its own thread; keep the async workers free meanwhile.
+                // The session's start (with the first cell) and the cell run on a blocking
+                // thread: the async workers stay free to send other trajectories' requests the
+                // moment their cells end. Started on a worker, a thousand first cells in a row
+                // kept both workers busy, so the next requests went out together at the end of
+                // the burst and the teacher's answers came back together too, while the cores
+                // idled in between.
+                let start = session.take().ok_or_else(|| (sandboxing.pool.clone(), run.clone(), task.clone()));
+                let cell_timeout = limits.cell_timeout;
                 let ran = tokio::task::spawn_blocking(move || {
+                    let (mut s, out) = match start {
+                        Ok(s) => (s, None),
+                        Err((pool, run, task)) => {
+                            let (mut s, out, _data) = task_session(&pool, &run, &task, seed).map_err(|e| e.to_string())?;
+                            *s.limits_mut() = Limits { timeout: cell_timeout, ..Limits::default() };
+                            (s, Some(out))
+                        }
+                    };
                     let r = s.run(&code);
-                    (s, r)
+                    Ok::<_, String>((s, out, r))
                 })
                 .await;
-                let (s, r) = match ran {
-                    Ok(v) => v,
+                let (s, out, r) = match ran {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(e)) => return Outcome::Transient(e),
                     Err(e) => return Outcome::Transient(format!("sandbox worker failed: {e}")),
                 };
+                if out.is_some() {
+                    outputs = out;
+                }
                 session = Some(s);
                 turn.cell = Some(cell_outcome(&r));
                 t.turns.push(turn);
