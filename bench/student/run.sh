@@ -173,7 +173,7 @@ for part in "${parts[@]}"; do
     baseline)
       step 360 "transformers" python3 bench/student/hf_baseline.py "$ckpt" ${STUDENT_BASELINE_ARGS:---batches 1,64,256 --context 2048 --gen 128 --vllm-concurrency 1,64} | tee -a "$out/transformers.jsonl"
       ;;
-    *) echo "unknown part $part (check, check-fast, sampling, ncu, ncu-attn, lanes, sampled, ab, workloads, workloads-lite, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
+    *) echo "unknown part $part (check, check-fast, recheck, sampling, ncu, ncu-attn, lanes, attn, sampled, ab, workloads, workloads-lite, profile, engine, engine-lite, baseline, quick)" >&2; exit 2 ;;
   esac
 done
 python3 bench/student/summary.py "$out" | tee "$out/summary.txt"

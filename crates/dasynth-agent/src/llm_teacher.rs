@@ -321,10 +321,11 @@ pub async fn llm_trajectory(
                 // kept both workers busy, so the next requests went out together at the end of
                 // the burst and the teacher's answers came back together too, while the cores
                 // idled in between.
-                let start = session.take().ok_or_else(|| (sandboxing.pool.clone(), run.clone(), task.clone()));
+                // The resident session, or what starting one takes.
+                let session_or_start = session.take().ok_or_else(|| (sandboxing.pool.clone(), run.clone(), task.clone()));
                 let cell_timeout = limits.cell_timeout;
                 let ran = tokio::task::spawn_blocking(move || {
-                    let (mut s, out) = match start {
+                    let (mut s, out) = match session_or_start {
                         Ok(s) => (s, None),
                         Err((pool, run, task)) => {
                             let (mut s, out, _data) = task_session(&pool, &run, &task, seed).map_err(|e| e.to_string())?;
@@ -341,8 +342,8 @@ pub async fn llm_trajectory(
                     Ok(Err(e)) => return Outcome::Transient(e),
                     Err(e) => return Outcome::Transient(format!("sandbox worker failed: {e}")),
                 };
-                if out.is_some() {
-                    outputs = out;
+                if let Some(out) = out {
+                    outputs = Some(out);
                 }
                 session = Some(s);
                 turn.cell = Some(cell_outcome(&r));

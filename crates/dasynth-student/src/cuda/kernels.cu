@@ -286,7 +286,7 @@ __device__ void silu_mul(const T *__restrict__ gu, T *__restrict__ out, int rows
 }
 
 // LP lanes per cached position, VEC = dim / LP elements per lane, G = query heads per kv head.
-// Block: WARPS warps, each on 32 / LP positions at once.
+// Block: any number of warps (the launch picks 4, 8 or 16), each on 32 / LP positions at once.
 // A lane's VEC consecutive elements in one load (8 bytes for 4 bf16), not VEC loads of one
 // element: the decode attention loop is bound by how fast it can issue loads of the cache.
 template <typename T, int VEC> struct alignas(VEC * sizeof(T)) LaneChunk {

@@ -20,60 +20,60 @@ const MODULE: &str = "dasynth_student_kernels";
 /// The slot of a padding row: its keys are not written and it attends to nothing.
 pub const SKIP: u32 = u32::MAX;
 
-/// Decode attention's launch shape: up to 64 chunks a sequence of 4 warps each, enough blocks to
-/// fill the GPU four times over, and the last block of a sequence's chunks merging them when
-/// there are at most 4 (batch 64 on an H100: 3,782 → 3,884 tok/s, a launch a layer saved), a
-/// second kernel otherwise (the 64 chunks of batch 1 merge faster spread over the GPU than in
-/// one block: 152 → 136 tok/s merged in the block). `bench/student/run.sh attn` measures
-/// others: `DASYNTH_STUDENT_ATTN_WARPS` (4, 8, 16), `DASYNTH_STUDENT_ATTN_SPLITS` (1 to 64),
-/// `DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK` (0 to 64).
+/// The kernels' tuning, read once from the environment when they load, for measuring the
+/// variants (`bench/student/run.sh lanes` and `attn`); the defaults are the measured best.
+///
+/// - Lanes of a warp per cached position in decode attention (`DASYNTH_STUDENT_ATTN_LANES`:
+///   16 unless 32 or 8). Fewer lanes a position means fewer shuffles per dot product and wider
+///   loads (on an H100, Qwen3-8B at 2k context: batch 64 2,917 → 3,563 tok/s, batch 128 3,445 →
+///   4,705 going from 32 to 16 lanes; batch 1 unchanged), and more registers: a variant whose
+///   per-lane query and sum (`group * dim / lanes` floats each) would pass 64 falls back to 32.
+/// - Decode attention's launch shape: up to 64 chunks a sequence (`DASYNTH_STUDENT_ATTN_SPLITS`)
+///   of 4 warps each (`DASYNTH_STUDENT_ATTN_WARPS`: 4, 8 or 16), enough blocks to fill the GPU
+///   four times over; the last block of a sequence's chunks merges them when there are at most
+///   4 (`DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK`; batch 64 on an H100: 3,782 → 3,884 tok/s, a
+///   launch a layer saved), a second kernel otherwise (the 64 chunks of batch 1 merge faster
+///   spread over the GPU than in one block: 152 → 136 tok/s merged in the block).
+/// - The GEMV's weight loads (`DASYNTH_STUDENT_GEMV`): `nc`, the default, streams them past L1,
+///   which then keeps the activations every warp of an SM reads (batch 1 on an H100 154.5 →
+///   160.4 tok/s against the kernel before); `plain` reads them through L1 in the same loop;
+///   `pipe` streams them and issues a lane's next loads before it uses the current ones (156.5).
 #[derive(Clone, Copy, Debug)]
-struct AttnShape {
+struct Tuning {
+    lanes: usize,
     warps: u32,
     max_splits: usize,
     merge_in_block: usize,
+    gemv: &'static str,
 }
 
-impl AttnShape {
-    fn from_env() -> AttnShape {
-        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok());
-        AttnShape {
-            warps: match var("DASYNTH_STUDENT_ATTN_WARPS") {
-                Some(w @ (8 | 16)) => w as u32,
-                _ => 4,
+impl Tuning {
+    fn from_env() -> Tuning {
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string());
+        let num = |name: &str| var(name).and_then(|v| v.parse::<usize>().ok());
+        Tuning {
+            lanes: num("DASYNTH_STUDENT_ATTN_LANES").filter(|l| matches!(l, 32 | 8)).unwrap_or(16),
+            warps: num("DASYNTH_STUDENT_ATTN_WARPS").filter(|w| matches!(w, 8 | 16)).map_or(4, |w| w as u32),
+            max_splits: num("DASYNTH_STUDENT_ATTN_SPLITS").map_or(64, |n| n.clamp(1, 64)),
+            merge_in_block: num("DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK").map_or(4, |n| n.min(64)),
+            gemv: match var("DASYNTH_STUDENT_GEMV").as_deref() {
+                Some("plain") => "",
+                Some("pipe") => "_pipe",
+                _ => "_nc",
             },
-            max_splits: var("DASYNTH_STUDENT_ATTN_SPLITS").map_or(64, |n| n.clamp(1, 64)),
-            merge_in_block: var("DASYNTH_STUDENT_ATTN_MERGE_IN_BLOCK").map_or(4, |n| n.min(64)),
         }
     }
-}
 
-/// The decode-attention variant's suffix: lanes of a warp per cached position, 16 unless
-/// `DASYNTH_STUDENT_ATTN_LANES` says 32 or 8. Fewer lanes a position means fewer shuffles per
-/// dot product and wider loads (on an H100, Qwen3-8B at 2k context: batch 64 2,917 → 3,563
-/// tok/s, batch 128 3,445 → 4,705 going from 32 to 16 lanes; batch 1 unchanged), and more
-/// registers: a variant whose per-lane query and sum (`group * dim / lanes` floats each) would
-/// pass 64 falls back to 32 lanes.
-fn attention_lanes(head_dim: usize, group: usize) -> &'static str {
-    let fits = |lanes: usize| group * head_dim / lanes <= 64;
-    match std::env::var("DASYNTH_STUDENT_ATTN_LANES").ok().as_deref().map(str::trim) {
-        Some("32") => "",
-        Some("8") if fits(8) => "_l8",
-        _ if fits(16) => "_l16",
-        _ => "",
-    }
-}
-
-/// The GEMV kernel's variant (`DASYNTH_STUDENT_GEMV`): `nc` (the default: weights streamed
-/// past L1, which then keeps the activations every warp of an SM reads; batch 1 of Qwen3-8B on
-/// an H100 154.5 → 160.4 tok/s against the kernel before), `plain` (weights through L1, in the
-/// same loop) or `pipe` (streamed, each lane's next loads issued before it uses the current
-/// ones: 156.5).
-fn gemv_variant() -> &'static str {
-    match std::env::var("DASYNTH_STUDENT_GEMV").ok().as_deref().map(str::trim) {
-        Some("plain") => "",
-        Some("pipe") => "_pipe",
-        _ => "_nc",
+    /// The decode-attention variant's suffix for `group` query heads of `head_dim`: the lanes
+    /// asked for, else 16, else 32 (no suffix), the first whose registers fit.
+    fn attention_suffix(&self, head_dim: usize, group: usize) -> &'static str {
+        let fits = |lanes: usize| group * head_dim / lanes <= 64;
+        match self.lanes {
+            32 => "",
+            8 if fits(8) => "_l8",
+            _ if fits(16) => "_l16",
+            _ => "",
+        }
     }
 }
 
@@ -94,7 +94,7 @@ pub struct Kernels {
     /// u32 `[slots * kv_heads]`, zero between launches: how many chunks of each (sequence, kv
     /// head) are done, so that the last one merges them; `None` when it could not be allocated.
     counters: Option<Tensor>,
-    attn: AttnShape,
+    tuning: Tuning,
     kv_heads: usize,
     heads: usize,
     dim: usize,
@@ -127,6 +127,7 @@ impl Kernels {
             .context()
             .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
             .map_or(132, |n| n.max(1) as usize);
+        let tuning = Tuning::from_env();
         let counters = Tensor::zeros(slots.max(1) * cfg.num_kv_heads, DType::U32, device)
             .inspect_err(|e| tracing::warn!(error = %e, "cannot allocate decode attention's chunk counters; merging in a second kernel"))
             .ok();
@@ -143,11 +144,15 @@ impl Kernels {
             qk_prep: load(&format!("qk_prep_{suffix}"))?,
             silu_mul: load(&format!("silu_mul_{suffix}"))?,
             causal_softmax: load(&format!("causal_softmax_{suffix}"))?,
-            gemv: (1..=GEMV_MAX_ROWS).map(|m| load(&format!("gemv{}_{suffix}_m{m}", gemv_variant()))).collect::<Option<_>>()?,
-            partial: load(&format!("attn_partial_{suffix}_d{}_g{group}{}", cfg.head_dim / 32, attention_lanes(cfg.head_dim, group)))?,
+            gemv: (1..=GEMV_MAX_ROWS).map(|m| load(&format!("gemv{}_{suffix}_m{m}", tuning.gemv))).collect::<Option<_>>()?,
+            partial: load(&format!(
+                "attn_partial_{suffix}_d{}_g{group}{}",
+                cfg.head_dim / 32,
+                tuning.attention_suffix(cfg.head_dim, group)
+            ))?,
             combine: load(&format!("attn_combine_{suffix}"))?,
             counters,
-            attn: AttnShape::from_env(),
+            tuning,
             kv_heads: cfg.num_kv_heads,
             heads: cfg.num_heads,
             dim: cfg.head_dim,
@@ -316,7 +321,7 @@ impl Kernels {
     pub fn decode_attention(&self, q: &Tensor, kc: &Tensor, vc: &Tensor, slots: &Tensor, lens: &Tensor) -> candle_core::Result<Tensor> {
         let batch = q.dim(0)?;
         let device = q.device();
-        let AttnShape { warps, max_splits, merge_in_block } = self.attn;
+        let Tuning { warps, max_splits, merge_in_block, .. } = self.tuning;
         // Enough blocks to fill the GPU four times over; each split is a contiguous chunk.
         let blocks = batch * self.kv_heads;
         let nsplit = (4 * self.sms).div_ceil(blocks.max(1)).clamp(1, max_splits);
