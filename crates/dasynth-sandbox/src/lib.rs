@@ -31,6 +31,11 @@
 //! trap ends only that session. A line of the cell's output that starts like the sandbox's own
 //! notes ([`NOTE_PREFIX`]) gets a backslash in front.
 //!
+//! A new instance maps the snapshot's image copy-on-write; the pages every session writes (the
+//! prelude's, and a first pandas cell's, recorded once per [`Sandbox`] by a probe session) are
+//! copied into it before its guest writes them, which spares the guest two page faults and a
+//! TLB flush across CPUs for each ([`SandboxConfig::hot_pages`]).
+//!
 //! A session waiting for its next cell can be [suspended](Session::suspend): the pages of its
 //! memory that differ from the snapshot go, compressed, into a [`Vault`] (in memory up to a
 //! budget, spilled to files past it), the instance is dropped, and the next cell resumes it in
@@ -52,6 +57,7 @@ mod cache;
 mod error;
 mod fs_guard;
 mod host_door;
+mod hot_pages;
 mod ledger;
 mod listing;
 mod memory;

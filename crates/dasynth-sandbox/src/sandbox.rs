@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstancePre, Linker, Module, Store};
 
+use crate::hot_pages::HotPages;
+
 use crate::artefacts::{Artefacts, install};
 use crate::cache::{LockedDir, write_atomic};
 use crate::error::SandboxError;
@@ -32,11 +34,17 @@ pub struct SandboxConfig {
     /// Compile with fuel metering so that [`Limits::fuel`](crate::Limits::fuel) can be used.
     /// Metered code is slower and is a second compiled module in the cache.
     pub fuel_metering: bool,
+    /// Copy the snapshot pages every session writes into each new instance before its guest
+    /// runs, and those a first pandas cell writes before a session's first cell that mentions
+    /// pandas (see `hot_pages.rs`; pre-initialized snapshot only). On by default;
+    /// `DASYNTH_SANDBOX_HOT_PAGES=0` in the environment turns the default off.
+    pub hot_pages: bool,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { cache_dir: None, preinitialized: true, fuel_metering: false }
+        let hot_pages = std::env::var("DASYNTH_SANDBOX_HOT_PAGES").map_or(true, |v| v.trim() != "0");
+        SandboxConfig { cache_dir: None, preinitialized: true, fuel_metering: false, hot_pages }
     }
 }
 
@@ -54,6 +62,7 @@ pub(crate) struct Inner {
     pub(crate) module_path: PathBuf,
     stop_ticker: Arc<AtomicBool>,
     pristine: OnceLock<Result<Pristine, String>>,
+    hot: OnceLock<HotPages>,
 }
 
 /// An instance no code ever runs in, kept for its memory: the snapshot's image exactly as a
@@ -120,7 +129,40 @@ impl Sandbox {
                 })
                 .map_err(|e| SandboxError::Thread(format!("spawning the epoch ticker: {e}")))?;
         }
-        Ok(Sandbox { inner: Arc::new(Inner { engine, pre, artefacts, config, module_path, stop_ticker, pristine: OnceLock::new() }) })
+        Ok(Sandbox {
+            inner: Arc::new(Inner {
+                engine,
+                pre,
+                artefacts,
+                config,
+                module_path,
+                stop_ticker,
+                pristine: OnceLock::new(),
+                hot: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The pages every new instance gets copied before its guest runs (probed on first use;
+    /// none when [`SandboxConfig::hot_pages`] is off, or when the probe fails, which is logged).
+    pub(crate) fn hot_pages(&self) -> &HotPages {
+        self.inner.hot.get_or_init(|| {
+            let config = &self.inner.config;
+            if !config.hot_pages || !config.preinitialized {
+                return HotPages::default();
+            }
+            HotPages::probe(self).unwrap_or_else(|e| {
+                tracing::warn!("sessions start without hot pages: {e}");
+                HotPages::default()
+            })
+        })
+    }
+
+    /// How many pages of the snapshot's image a session gets copied before its guest writes
+    /// them: those a probe session wrote in its prelude and a first pandas cell (0 when
+    /// [`SandboxConfig::hot_pages`] is off).
+    pub fn hot_page_count(&self) -> usize {
+        self.hot_pages().len()
     }
 
     /// The snapshot's memory as a fresh instance sees it (made on first use).

@@ -10,6 +10,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::error::SandboxError;
+use crate::hot_pages::HotPages;
 use crate::ledger::{Caps, Ledger};
 use crate::pipe::CappedPipe;
 use crate::random::Streams;
@@ -407,6 +408,9 @@ pub struct Session {
     /// the chunks the cells did not change.
     resumed_from: Option<Image>,
     plan: WasiPlan,
+    /// Whether a cell that mentions pandas has had pandas' hot pages copied in (see
+    /// `hot_pages.rs`).
+    pandas_pages: bool,
 }
 
 struct Suspended {
@@ -478,6 +482,11 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     pub(crate) fn new(sandbox: &Sandbox) -> Result<Self, SandboxError> {
+        Self::new_with(sandbox, sandbox.hot_pages())
+    }
+
+    /// An instance with `hot`'s pages already copied in.
+    pub(crate) fn new_with(sandbox: &Sandbox, hot: &HotPages) -> Result<Self, SandboxError> {
         let scratch = tempfile::Builder::new()
             .prefix(&crate::scratch::prefix())
             .tempdir()
@@ -498,6 +507,7 @@ impl Prepared {
             path: sandbox.inner.module_path.clone(),
             message,
         })?;
+        hot.populate_start(exports.memory.data_mut(&mut store));
         Ok(Prepared { store, exports, scratch })
     }
 }
@@ -539,6 +549,7 @@ impl Session {
             last_resume: None,
             resumed_from: None,
             plan,
+            pandas_pages: false,
         };
         LIVE.fetch_add(1, Ordering::Relaxed);
         let prelude = prelude(&env, session.options.seed, mounts.data.is_some(), sandbox.preinitialized());
@@ -741,6 +752,21 @@ impl Session {
         Ok(())
     }
 
+    /// Leaves pandas' hot pages out of this session's cells (the probe that records them).
+    pub(crate) fn without_hot_pages(mut self) -> Self {
+        self.pandas_pages = true;
+        self
+    }
+
+    /// The pages of the guest's memory written since the instance was made (see
+    /// [`crate::suspend`]); none while suspended.
+    pub(crate) fn written_pages(&mut self) -> Result<Vec<usize>, String> {
+        match (&self.exports, &self.store) {
+            (Some(ex), Some(store)) => crate::suspend::written_pages(ex.memory.data(store)),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// Whether [`Session::set_scratch_full_errors`] is on.
     pub fn scratch_full_errors(&self) -> bool {
         self.full_errors
@@ -799,6 +825,9 @@ impl Session {
             }
         }
         store.set_epoch_deadline(1);
+        if !prelude && !self.pandas_pages {
+            self.pandas_pages = self.sandbox.hot_pages().populate_for(code, exports.memory.data_mut(&mut *store));
+        }
         let started = Instant::now();
         let outcome = on_guest_thread(|| turn_here(store, exports, code));
         let duration = started.elapsed();

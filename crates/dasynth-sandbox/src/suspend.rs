@@ -46,7 +46,7 @@ fn pagemap() -> Result<&'static File, String> {
 /// The pages of `mem` that differ from what a fresh instance maps there: written (anonymous),
 /// or swapped out. Pages mapped from the image and never written, and pages never touched, are
 /// left out.
-fn written_pages(mem: &[u8]) -> Result<Vec<usize>, String> {
+pub(crate) fn written_pages(mem: &[u8]) -> Result<Vec<usize>, String> {
     use std::os::unix::fs::FileExt;
     let page = page_size();
     let base = mem.as_ptr() as usize;
@@ -320,7 +320,7 @@ impl Image {
 /// Asks the kernel to map every page the image will write, a run of consecutive pages per call
 /// (`MADV_POPULATE_WRITE`), instead of taking one write fault per page. Best effort: on a
 /// kernel without it (before Linux 5.14) the writes fault as before.
-fn populate(mem: &mut [u8], numbers: &[usize], page: usize) {
+pub(crate) fn populate(mem: &mut [u8], numbers: &[usize], page: usize) {
     let mut flush = |(first, count): (usize, usize)| {
         if let Some(range) = mem.get_mut(first * page..(first + count) * page) {
             // SAFETY: the range lies inside `mem`, which this function borrows mutably; the

@@ -582,6 +582,48 @@ fn a_suspended_session_resumes_exactly() {
     assert_eq!(std::fs::read_dir(spill.path().join("sessions")).map(|d| d.count()).unwrap_or(0), 0, "spill files left behind");
 }
 
+/// Sessions whose instances got the hot pages copied up front run exactly as sessions of a
+/// sandbox without them, cell for cell, suspended and resumed too.
+#[test]
+fn hot_pages_change_no_output() {
+    let cold = Sandbox::new(SandboxConfig { hot_pages: false, ..SandboxConfig::default() }).expect("sandbox without hot pages");
+    assert_eq!(cold.hot_page_count(), 0);
+    let hot = sandbox();
+    if SandboxConfig::default().hot_pages {
+        assert!(hot.hot_page_count() > 100, "the probe recorded only {} pages", hot.hot_page_count());
+    }
+    let cells = [
+        "import random, numpy as np, pandas as pd\ndf = pd.read_csv('sales.csv')\nprint(df.describe(include='all').to_string())",
+        "print(random.random(), np.random.rand(2), df.groupby('region').units.sum().to_dict())",
+        "open('/tmp/t.txt', 'w').write('x' * 10)\nimport matplotlib.pyplot as plt\nplt.plot(df.units)\nplt.savefig('/tmp/p.png')\nprint(hash('abc'))",
+        "print(df.select_dtypes('number').agg(['mean', 'std']).T.to_string(), open('/tmp/t.txt').read())",
+    ];
+    let mounts = Mounts::data(data_dir());
+    let spill = tempfile::tempdir().expect("tmp");
+    let vault = Vault::new(u64::MAX, spill.path().join("never"));
+    let run = |sandbox: &Sandbox, suspend: bool| -> (Vec<CellResult>, Vec<u8>) {
+        let mut s = Session::new(sandbox, &mounts, SessionOptions { seed: 11, ..SessionOptions::default() }).expect("session");
+        let mut out = Vec::new();
+        for c in cells {
+            if suspend {
+                s.suspend(&vault).expect("suspend");
+            }
+            out.push(s.run(c));
+        }
+        (out, s.collect("/tmp/p.png").expect("png"))
+    };
+    let (plain, png) = run(&cold, false);
+    assert_status(&plain[0], Status::Ok, "cell 1");
+    assert_status(&plain[3], Status::Ok, "cell 4");
+    for (name, sandbox, suspend) in [("hot", hot, false), ("hot, suspended", hot, true), ("cold, suspended", &cold, true)] {
+        let (again, png_again) = run(sandbox, suspend);
+        for (i, (a, b)) in plain.iter().zip(&again).enumerate() {
+            assert!(a.same_outcome(b), "{name}: cell {i} differs:\n{a:?}\n{b:?}");
+        }
+        assert_eq!(png, png_again, "{name}: the chart differs");
+    }
+}
+
 /// A session whose memory cannot come back ends; the process and other sessions go on.
 #[test]
 fn a_lost_suspended_session_ends_cleanly() {
