@@ -11,7 +11,10 @@ stage on a fresh copy of the run folder (`inflight_bench run`), and writes
 bench/inflight/results.json. Every trajectory loads its task's table with pandas and summarises
 it, waits on the teacher, runs two more cells and answers: four teacher turns, three cells.
 
-Teacher ideal throughput is in_flight / (4 x latency); sandbox capacity is the throughput of the
+A configuration's teacher answers every turn after its latency, or after a latency drawn
+uniformly from [latency, latency + jitter] (seeded), as real teachers vary; the `-varied` runs
+have the same 20 s mean as the fixed ones. Teacher ideal throughput is
+in_flight / (4 x mean latency); sandbox capacity is the throughput of the
 same workload with a teacher that answers at once. Memory per waiting trajectory is the growth
 of the process's anonymous resident memory over the run divided by the trajectories in flight.
 Each result also records the benchmark teacher's own CPU seconds and the share of the run every
@@ -33,23 +36,28 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 WORK = HERE / ".work"
 
-# (name, latency ms, in flight, samples per task (379 demo tasks), extra args)
+# (name, latency ms, jitter ms, in flight, samples per task (379 demo tasks), extra args)
 CONFIGS = [
-    ("capacity", 0, 16, 1, []),
-    ("200ms-256", 200, 256, 2, []),
-    ("200ms-256-resident", 200, 256, 2, ["--no-suspend"]),
-    ("200ms-1024", 200, 1024, 6, []),
-    ("20s-256", 20_000, 256, 1, []),
-    ("20s-1024", 20_000, 1024, 3, []),
+    ("capacity", 0, 0, 16, 1, []),
+    ("200ms-256", 200, 0, 256, 2, []),
+    ("200ms-256-resident", 200, 0, 256, 2, ["--no-suspend"]),
+    ("200ms-1024", 200, 0, 1024, 6, []),
+    ("20s-256", 20_000, 0, 256, 1, []),
+    ("20s-1024", 20_000, 0, 1024, 3, []),
     # Three waves of trajectories, so the throughput is past the first wave's lockstep start.
-    ("20s-1024-waves", 20_000, 1024, 9, []),
+    ("20s-1024-waves", 20_000, 0, 1024, 9, []),
     # The same, suspending every wait past suspend-after-ms (the policy before waiting sessions
     # stayed resident under half the memory budget).
-    ("20s-1024-waves-always", 20_000, 1024, 9, ["--idle-resident-budget", "0"]),
+    ("20s-1024-waves-always", 20_000, 0, 1024, 9, ["--idle-resident-budget", "0"]),
     # The same with every waiting session resident (no suspension at all): the throughput when
     # memory is not the limit (a budget of 18 GB admits all 1,024 at about 15 MB each).
-    ("20s-1024-waves-resident", 20_000, 1024, 9, ["--no-suspend", "--memory-budget", "18000000000"]),
-    ("20s-10000", 20_000, 10_000, 27, []),
+    ("20s-1024-waves-resident", 20_000, 0, 1024, 9, ["--no-suspend", "--memory-budget", "18000000000"]),
+    # Teacher turns of 10 to 30 s (mean 20): the waits spread out instead of staying in lockstep.
+    ("20s-1024-varied", 10_000, 20_000, 1024, 9, []),
+    # The same for nine waves, so the start and the end weigh less in the rate.
+    ("20s-1024-varied-long", 10_000, 20_000, 1024, 27, []),
+    ("20s-10000", 20_000, 0, 10_000, 27, []),
+    ("20s-10000-varied", 10_000, 20_000, 10_000, 27, []),
 ]
 
 
@@ -116,8 +124,9 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one(bench: Path, base: Path, name: str, latency: int, in_flight: int, samples: int, extra: list[str]) -> dict:
-    teacher = subprocess.Popen([str(bench), "teacher", "--latency-ms", str(latency)], stdout=subprocess.PIPE, text=True)
+def one(bench: Path, base: Path, name: str, latency: int, jitter: int, in_flight: int, samples: int, extra: list[str]) -> dict:
+    teacher = subprocess.Popen([str(bench), "teacher", "--latency-ms", str(latency), "--jitter-ms", str(jitter)],
+                               stdout=subprocess.PIPE, text=True)
     try:
         url = teacher.stdout.readline().strip()
         run = fresh_copy(base, name)
@@ -130,7 +139,7 @@ def one(bench: Path, base: Path, name: str, latency: int, in_flight: int, sample
         cpu_after = machine_cpu()
         result = json.loads(out.stdout.strip().splitlines()[-1])
         # The benchmark teacher shares the machine: its CPU, and how busy every core was.
-        result.update(name=name, latency_ms=latency, samples=samples, outer_seconds=time.time() - started,
+        result.update(name=name, latency_ms=latency, jitter_ms=jitter, samples=samples, outer_seconds=time.time() - started,
                       teacher_cpu_s=process_cpu_seconds(teacher.pid) - teacher_before,
                       machine_busy=(cpu_after[0] - cpu_before[0]) / max(1, cpu_after[1] - cpu_before[1]))
         shutil.rmtree(run, ignore_errors=True)
@@ -143,11 +152,14 @@ def one(bench: Path, base: Path, name: str, latency: int, in_flight: int, sample
 def derive(results: list[dict]) -> None:
     capacity = next((r["per_second"] for r in results if r["name"] == "capacity"), None)
     for r in results:
+        if "share_of_bound" in r:
+            continue  # a row keeps the bound of the capacity measured beside it
         s = r["sessions"]
         grown = max(0, s["memory_peak_bytes"] - s["memory_start_bytes"])
         r["mib_per_trajectory"] = grown / max(1, s["in_flight_peak"]) / 2**20
-        if r["latency_ms"] > 0:
-            ideal = r["in_flight"] / (4 * r["latency_ms"] / 1000)
+        mean_ms = r["latency_ms"] + r.get("jitter_ms", 0) / 2
+        if mean_ms > 0:
+            ideal = r["in_flight"] / (4 * mean_ms / 1000)
             r["teacher_ideal_per_second"] = ideal
             if capacity:
                 r["bound_per_second"] = min(ideal, capacity)
@@ -160,6 +172,8 @@ def table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if "share_of_bound" in r:
+            continue  # a row keeps the bound of the capacity measured beside it
         s = r["sessions"]
         bound = r.get("bound_per_second")
         lines.append(
@@ -183,11 +197,11 @@ def main() -> None:
     only = set(filter(None, args.only.split(",")))
     path = HERE / "results.json"
     results = json.loads(path.read_text()) if path.exists() and only else []
-    for name, latency, in_flight, samples, extra in CONFIGS:
+    for name, latency, jitter, in_flight, samples, extra in CONFIGS:
         if only and name not in only:
             continue
         print(f"== {name}", file=sys.stderr, flush=True)
-        r = one(bench, base, name, latency, in_flight, samples, extra)
+        r = one(bench, base, name, latency, jitter, in_flight, samples, extra)
         results = [x for x in results if x["name"] != name] + [r]
         derive(results)
         path.write_text(json.dumps(results, indent=2) + "\n")

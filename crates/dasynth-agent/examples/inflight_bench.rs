@@ -1,6 +1,7 @@
 //! Benchmark of trajectories in flight, driven by `bench/inflight/run.py`.
 //!
-//! `inflight_bench teacher --latency-ms N` serves the benchmark teacher on loopback (its own
+//! `inflight_bench teacher --latency-ms N [--jitter-ms J]` serves the benchmark teacher on
+//! loopback (every turn answered after N ms plus a uniform random share of J, seeded; its own
 //! process, so that its sockets and buffers are not counted as the run's): every trajectory
 //! loads its task's first table with pandas and computes a summary, waits on the teacher, runs
 //! two more cells, and answers. It prints `http://ADDR/v1` once ready.
@@ -40,7 +41,7 @@ fn load_cell(name: &str) -> String {
     )
 }
 
-fn teacher(latency: Duration) -> Result<FakeLlm, String> {
+fn teacher(latency: Duration, jitter: Duration) -> Result<FakeLlm, String> {
     let config = FakeConfig {
         responder: Responder::func(|s| {
             let executed = s.messages.iter().filter(|m| m.content.contains("<Execute>")).count();
@@ -53,6 +54,7 @@ fn teacher(latency: Duration) -> Result<FakeLlm, String> {
             })
         }),
         latency,
+        jitter,
         worker_threads: 1,
         ..Default::default()
     };
@@ -130,9 +132,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("teacher") => {
-            let latency =
-                args.iter().position(|a| a == "--latency-ms").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(200);
-            teacher(Duration::from_millis(latency)).map(|srv| {
+            let millis = |flag: &str, default: u64| {
+                args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+            };
+            let (latency, jitter) = (millis("--latency-ms", 200), millis("--jitter-ms", 0));
+            teacher(Duration::from_millis(latency), Duration::from_millis(jitter)).map(|srv| {
                 println!("http://{}/v1", srv.addr());
                 loop {
                     std::thread::sleep(Duration::from_secs(3600));
@@ -140,7 +144,7 @@ fn main() {
             })
         }
         Some("run") => run(&args[1..]),
-        _ => Err("usage: inflight_bench teacher --latency-ms N | inflight_bench run ...".into()),
+        _ => Err("usage: inflight_bench teacher --latency-ms N [--jitter-ms J] | inflight_bench run ...".into()),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
