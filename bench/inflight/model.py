@@ -22,7 +22,7 @@ import heapq
 import random
 from collections import deque
 
-from run import CONFIGS  # type: ignore[import-not-found]
+from run import CONFIGS, teacher_ideal  # type: ignore[import-not-found]
 
 
 def simulate(in_flight: int, latency_s: float, jitter_s: float, total: int, cells: list[float], cores: int, seed: int = 1) -> float:
@@ -83,8 +83,7 @@ def main() -> None:
         if latency == 0 or (only and name not in only) or name.endswith(("-always", "-resident")):
             continue
         total = samples * args.tasks
-        mean = (latency + jitter / 2) / 1000
-        bound = min(in_flight / (4 * mean), args.capacity)
+        bound = min(teacher_ideal(in_flight, latency, jitter), args.capacity)
         rate = simulate(in_flight, latency / 1000, jitter / 1000, total, cells, args.cores)
         print(f"| {name} | {in_flight} | {total} | {bound:.1f} | {rate:.1f} ({rate / bound:.0%}) |")
 

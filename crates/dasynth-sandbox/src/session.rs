@@ -760,7 +760,7 @@ impl Session {
 
     /// The pages of the guest's memory written since the instance was made (see
     /// [`crate::suspend`]); none while suspended.
-    pub(crate) fn written_pages(&mut self) -> Result<Vec<usize>, String> {
+    pub(crate) fn written_pages(&self) -> Result<Vec<usize>, String> {
         match (&self.exports, &self.store) {
             (Some(ex), Some(store)) => crate::suspend::written_pages(ex.memory.data(store)),
             _ => Ok(Vec::new()),
