@@ -208,10 +208,11 @@ pub struct ExportStats {
     #[serde(default)]
     pub student_trajectories_exported: u64,
     /// Trajectories left out, by reason (`not_accepted`, `unknown_task`, `duplicate`,
-    /// `unreadable`, `answer_check_failed`).
+    /// `unreadable`, `answer_check_failed`, `tables_across_splits`: a join whose tables landed
+    /// in different splits).
     pub dropped_by_reason: BTreeMap<String, u64>,
     /// Tasks in RL configs, and tasks left out of them by reason (`no_ground_truth`,
-    /// `pass_rate_band`, `missing_file`).
+    /// `pass_rate_band`, `missing_file`, `tables_across_splits`).
     pub rl_tasks: u64,
     pub rl_dropped_by_reason: BTreeMap<String, u64>,
     /// Source tables per split.

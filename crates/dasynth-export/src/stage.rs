@@ -171,7 +171,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
                 None => None,
             };
             let (Some(task), Some(split)) = (inputs.tasks.get(&t.task_id), splits.task(&t.task_id)) else {
-                drop_for(&mut stats, "unknown_task");
+                drop_for(&mut stats, if splits.across_splits(&t.task_id) { "tables_across_splits" } else { "unknown_task" });
                 continue;
             };
             if !seen.insert(t.key.clone()) {
@@ -245,7 +245,10 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
                     }
                 }
             }
-            let Some(split) = splits.task(id) else { continue };
+            let Some(split) = splits.task(id) else {
+                rl_drop(&mut stats, "tables_across_splits");
+                continue;
+            };
             let files = match tables.table_files(run, t) {
                 Ok(f) => f,
                 Err(e @ ExportError::TaskFile { .. }) => {
