@@ -136,3 +136,30 @@ fn per_table_quota_and_family_filter_hold() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("data-cooking") && stderr(&o).contains("data-cleaning"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_histogram_whose_values_sit_on_a_bin_edge_is_dropped() {
+    // `on_edge`: k / 40 for k in 0..=40, so 0.3 sits on the edge 0 + 3 * 0.1 (its bin depends on
+    // the last bit of a parse); `spread`: the square roots of 1..=41, on no inner edge.
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("tables");
+    std::fs::create_dir_all(&tables).unwrap();
+    let mut csv = String::from("on_edge,spread\n");
+    for k in 0..=40 {
+        csv.push_str(&format!("{},{}\n", k as f64 / 40.0, ((k + 1) as f64).sqrt()));
+    }
+    std::fs::write(tables.join("measures.csv"), csv).unwrap();
+    let run = dir.path().join("run");
+    let o = dasynth(&["crawl", s(&tables), "--out", s(&run), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = dasynth(&["profile", s(&run), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = dasynth(&["tasks", s(&run), "-q", "--per-table", "100", "--family", "visualization"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let columns: BTreeSet<String> = read_tasks(&run)
+        .iter()
+        .filter(|t| t.template == "visualization/histogram")
+        .map(|t| serde_json::from_str::<serde_json::Value>(&t.bindings).unwrap()["columns"]["num"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(columns.contains("spread") && !columns.contains("on_edge"), "{columns:?}");
+}
