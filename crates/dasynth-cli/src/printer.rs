@@ -35,6 +35,12 @@ pub fn note(msg: impl std::fmt::Display) {
     }
 }
 
+/// A line that explains an exit status of 1 (some input failed), on stderr even with
+/// `--quiet`, which prints only errors.
+pub fn problem(msg: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
 /// Prints an error with its whole cause chain.
 pub fn error_chain(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();

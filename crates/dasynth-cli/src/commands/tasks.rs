@@ -65,7 +65,7 @@ pub fn tasks(s: &Settings) -> anyhow::Result<ExitStatus> {
         printer::note(format!("  {} table(s) fit no template", st.tables_without_tasks));
     }
     for e in &outcome.template_errors {
-        printer::note(format!("  template skipped: {e}"));
+        printer::problem(format!("  template skipped: {e}"));
     }
     Ok(if outcome.template_errors.is_empty() { ExitStatus::Success } else { ExitStatus::Problems })
 }
@@ -90,6 +90,13 @@ pub fn solutions(s: &Settings) -> anyhow::Result<ExitStatus> {
     if !stats.dropped_by_reason.is_empty() {
         let drops: Vec<String> = stats.dropped_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
         printer::note(format!("  dropped from {}: {}", run.tasks().display(), drops.join(", ")));
+    }
+    if stats.bugs() > 0 && printer::quiet() {
+        printer::problem(format!(
+            "solutions: {} reference solution(s) disagree with their ground truth, their tasks dropped (each in {}; rerun without -q to list them)",
+            stats.bugs(),
+            run.stats(dasynth_core::layout::Stage::Solutions).display()
+        ));
     }
     Ok(if stats.bugs() == 0 { ExitStatus::Success } else { ExitStatus::Problems })
 }
