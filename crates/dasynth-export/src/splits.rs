@@ -11,7 +11,7 @@
 //! A real corpus can chain most of its tables together through a few joins on common columns
 //! (60 held-out tables: 70 join tasks tied 32 tables and 55% of the tasks into one component,
 //! which went whole to test). So a join only ties its tables when the component it makes stays
-//! under a cap, [`component_cap`]: half the tasks of the smallest split, or two tables' worth
+//! under a cap (`component_cap`): half the tasks of the smallest split, or two tables' worth
 //! of tasks where one table already holds more. Joins are taken in task-id order; one that
 //! would pass the cap is left loose, and goes to the split its tables land in when they all
 //! land in one, or is left out of the export (`tables_across_splits`) when they do not, so no
