@@ -9,10 +9,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 fn crawl_and_profile(out: &Path) {
-    let o = dasynth(&["crawl", s(&repo().join("sources/demo.toml")), "--out", s(out), "-q"]);
+    crawl_and_profile_from(&repo().join("sources/demo.toml"), out);
+}
+
+fn crawl_and_profile_from(source: &Path, out: &Path) {
+    let o = dasynth(&["crawl", s(source), "--out", s(out), "-q"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = dasynth(&["profile", s(out), "-q"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// A run folder under `dir`, crawled and profiled from one CSV table `name` holding `csv`.
+fn run_of_one_table(dir: &Path, name: &str, csv: &str) -> std::path::PathBuf {
+    let tables = dir.join("tables");
+    std::fs::create_dir_all(&tables).unwrap();
+    std::fs::write(tables.join(name), csv).unwrap();
+    let run = dir.join("run");
+    crawl_and_profile_from(&tables, &run);
+    run
 }
 
 fn read_tasks(run: &Path) -> Vec<Task> {
@@ -142,18 +156,11 @@ fn a_histogram_whose_values_sit_on_a_bin_edge_is_dropped() {
     // `on_edge`: k / 40 for k in 0..=40, so 0.3 sits on the edge 0 + 3 * 0.1 (its bin depends on
     // the last bit of a parse); `spread`: the square roots of 1..=41, on no inner edge.
     let dir = tempfile::tempdir().unwrap();
-    let tables = dir.path().join("tables");
-    std::fs::create_dir_all(&tables).unwrap();
     let mut csv = String::from("on_edge,spread\n");
     for k in 0..=40 {
         csv.push_str(&format!("{},{}\n", k as f64 / 40.0, ((k + 1) as f64).sqrt()));
     }
-    std::fs::write(tables.join("measures.csv"), csv).unwrap();
-    let run = dir.path().join("run");
-    let o = dasynth(&["crawl", s(&tables), "--out", s(&run), "-q"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = dasynth(&["profile", s(&run), "-q"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let run = run_of_one_table(dir.path(), "measures.csv", &csv);
     let o = dasynth(&["tasks", s(&run), "-q", "--per-table", "100", "--family", "visualization"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let columns: BTreeSet<String> = read_tasks(&run)
@@ -169,8 +176,6 @@ fn ground_truths_are_the_same_to_the_last_bit_on_every_run() {
     // 60,000 rows in 3 groups: the size at which polars' group-by would add partial sums in the
     // order its threads finish.
     let dir = tempfile::tempdir().unwrap();
-    let tables = dir.path().join("tables");
-    std::fs::create_dir_all(&tables).unwrap();
     let mut csv = String::from("grade,price,weight,depth\n");
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..60_000u64 {
@@ -182,12 +187,7 @@ fn ground_truths_are_the_same_to_the_last_bit_on_every_run() {
         };
         csv.push_str(&format!("{},{},{},{}\n", ["low", "mid", "high"][(i % 3) as usize], next(), next() / 3.0, next() / 11.0));
     }
-    std::fs::write(tables.join("lots.csv"), csv).unwrap();
-    let run = dir.path().join("run");
-    let o = dasynth(&["crawl", s(&tables), "--out", s(&run), "-q"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = dasynth(&["profile", s(&run), "-q"]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let run = run_of_one_table(dir.path(), "lots.csv", &csv);
     let mut first: Option<BTreeMap<String, String>> = None;
     for _ in 0..4 {
         let o = dasynth(&["tasks", s(&run), "-q", "--per-table", "100"]);

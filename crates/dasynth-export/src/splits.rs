@@ -75,17 +75,22 @@ impl Splits {
     pub fn assign(tasks: &HashMap<String, TaskInfo>, fractions: SplitFractions) -> Self {
         let mut ids: Vec<&String> = tasks.keys().collect();
         ids.sort();
-        // A task without tables stands for itself.
-        let keys = |t: &TaskInfo| -> Vec<String> {
-            if t.table_ids.is_empty() { vec![format!("task:{}", t.task.id)] } else { t.table_ids.clone() }
-        };
+        // The tables of every task; a task without tables stands for itself.
+        let key_lists: HashMap<&String, Vec<String>> = ids
+            .iter()
+            .map(|&id| {
+                let t = &tasks[id];
+                (id, if t.table_ids.is_empty() { vec![format!("task:{}", t.task.id)] } else { t.table_ids.clone() })
+            })
+            .collect();
+        let keys = |id: &String| &key_lists[id];
         // Union-find over table ids, weighed by the tasks each component holds: first every
         // single-table task, then the joins that keep their component under the cap.
         let mut uf = UnionFind::default();
         let mut weight: Vec<usize> = Vec::new();
         for id in &ids {
-            let k = keys(&tasks[*id]);
-            for name in &k {
+            let k = keys(id);
+            for name in k {
                 let i = uf.id(name);
                 weight.resize(uf.parent.len(), 0);
                 if k.len() == 1 {
@@ -96,7 +101,7 @@ impl Splits {
         let cap = component_cap(ids.len(), weight.iter().copied().max().unwrap_or(0), fractions);
         let mut loose: HashSet<&String> = HashSet::new();
         for id in &ids {
-            let k = keys(&tasks[*id]);
+            let k = keys(id);
             if k.len() < 2 {
                 continue;
             }
@@ -117,7 +122,7 @@ impl Splits {
         let mut families: HashMap<usize, BTreeMap<&str, u64>> = HashMap::new();
         for id in ids.iter().filter(|id| !loose.contains(*id)) {
             let t = &tasks[*id];
-            let root = uf.find(uf.index[&keys(t)[0]]);
+            let root = uf.find(uf.index[&keys(id)[0]]);
             *families.entry(root).or_default().entry(t.task.family.as_str()).or_default() += 1;
         }
         // Every component by its primary family, ordered by the hash of its smallest member.
@@ -164,8 +169,7 @@ impl Splits {
             }
         }
         for id in ids {
-            let splits: BTreeSet<Split> =
-                keys(&tasks[id]).iter().filter_map(|name| split_of_root.get(&uf.find(uf.index[name])).copied()).collect();
+            let splits: BTreeSet<Split> = keys(id).iter().filter_map(|name| split_of_root.get(&uf.find(uf.index[name])).copied()).collect();
             let mut splits = splits.into_iter();
             match (splits.next(), splits.next()) {
                 (Some(split), None) => {
