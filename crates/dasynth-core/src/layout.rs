@@ -47,7 +47,9 @@
 //! Every path a stage reads or writes comes from a method here; no stage spells a run-folder
 //! path itself.
 
+use crate::folders::{JsonlFolders, Local};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The stages that write a `stats/<stage>.json` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,15 +105,32 @@ impl std::fmt::Display for Stage {
     }
 }
 
-/// Paths inside one run folder.
+/// Paths inside one run folder, and where its JSONL folders are read from
+/// ([`crate::folders`]).
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    folders: Option<Arc<dyn JsonlFolders>>,
 }
 
 impl RunDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), folders: None }
+    }
+    /// Reads the JSONL folders ([`RunDir::jsonl_files`]) through `folders` rather than from the
+    /// local paths: a run folder on object storage, streamed.
+    pub fn streaming(mut self, folders: Arc<dyn JsonlFolders>) -> Self {
+        self.folders = Some(folders);
+        self
+    }
+    /// The `.jsonl` files of one of the run's JSONL folders ([`RunDir::trajectories_dir`],
+    /// [`RunDir::student_trajectories_dir`]), sorted; `None` when the folder does not exist.
+    pub fn jsonl_files(&self, dir: &Path) -> std::io::Result<Option<Vec<PathBuf>>> {
+        self.folders.as_deref().unwrap_or(&Local).files(dir)
+    }
+    /// Opens a file [`RunDir::jsonl_files`] listed.
+    pub fn open_jsonl(&self, file: &Path) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        self.folders.as_deref().unwrap_or(&Local).open(file)
     }
     pub fn root(&self) -> &Path {
         &self.root

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod config;
 pub mod env;
 pub mod export;
+pub mod folders;
 pub mod ids;
 pub mod layout;
 pub mod lock;

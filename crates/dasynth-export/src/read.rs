@@ -1,6 +1,9 @@
 //! Streams `trajectories/*.jsonl` in batches of lines, parsed in parallel, so an export of any
-//! size holds only one batch of trajectories at a time.
+//! size holds only one batch of trajectories at a time. The files come through the run folder's
+//! [`JsonlFolders`](dasynth_core::folders::JsonlFolders): the local folder, or a bucket read as
+//! it goes.
 
+use dasynth_core::layout::RunDir;
 use dasynth_core::trajectory::Trajectory;
 use rayon::prelude::*;
 use std::io::BufRead;
@@ -19,32 +22,15 @@ pub struct Unreadable {
     pub message: String,
 }
 
-/// The `*.jsonl` files of a trajectories folder, in name order (none when it does not exist).
-pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut files = Vec::new();
-    for e in entries {
-        let p = e?.path();
-        if p.extension().is_some_and(|x| x == "jsonl") {
-            files.push(p);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 /// Calls `each` with every batch of parsed lines, in file and line order.
 pub fn for_each_batch(
+    run: &RunDir,
     dir: &Path,
     mut each: impl FnMut(Vec<Result<Trajectory, Unreadable>>) -> Result<(), crate::ExportError>,
 ) -> Result<(), crate::ExportError> {
     let io = |path: &Path, source| crate::ExportError::Trajectories { path: path.to_path_buf(), source };
-    for file in files(dir).map_err(|e| io(dir, e))? {
-        let f = std::fs::File::open(&file).map_err(|e| io(&file, e))?;
+    for file in run.jsonl_files(dir).map_err(|e| io(dir, e))?.unwrap_or_default() {
+        let f = run.open_jsonl(&file).map_err(|e| io(&file, e))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
         let mut line_no = 0u64;
         loop {

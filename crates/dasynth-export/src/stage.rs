@@ -144,7 +144,7 @@ pub fn export(run: &RunDir, s: &ExportSettings, reporter: &dyn Reporter) -> Resu
     let mut seen: HashSet<String> = HashSet::new();
     let mut g = Gathered::default();
     reporter.start("export", 0);
-    crate::read::for_each_batch(&run.trajectories_dir(), |batch| {
+    crate::read::for_each_batch(run, &run.trajectories_dir(), |batch| {
         reporter.advance(batch.len() as u64);
         for item in batch {
             stats.trajectories_read += 1;
@@ -373,7 +373,7 @@ fn student_rows(
 ) -> Result<(), ExportError> {
     let Some(accepted) = &inputs.student_accepted else { return Ok(()) };
     let mut seen: HashSet<String> = HashSet::new();
-    crate::read::for_each_batch(&run.student_trajectories_dir(), |batch| {
+    crate::read::for_each_batch(run, &run.student_trajectories_dir(), |batch| {
         for t in batch.into_iter().flatten() {
             let Some(v) = accepted.get(&t.key) else { continue };
             let (Some(task), Some(split)) = (inputs.tasks.get(&t.task_id), splits.task(&t.task_id)) else { continue };

@@ -38,7 +38,7 @@ pub(crate) fn gather(run: &RunDir, inputs: &Inputs, images: ImagePlanner) -> Gat
     let mut finishes: BTreeMap<String, u64> = BTreeMap::new();
     let mut outputs = HashMap::new();
     let mut images = images;
-    let stream = stream::for_each(&run.trajectories_dir(), |t| {
+    let stream = stream::for_each(run, &run.trajectories_dir(), |t| {
         teachers.add(&t);
         if let Some(v) = inputs.verdicts.as_ref().and_then(|m| m.get(&t.key)) {
             details.add(v);

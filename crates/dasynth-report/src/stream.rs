@@ -1,12 +1,15 @@
 //! Streaming `trajectories/*.jsonl`: one trajectory at a time, in file order, so a report of
 //! 50,000 trajectories never holds them all. Lines that are not trajectories (a torn last line
 //! after a crash, foreign text) are counted and named, and a key seen before is skipped, so two
-//! passes over the same folder yield the same trajectories in the same order.
+//! passes over the same folder yield the same trajectories in the same order. The files come
+//! through the run folder's [`JsonlFolders`](dasynth_core::folders::JsonlFolders): the local
+//! folder, or a bucket read as it goes.
 
+use dasynth_core::layout::RunDir;
 use dasynth_core::trajectory::Trajectory;
 use std::collections::HashSet;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Most unreadable lines named one by one in the notes.
 const NAMED_LINES: usize = 5;
@@ -22,24 +25,23 @@ pub(crate) struct StreamSummary {
     pub notes: Vec<String>,
 }
 
-/// The `.jsonl` files of a trajectory folder, sorted.
-fn files(dir: &Path) -> Option<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
-    files.sort();
-    Some(files)
-}
-
 /// Calls `each` with every readable trajectory of `dir`, first occurrence of a key only.
-pub(crate) fn for_each(dir: &Path, mut each: impl FnMut(Trajectory)) -> StreamSummary {
+pub(crate) fn for_each(run: &RunDir, dir: &Path, mut each: impl FnMut(Trajectory)) -> StreamSummary {
     let mut summary = StreamSummary::default();
-    let Some(files) = files(dir) else { return summary };
+    let files = match run.jsonl_files(dir) {
+        Ok(Some(files)) => files,
+        Ok(None) => return summary,
+        Err(e) => {
+            summary.notes.push(format!("{}: cannot list the trajectories: {e}", dir.display()));
+            return summary;
+        }
+    };
     summary.present = true;
     let mut seen = HashSet::new();
     let mut named = 0;
     for path in files {
         summary.files += 1;
-        let file = match std::fs::File::open(&path) {
+        let file = match run.open_jsonl(&path) {
             Ok(f) => f,
             Err(e) => {
                 summary.notes.push(format!("{}: {e}", path.display()));

@@ -4,6 +4,7 @@
 //! is the order "earlier" means for near duplicates.
 
 use crate::error::VerifyError;
+use dasynth_core::layout::RunDir;
 use dasynth_core::trajectory::Trajectory;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -42,24 +43,35 @@ impl Line {
     }
 }
 
-/// The trajectory files of a folder, in name order.
-pub fn files(dir: &Path) -> Result<Vec<PathBuf>, VerifyError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => VerifyError::NoTrajectories { path: dir.to_path_buf() },
-        _ => VerifyError::Read { path: dir.to_path_buf(), source },
-    })?;
-    let mut files: Vec<PathBuf> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "jsonl")).collect();
-    files.sort();
-    Ok(files)
+/// The trajectory files of a folder, in name order (through the run folder's
+/// [`JsonlFolders`](dasynth_core::folders::JsonlFolders)).
+pub fn files(run: &RunDir, dir: &Path) -> Result<Vec<PathBuf>, VerifyError> {
+    run.jsonl_files(dir)
+        .map_err(|source| VerifyError::Read { path: dir.to_path_buf(), source })?
+        .ok_or_else(|| VerifyError::NoTrajectories { path: dir.to_path_buf() })
+}
+
+/// The non-blank lines of a trajectory file (what [`for_each_line`] will call `each` with),
+/// counted without parsing them.
+pub fn count_lines(run: &RunDir, path: &Path) -> Result<u64, VerifyError> {
+    let read = |source| VerifyError::Read { path: path.to_path_buf(), source };
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, run.open_jsonl(path).map_err(read)?);
+    let (mut lines, mut buf) = (0, Vec::new());
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(read)? == 0 {
+            return Ok(lines);
+        }
+        lines += u64::from(!buf.iter().all(u8::is_ascii_whitespace));
+    }
 }
 
 /// Calls `each` for every non-empty line of a trajectory file, in order. Bytes that are not
 /// UTF-8 are read lossily (the line then fails to parse as a record, or parses with the
 /// replacement character), so one bad byte costs one line, not the file.
-pub fn for_each_line(path: &Path, mut each: impl FnMut(Line) -> Result<(), VerifyError>) -> Result<(), VerifyError> {
+pub fn for_each_line(run: &RunDir, path: &Path, mut each: impl FnMut(Line) -> Result<(), VerifyError>) -> Result<(), VerifyError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let f = std::fs::File::open(path).map_err(|source| VerifyError::Read { path: path.to_path_buf(), source })?;
+    let f = run.open_jsonl(path).map_err(|source| VerifyError::Read { path: path.to_path_buf(), source })?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, f);
     let mut buf = Vec::new();
     let mut number = 0;

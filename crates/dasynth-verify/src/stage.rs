@@ -178,7 +178,7 @@ pub fn verify_corpus(
     let own = shard.map(|sh| corpus.trajectories_shard(run, sh)).filter(|p| p.is_file());
     let files = match own {
         Some(own) => vec![own],
-        None => records::files(&corpus.trajectories_dir(run))?,
+        None => records::files(run, &corpus.trajectories_dir(run))?,
     };
     let tasks = read_tasks(run)?;
     let settings_sha = settings_sha256(s)?;
@@ -193,8 +193,7 @@ pub fn verify_corpus(
 
     let mut total = 0u64;
     for f in &files {
-        let bytes = std::fs::read(f).map_err(|source| VerifyError::Read { path: f.clone(), source })?;
-        total += bytes.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
+        total += records::count_lines(run, f)?;
     }
     reporter.start("verify", total);
 
@@ -246,7 +245,7 @@ pub fn verify_corpus(
     };
 
     for f in &files {
-        records::for_each_line(f, |line| {
+        records::for_each_line(run, f, |line| {
             if let Some(sh) = shard
                 && !sh.contains(line.task_id.as_deref().unwrap_or(&line.key))
             {

@@ -58,7 +58,7 @@ pub(crate) fn details(
         }
     };
     reporter.start("report", g.facts.len() as u64);
-    crate::stream::for_each(&run.trajectories_dir(), |t| {
+    crate::stream::for_each(run, &run.trajectories_dir(), |t| {
         // A trajectory written since the first pass is not in this report.
         let Some(&i) = index.get(t.key.as_str()) else { return };
         if i < next || failed.is_some() {
