@@ -492,18 +492,40 @@ fn a_run_folder_in_an_s3_bucket_shards_merges_and_exports_like_a_local_one() {
     assert!(stderr(&o).contains("all 2 shards"), "{}", stderr(&o));
     ok(&dasynth_in(dir.path(), &["--config", "d.toml", "export", url, "-q"], &env));
 
-    // A machine that only reports or pushes pulls only what those read: the report everything
-    // but the crawled tables, push the export alone.
-    for (command, has, lacks) in [("report", "trajectories", "tables"), ("push", "export", "trajectories")] {
+    // A machine that only exports, reports or pushes pulls only what those read: export all but
+    // the trajectories, which it streams from the bucket; the report neither the crawled tables,
+    // the export nor the trajectories; push the export alone. What export and report make of the streamed
+    // trajectories is what they make of the local run's.
+    let report_json =
+        |run: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(run.join("report/report.json")).unwrap()).unwrap() };
+    for (command, has, lacks) in [
+        ("export", "tables", &["trajectories"][..]),
+        ("report", "profiles", &["tables", "trajectories", "export"]),
+        ("push", "export", &["trajectories"]),
+    ] {
         let cache = dir.path().join(format!("{command}-cache"));
         let mut reader = env.clone();
         reader.push(("DASYNTH_CACHE", s(&cache)));
-        let args: &[&str] = if command == "push" { &["push", url, "--dry-run"] } else { &["report", url] };
+        let args: &[&str] = match command {
+            "push" => &["push", url, "--dry-run"],
+            "export" => &["--config", "d.toml", "export", url, "-q"],
+            _ => &["report", url],
+        };
         let o = dasynth_in(dir.path(), args, &reader);
         ok(&o);
         let copies: Vec<_> = std::fs::read_dir(cache.join("remote-runs")).unwrap().flatten().collect();
         let copy = copies[0].path().join("whole");
-        assert!(copy.join(has).is_dir() && !copy.join(lacks).exists(), "{command}: {:?}", walk_files(&copy));
+        assert!(copy.join(has).is_dir() && lacks.iter().all(|l| !copy.join(l).exists()), "{command}: {:?}", walk_files(&copy));
+        match command {
+            "export" => assert_eq!(export_rows(&copy), export_rows(&whole)),
+            "report" => {
+                let (streamed, local) = (report_json(&copy), report_json(&whole));
+                assert_eq!(streamed["browser"]["trajectories"], local["browser"]["trajectories"]);
+                assert_eq!(streamed["browser"]["complete"], local["browser"]["complete"]);
+                assert_eq!(streamed["notes"], serde_json::json!([]), "{streamed}");
+            }
+            _ => {}
+        }
     }
 
     let fetched = dir.path().join("fetched");

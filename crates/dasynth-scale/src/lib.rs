@@ -38,6 +38,7 @@ pub mod limits;
 pub mod merge;
 pub mod prepare;
 pub mod remote;
+pub mod streamed;
 
 pub use error::ScaleError;
 

@@ -14,7 +14,8 @@
 //!
 //! - **Pull** lists the prefix and downloads the objects whose ETag changed since this staging
 //!   copy last saw them, each into a temporary file renamed when complete, and only what the
-//!   command reads ([`Reads`]: the report skips `tables/`, push fetches `export/` alone). A
+//!   command reads from the copy ([`Reads`]: export and the report stream the trajectories
+//!   instead, the report skips `tables/` and `export/` too, push fetches `export/` alone). A
 //!   file changed here but not in the bucket since (the work of a run that crashed before its
 //!   push) is kept. A shard (`--shard I/N`) skips other shards' files (`…shard-J-of-N…`): it
 //!   fetches the shared plan and its own earlier work only.
@@ -39,11 +40,14 @@
 //! at every push and gives it up at the end; a second machine on the same scope is refused with
 //! the holder's name, and a lease its holder stopped renewing goes stale and may be taken over.
 //!
-//! Not done: reading a remote run folder in place (a stage downloads the files it reads, once
-//! per machine, rather than streaming their bytes as it goes).
+//! - **Streamed**: the commands that read trajectories without writing or replaying them
+//!   (export, report) leave the trajectory folders out of their pull and read them from the
+//!   bucket as they go ([`crate::streamed`], through [`RemoteRun::run_dir`]); the other files
+//!   they read are small next to them, or tables the export copies.
 
 use crate::ScaleError;
 use crate::lease::{self, Lease, LeaseError};
+use crate::streamed::BucketFolders;
 use dasynth_core::shard::Shard;
 use dasynth_sources::fetch::http::HttpOptions;
 use futures_util::TryStreamExt;
@@ -75,26 +79,51 @@ pub fn remote_url(out: &Path) -> Option<&str> {
 /// What a command reads of the run folder, so its pull fetches only that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reads {
-    /// Everything that travels (the stages that read tables, and export, which copies task files).
+    /// Everything that travels: the stages that write trajectories or read them beside the
+    /// tables (verify replays them), and merge.
     All,
-    /// Everything but the crawled copies of the source tables (`tables/`, usually the bulk of a
-    /// run): the report.
-    AllButTables,
-    /// Only `export/` and its manifest: push.
+    /// Everything but the trajectory folders, which it reads from the bucket as it goes
+    /// ([`RemoteRun::run_dir`]): export, which copies the tables its tasks name and replaces
+    /// `export/` (so the files an earlier export left there are removed from the bucket too).
     Export,
+    /// What the report reads: neither the crawled tables (`tables/`, usually the bulk of a run),
+    /// `export/`, nor its own earlier `report/` (three files it writes anew); the trajectory
+    /// folders it streams.
+    Report,
+    /// Only `export/` and its manifest: push.
+    Push,
 }
 
 impl Reads {
-    /// Whether the command reads the run-folder file `rel`.
+    /// Whether the command reads the run-folder file `rel` from the staging copy.
     fn wants(self, rel: &str) -> bool {
-        let under = |dir: PathBuf| rel.starts_with(&format!("{}/", dir.to_string_lossy()));
         let layout = dasynth_core::layout::RunDir::new("");
+        let under = |dir: PathBuf| rel.starts_with(&format!("{}/", dir.to_string_lossy()));
+        let streamed = || streamed_dirs().iter().any(|d| rel.starts_with(&format!("{d}/")));
         match self {
             Reads::All => true,
-            Reads::AllButTables => !under(layout.tables_dir()),
-            Reads::Export => under(layout.export_dir()) || rel == export_manifest(),
+            Reads::Export => !streamed(),
+            Reads::Report => !streamed() && !under(layout.tables_dir()) && !under(layout.export_dir()) && !under(layout.report_dir()),
+            Reads::Push => under(layout.export_dir()) || rel == export_manifest(),
         }
     }
+
+    fn streams(self) -> bool {
+        matches!(self, Reads::Export | Reads::Report)
+    }
+}
+
+/// The folders the streaming commands read from the bucket, relative to the run folder: the
+/// teachers' and the student's trajectories.
+fn streamed_dirs() -> &'static [String] {
+    static DIRS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let layout = dasynth_core::layout::RunDir::new("");
+        [layout.trajectories_dir(), layout.student_trajectories_dir()]
+            .iter()
+            .map(|d| d.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join("/"))
+            .collect()
+    });
+    &DIRS
 }
 
 /// What one pull or push moved.
@@ -130,7 +159,7 @@ struct Manifest {
 }
 
 struct Store {
-    store: Box<dyn ObjectStore>,
+    store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     manifest: Manifest,
     /// The lease this copy holds on its scope, renewed before every push.
@@ -182,7 +211,7 @@ impl RemoteRun {
             shard,
             reads: Reads::All,
             rt: Arc::new(rt),
-            store: Arc::new(Mutex::new(Store { store, prefix, manifest, lease: None, lost: None })),
+            store: Arc::new(Mutex::new(Store { store: store.into(), prefix, manifest, lease: None, lost: None })),
             syncer: None,
         })
     }
@@ -197,6 +226,18 @@ impl RemoteRun {
     /// The local staging copy the stages read and write.
     pub fn local(&self) -> &Path {
         &self.local
+    }
+
+    /// The staging copy as a run folder, with the trajectory folders read from the bucket when
+    /// the command streams them ([`Reads`]).
+    pub fn run_dir(&self) -> dasynth_core::layout::RunDir {
+        let run = dasynth_core::layout::RunDir::new(&self.local);
+        if !self.reads.streams() {
+            return run;
+        }
+        let st = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let folders = BucketFolders::new(&self.url, &self.local, st.store.clone(), st.prefix.clone(), self.rt.clone(), streamed_dirs());
+        run.streaming(Arc::new(folders))
     }
 
     pub fn url(&self) -> &str {
@@ -369,11 +410,11 @@ fn foreign(rel: &str, mine: Option<Shard>) -> bool {
     matches!((mine, shard_of(rel)), (Some(m), Some(s)) if m != s)
 }
 
-fn key_of(prefix: &ObjectPath, rel: &str) -> ObjectPath {
+pub(crate) fn key_of(prefix: &ObjectPath, rel: &str) -> ObjectPath {
     rel.split('/').filter(|p| !p.is_empty()).fold(prefix.clone(), |k, part| k.join(part))
 }
 
-fn rel_of(prefix: &ObjectPath, key: &ObjectPath) -> Option<String> {
+pub(crate) fn rel_of(prefix: &ObjectPath, key: &ObjectPath) -> Option<String> {
     let parts: Vec<String> =
         key.prefix_match(prefix)?.map(|p| percent_encoding::percent_decode_str(p.as_ref()).decode_utf8_lossy().into_owned()).collect();
     (!parts.is_empty()).then(|| parts.join("/"))
@@ -548,15 +589,22 @@ mod tests {
         ] {
             assert!(!synced(rel), "{rel}");
         }
-        // What a command reads: the report everything but the tables, push the export alone.
-        for (rel, all_but_tables, export) in [
-            ("tables/ab.csv", false, false),
-            ("trajectories/shard-0001-of-0004.jsonl", true, false),
-            ("export/data/sft/train-00000.parquet", true, true),
-            ("cache/export-manifest.json", true, true),
+        // What a command reads: export all but the trajectories (streamed), the report neither
+        // those nor the tables, the export or its own earlier files, push the export alone.
+        for (rel, export, report, push) in [
+            ("tables/ab.csv", true, false, false),
+            ("trajectories/shard-0001-of-0004.jsonl", false, false, false),
+            ("student/trajectories/shard-0001-of-0004.jsonl", false, false, false),
+            ("student/verdicts.parquet", true, true, false),
+            ("trajectoriesque/x.jsonl", true, true, false),
+            ("outputs/k/fig.png", true, true, false),
+            ("report/report.json", true, false, false),
+            ("stats/report.json", true, true, false),
+            ("export/data/sft/train-00000.parquet", true, false, true),
+            ("cache/export-manifest.json", true, true, true),
         ] {
             assert!(Reads::All.wants(rel));
-            assert_eq!((Reads::AllButTables.wants(rel), Reads::Export.wants(rel)), (all_but_tables, export), "{rel}");
+            assert_eq!((Reads::Export.wants(rel), Reads::Report.wants(rel), Reads::Push.wants(rel)), (export, report, push), "{rel}");
         }
         assert!(is_marker("shards/verify-shard-0000-of-0002.done.json") && is_marker("shards/tasks-plan.json"));
         assert!(!is_marker("shards/verify-shard-0000-of-0002.claim.json") && !is_marker("verdicts.parquet"));

@@ -8,15 +8,15 @@ use dasynth_core::layout::RunDir;
 use dasynth_core::lock::RunLock;
 
 /// `dasynth export`: holds the run folder's lock while it writes.
-pub fn run(s: &Settings, wait: bool) -> anyhow::Result<ExitStatus> {
-    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
-    export(s)
+pub fn run(s: &Settings, run: &RunDir, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(run, wait)?;
+    export(s, run)
 }
 
-/// Exports the settings' run folder; shared with `generate`, which holds the lock.
-pub fn export(s: &Settings) -> anyhow::Result<ExitStatus> {
-    let run = RunDir::new(&s.out);
-    let outcome = dasynth_export::export(&run, &s.export, &Progress::new())?;
+/// Exports the run folder `run` (the settings' `out`, maybe streaming its trajectories from a
+/// bucket); shared with `generate`, which holds the lock.
+pub fn export(s: &Settings, run: &RunDir) -> anyhow::Result<ExitStatus> {
+    let outcome = dasynth_export::export(run, &s.export, &Progress::new())?;
     let st = &outcome.stats;
     let Some(dir) = &outcome.dir else {
         printer::note(format!(

@@ -51,8 +51,9 @@ pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
     let tasks = tasks_checked(&s)?;
     let trajectories = super::trajectories::trajectories(&s)?;
     let verify = super::verify::verify(&s, None)?;
-    let export = super::export::export(&s)?;
-    let report = super::report::report(&s, false)?;
+    let run = RunDir::new(&s.out);
+    let export = super::export::export(&s, &run)?;
+    let report = super::report::report(&run, false)?;
     Ok(all_ok(&[crawl, profile, tasks, trajectories, verify, export, report]))
 }
 

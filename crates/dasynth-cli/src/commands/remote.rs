@@ -26,15 +26,20 @@ fn secs(var: &str, default: u64) -> Duration {
 }
 
 /// Runs `command` on the settings' run folder, staged from the bucket when `out` names one
-/// (pulling what the command `reads`).
+/// (pulling what the command `reads`). The command gets the settings with `out` pointing at the
+/// folder it works on, and that folder as a [`RunDir`] (which streams the trajectory folders
+/// from the bucket when `reads` says so).
 pub fn staged(
     s: Settings,
     shard: Option<&str>,
     plan: Plan,
     reads: Reads,
-    command: impl FnOnce(Settings) -> anyhow::Result<ExitStatus>,
+    command: impl FnOnce(Settings, RunDir) -> anyhow::Result<ExitStatus>,
 ) -> anyhow::Result<ExitStatus> {
-    let Some(url) = remote_url(&s.out).map(str::to_string) else { return command(s) };
+    let Some(url) = remote_url(&s.out).map(str::to_string) else {
+        let run = RunDir::new(&s.out);
+        return command(s, run);
+    };
     let shard = shard.map(Shard::parse).transpose()?;
     let cache = dasynth_core::env::cache_dir().context("no cache folder for the run folder's staging copy\nhint: set DASYNTH_CACHE")?;
     let mut remote = RemoteRun::open(&url, &cache, shard)?.reading(reads);
@@ -68,7 +73,8 @@ pub fn staged(
         printer::note(format!("{url}: pulled the plan, {pulled}"));
     }
     remote.start_sync(every);
-    let result = command(local);
+    let run = remote.run_dir();
+    let result = command(local, run);
     // Pushed whatever happened, so finished work is never lost; the command's error comes first.
     match remote.finish() {
         Ok(pushed) => printer::note(format!("{url}: pushed {pushed}")),

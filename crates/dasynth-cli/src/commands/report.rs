@@ -2,21 +2,20 @@
 
 use crate::ExitStatus;
 use crate::printer::{self, Progress};
-use dasynth_core::config::Settings;
 use dasynth_core::layout::RunDir;
 use dasynth_core::lock::RunLock;
 
 /// `dasynth report [DIR] [--open]`, holding the run folder's lock.
-pub fn run(s: &Settings, open: bool, wait: bool) -> anyhow::Result<ExitStatus> {
-    let _lock = RunLock::acquire(&RunDir::new(&s.out), wait)?;
-    report(s, open)
+pub fn run(run: &RunDir, open: bool, wait: bool) -> anyhow::Result<ExitStatus> {
+    let _lock = RunLock::acquire(run, wait)?;
+    report(run, open)
 }
 
-/// Writes the audit report of the settings' run folder; shared with `generate`. `open` shows
-/// the page with the desktop's opener (`xdg-open`), or prints where it is.
-pub fn report(s: &Settings, open: bool) -> anyhow::Result<ExitStatus> {
-    let run = RunDir::new(&s.out);
-    let outcome = dasynth_report::report(&run, &dasynth_report::ReportOptions::default(), &Progress::new())?;
+/// Writes the audit report of the run folder `run` (maybe streaming its trajectories from a
+/// bucket); shared with `generate`. `open` shows the page with the desktop's opener
+/// (`xdg-open`), or prints where it is.
+pub fn report(run: &RunDir, open: bool) -> anyhow::Result<ExitStatus> {
+    let outcome = dasynth_report::report(run, &dasynth_report::ReportOptions::default(), &Progress::new())?;
     let r = &outcome.report;
     printer::note(format!(
         "report: {} trajectories in {} (index.html {:.1} MB, report.json, report.md), {:.1}s",
