@@ -492,14 +492,16 @@ fn a_run_folder_in_an_s3_bucket_shards_merges_and_exports_like_a_local_one() {
     assert!(stderr(&o).contains("all 2 shards"), "{}", stderr(&o));
     ok(&dasynth_in(dir.path(), &["--config", "d.toml", "export", url, "-q"], &env));
 
-    // A machine that only exports, reports or pushes pulls only what those read: export all but
-    // the trajectories, which it streams from the bucket; the report neither the crawled tables,
-    // the export nor the trajectories; push the export alone. What export and report make of the streamed
-    // trajectories is what they make of the local run's.
+    // A machine that only verifies, exports, reports or pushes pulls only what those read:
+    // verify and export all but the trajectories, which they stream from the bucket; the report
+    // neither the crawled tables, the export nor the trajectories; push the export alone. What
+    // verify, export and report make of the streamed trajectories is what they make of the
+    // local run's.
     let report_json =
         |run: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(run.join("report/report.json")).unwrap()).unwrap() };
     for (command, has, lacks) in [
-        ("export", "tables", &["trajectories"][..]),
+        ("verify", "tables", &["trajectories"][..]),
+        ("export", "tables", &["trajectories"]),
         ("report", "profiles", &["tables", "trajectories", "export"]),
         ("push", "export", &["trajectories"]),
     ] {
@@ -508,7 +510,7 @@ fn a_run_folder_in_an_s3_bucket_shards_merges_and_exports_like_a_local_one() {
         reader.push(("DASYNTH_CACHE", s(&cache)));
         let args: &[&str] = match command {
             "push" => &["push", url, "--dry-run"],
-            "export" => &["--config", "d.toml", "export", url, "-q"],
+            "export" | "verify" => &["--config", "d.toml", command, url, "-q"],
             _ => &["report", url],
         };
         let o = dasynth_in(dir.path(), args, &reader);
@@ -517,6 +519,10 @@ fn a_run_folder_in_an_s3_bucket_shards_merges_and_exports_like_a_local_one() {
         let copy = copies[0].path().join("whole");
         assert!(copy.join(has).is_dir() && lacks.iter().all(|l| !copy.join(l).exists()), "{command}: {:?}", walk_files(&copy));
         match command {
+            "verify" => {
+                let (streamed, local) = (dir.path().join("streamed.parquet"), dir.path().join("local.parquet"));
+                assert_eq!(sorted_verdicts(&copy, &streamed).0, sorted_verdicts(&whole, &local).0);
+            }
             "export" => assert_eq!(export_rows(&copy), export_rows(&whole)),
             "report" => {
                 let (streamed, local) = (report_json(&copy), report_json(&whole));

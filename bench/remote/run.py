@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Export and report of a run folder in an S3 bucket against the same run folder on disk.
+"""Verify, export and report of a run folder in an S3 bucket against the same run folder on disk.
 
     DASYNTH_BIN=target/release/dasynth python3 bench/remote/run.py RUN_FOLDER [--repeat 3]
 
@@ -7,8 +7,8 @@ Starts moto's S3 server on loopback (python with `moto[server]` and boto3: the t
 environment has both), uploads RUN_FOLDER's files under s3://bench/run/, then times, each
 `--repeat` times on a fresh cache folder (a machine that never saw the run):
 
-- `dasynth export` and `dasynth report` on a local copy of RUN_FOLDER;
-- the same two commands on s3://bench/run, which pull what they read into the staging copy and
+- `dasynth verify`, `dasynth export` and `dasynth report` on a local copy of RUN_FOLDER;
+- the same commands on s3://bench/run, which pull what they read into the staging copy and
   stream the trajectories from the bucket;
 
 and prints one row per command: median wall seconds, what the pull moved (from the command's
@@ -104,7 +104,7 @@ def main():
         print(f"run folder: {uploaded / 1e6:.1f} MB in the bucket, trajectories {trajectories / 1e6:.1f} MB, tables {tables / 1e6:.1f} MB")
         print("| command | where | median s | pulled | staging copy after (with what it wrote) | trajectories stored |")
         print("|---|---|---|---|---|---|")
-        for command in ("export", "report"):
+        for command in ("verify", "export", "report"):
             for where in ("local", "bucket"):
                 times, pulled, staged = [], "", ""
                 for _ in range(args.repeat):

@@ -5,9 +5,9 @@
 //! A [`RunDir`](crate::layout::RunDir) lists and opens those files through a [`JsonlFolders`]:
 //! [`Local`] unless one was attached with
 //! [`RunDir::streaming`](crate::layout::RunDir::streaming). `dasynth_scale::remote` attaches the
-//! bucket's for the commands that only read trajectories (export, report), so a machine that
-//! exports or reports a remote run never stores them: it holds a few megabytes of each file at a
-//! time. Every other file of the run folder is read from the local path as always.
+//! bucket's for the commands that read trajectories without writing them (verify, export,
+//! report), so a machine that verifies, exports or reports a remote run never stores them: it
+//! holds a few megabytes of each file at a time. Every other file of the run folder is read from the local path as always.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};

@@ -14,8 +14,8 @@
 //!
 //! - **Pull** lists the prefix and downloads the objects whose ETag changed since this staging
 //!   copy last saw them, each into a temporary file renamed when complete, and only what the
-//!   command reads from the copy ([`Reads`]: export and the report stream the trajectories
-//!   instead, the report skips `tables/` and `export/` too, push fetches `export/` alone). A
+//!   command reads from the copy ([`Reads`]: verify, export and the report stream the
+//!   trajectories instead, the report skips `tables/` and `export/` too, push fetches `export/` alone). A
 //!   file changed here but not in the bucket since (the work of a run that crashed before its
 //!   push) is kept. A shard (`--shard I/N`) skips other shards' files (`…shard-J-of-N…`): it
 //!   fetches the shared plan and its own earlier work only.
@@ -40,10 +40,10 @@
 //! at every push and gives it up at the end; a second machine on the same scope is refused with
 //! the holder's name, and a lease its holder stopped renewing goes stale and may be taken over.
 //!
-//! - **Streamed**: the commands that read trajectories without writing or replaying them
-//!   (export, report) leave the trajectory folders out of their pull and read them from the
-//!   bucket as they go ([`crate::streamed`], through [`RemoteRun::run_dir`]); the other files
-//!   they read are small next to them, or tables the export copies.
+//! - **Streamed**: the commands that read trajectories without writing them (verify, export,
+//!   report) leave the trajectory folders out of their pull and read them from the bucket as
+//!   they go ([`crate::streamed`], through [`RemoteRun::run_dir`]); the other files they read
+//!   are small next to them, or tables verify replays against and export copies.
 
 use crate::ScaleError;
 use crate::lease::{self, Lease, LeaseError};
@@ -79,11 +79,14 @@ pub fn remote_url(out: &Path) -> Option<&str> {
 /// What a command reads of the run folder, so its pull fetches only that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reads {
-    /// Everything that travels: the stages that write trajectories or read them beside the
-    /// tables (verify replays them), and merge.
+    /// Everything that travels: the stages that write trajectories (sample also verifies its
+    /// own), and merge, which rewrites the run's verdicts from every shard's.
     All,
     /// Everything but the trajectory folders, which it reads from the bucket as it goes
-    /// ([`RemoteRun::run_dir`]): export, which copies the tables its tasks name and replaces
+    /// ([`RemoteRun::run_dir`]): verify, which replays them against the tables and writes
+    /// verdicts.
+    Verify,
+    /// Everything but the trajectory folders, which it streams: export, which copies the tables its tasks name and replaces
     /// `export/` (so the files an earlier export left there are removed from the bucket too).
     Export,
     /// What the report reads: neither the crawled tables (`tables/`, usually the bulk of a run),
@@ -102,14 +105,14 @@ impl Reads {
         let streamed = || streamed_dirs().iter().any(|d| rel.starts_with(&format!("{d}/")));
         match self {
             Reads::All => true,
-            Reads::Export => !streamed(),
+            Reads::Verify | Reads::Export => !streamed(),
             Reads::Report => !streamed() && !under(layout.tables_dir()) && !under(layout.export_dir()) && !under(layout.report_dir()),
             Reads::Push => under(layout.export_dir()) || rel == export_manifest(),
         }
     }
 
     fn streams(self) -> bool {
-        matches!(self, Reads::Export | Reads::Report)
+        matches!(self, Reads::Verify | Reads::Export | Reads::Report)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The trajectory folders of a run folder on object storage, read straight from the bucket
-//! ([`BucketFolders`], a [`JsonlFolders`]): the commands that only read trajectories (export,
-//! report) leave them out of their pull and stream them instead, so the machine never stores them.
+//! ([`BucketFolders`], a [`JsonlFolders`]): the commands that read trajectories without writing
+//! them (verify, export, report) leave them out of their pull and stream them instead, so the
+//! machine never stores them.
 //!
 //! A file is read in ranges of [`RANGE_BYTES`], each a request of its own (no connection held
 //! open while the stage works on what it read, so a slow stage never outlives a request's

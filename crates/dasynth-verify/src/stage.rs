@@ -175,10 +175,10 @@ pub fn verify_corpus(
     }
     // A shard that wrote its own trajectory file verifies that file alone (other shards may be
     // appending to theirs); otherwise the shard's lines are picked from every file.
-    let own = shard.map(|sh| corpus.trajectories_shard(run, sh)).filter(|p| p.is_file());
-    let files = match own {
+    let all = records::files(run, &corpus.trajectories_dir(run))?;
+    let files = match shard.map(|sh| corpus.trajectories_shard(run, sh)).filter(|own| all.contains(own)) {
         Some(own) => vec![own],
-        None => records::files(run, &corpus.trajectories_dir(run))?,
+        None => all,
     };
     let tasks = read_tasks(run)?;
     let settings_sha = settings_sha256(s)?;

@@ -50,8 +50,8 @@ pub fn generate(mut s: Settings) -> anyhow::Result<ExitStatus> {
     let profile = super::profile::profile(&s)?;
     let tasks = tasks_checked(&s)?;
     let trajectories = super::trajectories::trajectories(&s)?;
-    let verify = super::verify::verify(&s, None)?;
     let run = RunDir::new(&s.out);
+    let verify = super::verify::verify(&s, &run, None)?;
     let export = super::export::export(&s, &run)?;
     let report = super::report::report(&run, false)?;
     Ok(all_ok(&[crawl, profile, tasks, trajectories, verify, export, report]))
@@ -80,7 +80,7 @@ fn generate_shard(mut s: Settings, shard: Shard, sharing: LimitSharing) -> anyho
     });
     let s = limits::for_shard(s, shard, sharing);
     statuses.push(super::trajectories::trajectories_shard(&s, Some(shard))?);
-    statuses.push(super::verify::verify(&s, Some(shard))?);
+    statuses.push(super::verify::verify(&s, &run, Some(shard))?);
     crate::printer::note(format!(
         "shard {shard} done; once every shard is, run `dasynth merge {}` then `dasynth export {0}`",
         run.root().display()

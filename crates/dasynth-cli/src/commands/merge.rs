@@ -35,7 +35,7 @@ pub fn merge(s: &Settings) -> anyhow::Result<ExitStatus> {
         if plan.count(Stage::Trajectories).is_some() {
             dasynth_scale::merge::sum_stats(&run, Stage::Trajectories, count)?;
         }
-        status = super::verify::verify(s, None)?;
+        status = super::verify::verify(s, &run, None)?;
     }
     if let Some(count) = plan.count(Stage::Sample) {
         printer::note(format!("merge: all {count} sample shards of {} completed", run.root().display()));

@@ -53,9 +53,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Some(Command::Trajectories(ref args)) => {
             staged(settings()?, args.shard.shard.as_deref(), Plan::Own, Reads::All, |s, _| trajectories::run(&s, &args.shard, wait))
         }
-        Some(Command::Verify(ref args)) => {
-            staged(settings()?, args.shard.as_deref(), Plan::Own, Reads::All, |s, _| verify::run(&s, args.shard.as_deref(), wait))
-        }
+        Some(Command::Verify(ref args)) => staged(settings()?, args.shard.as_deref(), Plan::Own, Reads::Verify, |s, run| {
+            verify::run(&s, &run, args.shard.as_deref(), wait)
+        }),
         Some(Command::Report(ref args)) => staged(settings()?, None, Plan::Own, Reads::Report, |_, run| report::run(&run, args.open, wait)),
         Some(Command::FakeLlm(args)) => fake_llm::run(args),
         Some(Command::ServeStudent(args)) => serve_student::run(args),

@@ -10,26 +10,24 @@ use dasynth_verify::Shard;
 use std::collections::BTreeMap;
 
 /// `dasynth verify [DIR] [--shard I/N]`: holds the run folder's lock (its shard's with `--shard`).
-pub fn run(s: &Settings, shard: Option<&str>, wait: bool) -> anyhow::Result<ExitStatus> {
+pub fn run(s: &Settings, run: &RunDir, shard: Option<&str>, wait: bool) -> anyhow::Result<ExitStatus> {
     let shard = shard.map(Shard::parse).transpose()?;
-    let run = RunDir::new(&s.out);
     let _lock = match shard {
-        Some(shard) => RunLock::acquire_shard(&run, shard, wait)?,
-        None => RunLock::acquire(&run, wait)?,
+        Some(shard) => RunLock::acquire_shard(run, shard, wait)?,
+        None => RunLock::acquire(run, wait)?,
     };
-    verify(s, shard)
+    verify(s, run, shard)
 }
 
 fn counts(m: &BTreeMap<String, u64>) -> String {
     m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Verifies the settings' run folder (one shard of it); `generate` runs it after the trajectory
-/// stage.
-pub fn verify(s: &Settings, shard: Option<Shard>) -> anyhow::Result<ExitStatus> {
-    let run = RunDir::new(&s.out);
-    let claim = shard.map(|sh| ShardRun::claim(&run, Stage::Verify, sh)).transpose()?;
-    let o = dasynth_verify::verify(&run, s, shard, &Progress::new())?;
+/// Verifies the run folder `run` (the settings' `out`, maybe streaming its trajectories from a
+/// bucket; one shard of it); `generate` runs it after the trajectory stage.
+pub fn verify(s: &Settings, run: &RunDir, shard: Option<Shard>) -> anyhow::Result<ExitStatus> {
+    let claim = shard.map(|sh| ShardRun::claim(run, Stage::Verify, sh)).transpose()?;
+    let o = dasynth_verify::verify(run, s, shard, &Progress::new())?;
     if let Some(claim) = claim.filter(|_| o.incomplete == 0) {
         let sh = claim.shard();
         claim.complete(o.stats.verdicts, &[o.verdicts.as_path(), run.stats_shard(Stage::Verify, sh).as_path()])?;
