@@ -126,11 +126,14 @@ impl RunDir {
     /// The `.jsonl` files of one of the run's JSONL folders ([`RunDir::trajectories_dir`],
     /// [`RunDir::student_trajectories_dir`]), sorted; `None` when the folder does not exist.
     pub fn jsonl_files(&self, dir: &Path) -> std::io::Result<Option<Vec<PathBuf>>> {
-        self.folders.as_deref().unwrap_or(&Local).files(dir)
+        self.folders().files(dir)
     }
     /// Opens a file [`RunDir::jsonl_files`] listed.
     pub fn open_jsonl(&self, file: &Path) -> std::io::Result<Box<dyn std::io::Read + Send>> {
-        self.folders.as_deref().unwrap_or(&Local).open(file)
+        self.folders().open(file)
+    }
+    fn folders(&self) -> &dyn JsonlFolders {
+        self.folders.as_deref().unwrap_or(&Local)
     }
     pub fn root(&self) -> &Path {
         &self.root

@@ -87,16 +87,12 @@ impl Splits {
         // Union-find over table ids, weighed by the tasks each component holds: first every
         // single-table task, then the joins that keep their component under the cap.
         let mut uf = UnionFind::default();
-        let mut weight: Vec<usize> = Vec::new();
-        for id in &ids {
-            let k = keys(id);
-            for name in k {
-                let i = uf.id(name);
-                weight.resize(uf.parent.len(), 0);
-                if k.len() == 1 {
-                    weight[i] += 1;
-                }
-            }
+        for name in ids.iter().flat_map(|id| keys(id)) {
+            uf.id(name);
+        }
+        let mut weight = vec![0usize; uf.parent.len()];
+        for k in ids.iter().map(|id| keys(id)).filter(|k| k.len() == 1) {
+            weight[uf.index[&k[0]]] += 1;
         }
         let cap = component_cap(ids.len(), weight.iter().copied().max().unwrap_or(0), fractions);
         let mut loose: HashSet<&String> = HashSet::new();
@@ -105,7 +101,7 @@ impl Splits {
             if k.len() < 2 {
                 continue;
             }
-            let mut roots: Vec<usize> = k.iter().map(|name| uf.find(uf.index[name])).collect();
+            let mut roots: Vec<usize> = k.iter().map(|name| uf.root(name)).collect();
             roots.sort_unstable();
             roots.dedup();
             let merged = roots.iter().map(|&r| weight[r]).sum::<usize>() + 1;
@@ -122,7 +118,7 @@ impl Splits {
         let mut families: HashMap<usize, BTreeMap<&str, u64>> = HashMap::new();
         for id in ids.iter().filter(|id| !loose.contains(*id)) {
             let t = &tasks[*id];
-            let root = uf.find(uf.index[&keys(id)[0]]);
+            let root = uf.root(&keys(id)[0]);
             *families.entry(root).or_default().entry(t.task.family.as_str()).or_default() += 1;
         }
         // Every component by its primary family, ordered by the hash of its smallest member.
@@ -169,7 +165,7 @@ impl Splits {
             }
         }
         for id in ids {
-            let splits: BTreeSet<Split> = keys(id).iter().filter_map(|name| split_of_root.get(&uf.find(uf.index[name])).copied()).collect();
+            let splits: BTreeSet<Split> = keys(id).iter().filter_map(|name| split_of_root.get(&uf.root(name)).copied()).collect();
             let mut splits = splits.into_iter();
             match (splits.next(), splits.next()) {
                 (Some(split), None) => {
@@ -207,6 +203,10 @@ impl UnionFind {
         self.parent.push(i);
         self.index.insert(name.to_string(), i);
         i
+    }
+    /// The root of a name [`UnionFind::id`] registered.
+    fn root(&self, name: &str) -> usize {
+        self.find(self.index[name])
     }
     fn find(&self, mut i: usize) -> usize {
         while self.parent[i] != i {

@@ -121,10 +121,7 @@ impl Reads {
 fn streamed_dirs() -> &'static [String] {
     static DIRS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         let layout = dasynth_core::layout::RunDir::new("");
-        [layout.trajectories_dir(), layout.student_trajectories_dir()]
-            .iter()
-            .map(|d| d.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join("/"))
-            .collect()
+        [layout.trajectories_dir(), layout.student_trajectories_dir()].iter().map(|d| slash_path(d)).collect()
     });
     &DIRS
 }
@@ -413,6 +410,11 @@ fn foreign(rel: &str, mine: Option<Shard>) -> bool {
     matches!((mine, shard_of(rel)), (Some(m), Some(s)) if m != s)
 }
 
+/// A path relative to the run folder as the bucket names it: `/`-separated.
+pub(crate) fn slash_path(rel: &Path) -> String {
+    rel.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
 pub(crate) fn key_of(prefix: &ObjectPath, rel: &str) -> ObjectPath {
     rel.split('/').filter(|p| !p.is_empty()).fold(prefix.clone(), |k, part| k.join(part))
 }
@@ -509,7 +511,7 @@ async fn push(st: &mut Store, local: &Path) -> Result<Transfer, Failure> {
     let mut here = BTreeMap::new();
     for entry in walkdir::WalkDir::new(local).min_depth(1).into_iter().filter_map(Result::ok) {
         let Ok(rel) = entry.path().strip_prefix(local) else { continue };
-        let rel = rel.to_string_lossy().replace('\\', "/");
+        let rel = slash_path(rel);
         if let Some(s) = state(entry.path()).filter(|_| entry.file_type().is_file() && synced(&rel)) {
             here.insert(rel, s);
         }

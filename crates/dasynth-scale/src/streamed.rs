@@ -9,7 +9,7 @@
 //! overlap. Every range asks for the version the listing saw (`If-Match` on its ETag): an object
 //! replaced while it is read fails the read, naming it, rather than mixing two versions.
 
-use crate::remote::{key_of, rel_of};
+use crate::remote::{key_of, rel_of, slash_path};
 use dasynth_core::folders::{JsonlFolders, Local};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
@@ -69,11 +69,14 @@ impl BucketFolders {
         }
     }
 
-    /// The path of `path` relative to the run folder, `/`-separated, when it is under the
-    /// staging copy.
-    fn rel(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(&self.local).ok()?;
-        Some(rel.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join("/"))
+    /// Whether `dir` is one of the folders read from the bucket.
+    fn streams(&self, dir: &Path) -> bool {
+        self.dirs.iter().any(|d| d == dir)
+    }
+
+    /// The path of `path` (under the staging copy) relative to the run folder, `/`-separated.
+    fn rel(&self, path: &Path) -> String {
+        slash_path(path.strip_prefix(&self.local).unwrap_or(path))
     }
 
     fn object_url(&self, rel: &str) -> String {
@@ -83,10 +86,10 @@ impl BucketFolders {
 
 impl JsonlFolders for BucketFolders {
     fn files(&self, dir: &Path) -> io::Result<Option<Vec<PathBuf>>> {
-        if !self.dirs.iter().any(|d| d == dir) {
+        if !self.streams(dir) {
             return Local.files(dir);
         }
-        let rel = self.rel(dir).unwrap_or_default();
+        let rel = self.rel(dir);
         let key = key_of(&self.prefix, &rel);
         let listed = self
             .rt
@@ -108,10 +111,10 @@ impl JsonlFolders for BucketFolders {
     }
 
     fn open(&self, file: &Path) -> io::Result<Box<dyn Read + Send>> {
-        if !file.parent().is_some_and(|p| self.dirs.iter().any(|d| d == p)) {
+        if !file.parent().is_some_and(|p| self.streams(p)) {
             return Local.open(file);
         }
-        let rel = self.rel(file).unwrap_or_default();
+        let rel = self.rel(file);
         let url = self.object_url(&rel);
         let known = self.listed.lock().unwrap_or_else(|p| p.into_inner()).get(file).cloned();
         let seen = match known {
